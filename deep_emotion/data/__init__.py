@@ -1,0 +1,62 @@
+"""Dataset loaders, one module per source, behind one registry.
+
+Every loader has the signature ``load(root, split=None) -> FaceDataset`` where ``root`` is the
+datasets root laid out like ``../shared/data`` (``fer2013/``, ``ferplus/``, ``ckplus/``,
+``jaffe/``, ``ferg/``).  New sources slot in with ``register``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from deep_emotion.data.base import DatasetError, FaceDataset
+
+__all__ = ["FaceDataset", "DatasetError", "DATASETS", "register", "load_dataset", "data_root",
+           "DATA_ENV"]
+
+DATA_ENV = "DEEP_EMOTION_DATA"
+
+Loader = Callable[..., FaceDataset]
+DATASETS: dict[str, Loader] = {}
+
+
+def register(name: str, loader: Loader) -> None:
+    """Make ``load_dataset(name, ...)`` call ``loader(root, split=...)``."""
+    DATASETS[name] = loader
+
+
+def data_root(data_dir: str | Path | None = None) -> Path:
+    """The datasets root: ``data_dir`` if given, else $DEEP_EMOTION_DATA.
+
+    Raises:
+        DatasetError: when neither is set, saying how to set it.
+    """
+    if data_dir is None:
+        data_dir = os.environ.get(DATA_ENV)
+    if not data_dir:
+        raise DatasetError(f"no datasets root: pass --data-dir or set {DATA_ENV} to a folder laid "
+                           "out like fer2013/, ferplus/, ckplus/, jaffe/, ferg/ (see README)")
+    root = Path(data_dir).expanduser()
+    if not root.is_dir():
+        raise DatasetError(f"datasets root {root} is not a folder")
+    return root
+
+
+def load_dataset(name: str, data_dir: str | Path | None = None, split: str | None = None) -> FaceDataset:
+    """Load a registered dataset by name from the datasets root."""
+    if name not in DATASETS:
+        raise DatasetError(f"unknown dataset {name!r}; available: {sorted(DATASETS)}")
+    return DATASETS[name](data_root(data_dir), split=split)
+
+
+def _register_builtin() -> None:
+    from deep_emotion.data import ckplus, fer2013, ferplus
+
+    register("fer2013", fer2013.load)
+    register("ferplus", ferplus.load)
+    register("ckplus", ckplus.load)
+
+
+_register_builtin()
