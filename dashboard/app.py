@@ -1,0 +1,32 @@
+"""The dashboard frame: page config, the shared sidebar, and navigation over ``pages/*.py``.
+
+Run from the repository root: ``streamlit run dashboard/app.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import widgets
+
+PAGES = Path(__file__).resolve().parent.parent / "pages"
+
+
+def main() -> None:
+    st.set_page_config(page_title="Deep-Emotion Lab", page_icon=":material/mood:", layout="wide")
+    nav = st.navigation([
+        st.Page(PAGES / "explain.py", title="Explain a face", icon=":material/face:", default=True),
+        st.Page(PAGES / "confusion.py", title="Confusion matrices", icon=":material/grid_on:"),
+        st.Page(PAGES / "regions.py", title="Face regions by emotion", icon=":material/map:"),
+        st.Page(PAGES / "trust.py", title="Trust", icon=":material/verified:"),
+        st.Page(PAGES / "model_card.py", title="Model card", icon=":material/description:"),
+    ])
+    st.sidebar.title("Deep-Emotion Lab")
+    widgets.checkpoint_picker()
+    st.sidebar.caption("Uploaded photos stay in memory and are never written to disk.")
+    nav.run()
+
+
+main()

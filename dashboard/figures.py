@@ -1,0 +1,279 @@
+"""Plotly figure builders: data in, ``plotly.graph_objects.Figure`` out.
+
+Pure functions (no ``st.*``, no file access) so ``tests/dashboard/test_figures.py`` checks them
+directly.  Images are drawn with ``go.Heatmap`` in a gray scale and maps overlaid with a
+colour scale and a colour bar, so every picture reads without a legend elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+__all__ = ["photo_with_faces", "probability_bars", "face_image", "map_overlay", "stn_outline",
+           "confusion_matrix", "per_class_bars", "training_curves", "architecture_diagram",
+           "region_bars", "class_mean_maps", "deletion_curves", "normalise_rows", "MAP_SCALE"]
+
+MAP_SCALE = "Inferno"      # sequential, perceptually uniform, readable over a gray face
+SIGNED_SCALE = "RdBu_r"    # for attributions with a sign (red: for, blue: against)
+_MARGIN = dict(l=10, r=10, t=40, b=10)
+
+
+def _square(fig: go.Figure, side: int | None = None) -> go.Figure:
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
+    fig.update_layout(margin=_MARGIN, height=side or 320, plot_bgcolor="white")
+    return fig
+
+
+def _gray(image: np.ndarray, name: str = "face") -> go.Heatmap:
+    return go.Heatmap(z=np.asarray(image, dtype=float), colorscale="Gray", zmin=0, zmax=255,
+                      showscale=False, name=name, hovertemplate="x %{x}, y %{y}: %{z:.0f}<extra></extra>")
+
+
+def photo_with_faces(rgb: np.ndarray, boxes: Sequence[Sequence[int]], chosen: int | None = None,
+                     max_side: int = 640) -> go.Figure:
+    """The photo with a numbered box per face; the chosen one drawn thicker and in colour."""
+    rgb = np.asarray(rgb)
+    h, w = rgb.shape[:2]
+    step = max(1, int(np.ceil(max(h, w) / max_side)))  # downsample big photos for the browser
+    fig = go.Figure(go.Image(z=rgb[::step, ::step], dx=step, dy=step, hoverinfo="skip"))
+    for i, (x, y, bw, bh) in enumerate(boxes):
+        colour = "#00e676" if i == chosen else "#ffd600"
+        fig.add_shape(type="rect", x0=x, y0=y, x1=x + bw, y1=y + bh,
+                      line=dict(color=colour, width=4 if i == chosen else 2))
+        fig.add_annotation(x=x, y=y, text=f"face {i + 1}", showarrow=False, xanchor="left",
+                           yanchor="bottom", font=dict(color="black", size=13), bgcolor=colour)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(margin=dict(l=0, r=0, t=0, b=0), height=min(420, max(240, int(420 * h / w))))
+    return fig
+
+
+def probability_bars(classes: Sequence[str], probs: Sequence[float], highlight: int | None = None,
+                     title: str = "Prediction") -> go.Figure:
+    """Horizontal bars of class probabilities, the most likely on top."""
+    probs = np.asarray(probs, dtype=float)
+    order = np.argsort(probs)  # plotly draws the first bar at the bottom
+    highlight = int(np.argmax(probs)) if highlight is None else highlight
+    colours = ["#d81b60" if i == highlight else "#90a4ae" for i in order]
+    fig = go.Figure(go.Bar(x=probs[order], y=[classes[i] for i in order], orientation="h",
+                           marker_color=colours, text=[f"{p:.0%}" for p in probs[order]],
+                           textposition="outside", hovertemplate="%{y}: %{x:.1%}<extra></extra>"))
+    fig.update_layout(title=title, margin=_MARGIN, height=60 + 32 * len(classes),
+                      xaxis=dict(range=[0, 1.15], tickformat=".0%", title="probability"))
+    return fig
+
+
+def face_image(image: np.ndarray, title: str = "") -> go.Figure:
+    """A grayscale image (0..255) drawn pixel for pixel."""
+    fig = go.Figure(_gray(image))
+    fig.update_layout(title=title)
+    return _square(fig)
+
+
+def map_overlay(face: np.ndarray, heat: np.ndarray, title: str = "", signed: bool = False,
+                opacity: float = 0.55, colorbar_title: str = "") -> go.Figure:
+    """``heat`` (H, W) drawn over the grayscale ``face`` with a colour scale and colour bar.
+
+    Signed maps get a diverging scale centred on zero; others are scaled to their max.
+    """
+    heat = np.asarray(heat, dtype=float)
+    if signed:
+        lim = float(np.abs(heat).max()) or 1.0
+        scale, zmin, zmax = SIGNED_SCALE, -lim, lim
+    else:
+        scale, zmin, zmax = MAP_SCALE, float(heat.min()), float(heat.max())
+        if zmax <= zmin:
+            zmax = zmin + 1.0
+    fig = go.Figure([_gray(face), go.Heatmap(
+        z=heat, colorscale=scale, zmin=zmin, zmax=zmax, opacity=opacity, name=title or "map",
+        colorbar=dict(title=colorbar_title, thickness=12, len=0.9),
+        hovertemplate="x %{x}, y %{y}: %{z:.3g}<extra></extra>")])
+    fig.update_layout(title=title)
+    return _square(fig)
+
+
+def stn_outline(face: np.ndarray, outline: np.ndarray, title: str = "Where the STN samples") -> go.Figure:
+    """The face with the outline (K, 2 pixel x, y) of the region the spatial transformer reads."""
+    outline = np.asarray(outline, dtype=float)
+    closed = np.vstack([outline, outline[:1]])
+    fig = go.Figure([_gray(face), go.Scatter(
+        x=closed[:, 0], y=closed[:, 1], mode="lines", line=dict(color="#00e5ff", width=3),
+        name="sampling grid", hoverinfo="skip")])
+    fig.update_layout(title=title, showlegend=False)
+    fig = _square(fig)
+    side = np.asarray(face).shape
+    lo = min(-0.5, float(closed.min()) - 1)
+    fig.update_xaxes(range=[lo, max(side[1] - 0.5, float(closed[:, 0].max()) + 1)])
+    fig.update_yaxes(range=[max(side[0] - 0.5, float(closed[:, 1].max()) + 1), lo], autorange=False)
+    return fig
+
+
+def normalise_rows(matrix: np.ndarray) -> np.ndarray:
+    """Each row divided by its sum (rows of zeros stay zero)."""
+    m = np.asarray(matrix, dtype=float)
+    sums = m.sum(axis=1, keepdims=True)
+    return np.divide(m, sums, out=np.zeros_like(m), where=sums > 0)
+
+
+def confusion_matrix(matrix: np.ndarray, true_classes: Sequence[str],
+                     pred_classes: Sequence[str] | None = None, normalise: bool = False,
+                     title: str = "") -> go.Figure:
+    """An annotated confusion matrix (rows true, columns predicted); hover shows the counts.
+
+    ``normalise`` colours and labels by row share (recall on the diagonal) but the hover still
+    gives the raw count, so both readings are one mouse move away.
+    """
+    counts = np.asarray(matrix, dtype=float)
+    pred_classes = list(pred_classes or true_classes)
+    shown = normalise_rows(counts) if normalise else counts
+    text = [[f"{v:.0%}" if normalise else f"{int(v)}" for v in row] for row in shown]
+    share = normalise_rows(counts)
+    fig = go.Figure(go.Heatmap(
+        z=shown, x=pred_classes, y=list(true_classes), colorscale="Blues", text=text,
+        texttemplate="%{text}", customdata=np.dstack([counts, share]),
+        colorbar=dict(title="share" if normalise else "faces", thickness=12),
+        hovertemplate=("true %{y}<br>predicted %{x}<br>%{customdata[0]:.0f} faces "
+                       "(%{customdata[1]:.1%} of the row)<extra></extra>")))
+    fig.update_layout(title=title, margin=dict(l=10, r=10, t=50, b=10),
+                      height=140 + 48 * len(true_classes),
+                      xaxis=dict(title="predicted", side="bottom"), yaxis=dict(title="true"))
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def per_class_bars(per_class: Mapping[str, Mapping[str, float]], title: str = "") -> go.Figure:
+    """Grouped bars of precision, recall and F1 per class."""
+    classes = list(per_class)
+    fig = go.Figure([go.Bar(name=k, x=classes, y=[per_class[c].get(k, 0.0) for c in classes],
+                            hovertemplate=f"%{{x}} {k}: %{{y:.1%}}<extra></extra>")
+                     for k in ("precision", "recall", "f1")])
+    fig.update_layout(barmode="group", title=title, margin=_MARGIN, height=320,
+                      yaxis=dict(range=[0, 1], tickformat=".0%"))
+    return fig
+
+
+def training_curves(history: Sequence[Mapping[str, float]]) -> go.Figure:
+    """Loss (left) and accuracies (right) per epoch from a card's ``history``."""
+    epochs = [h.get("epoch", i + 1) for i, h in enumerate(history)]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("training loss", "accuracy"))
+    if any("train_loss" in h for h in history):
+        fig.add_trace(go.Scatter(x=epochs, y=[h.get("train_loss") for h in history],
+                                 name="train loss", mode="lines"), 1, 1)
+    for key, name in (("train_acc", "train"), ("val_acc", "validation")):
+        if any(key in h for h in history):
+            fig.add_trace(go.Scatter(x=epochs, y=[h.get(key) for h in history], name=name,
+                                     mode="lines"), 1, 2)
+    fig.update_xaxes(title="epoch")
+    fig.update_yaxes(tickformat=".0%", row=1, col=2)
+    fig.update_layout(margin=_MARGIN, height=320, legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def architecture_diagram(config: Mapping) -> go.Figure:
+    """Boxes and arrows of the two branches, the warp and the classifier, sized from ``config``."""
+    s, c = int(config.get("image_size", 48)), int(config.get("channels", 10))
+    f = s
+    for _ in range(2):
+        f = (f - 4) // 2
+    l1, l2 = config.get("loc_channels", (8, 10))
+    k = int(config.get("loc_kernel", 3))
+    loc = s
+    for _ in range(2):
+        loc = (loc - k + 1) // 2
+    n = int(config.get("num_classes", 7))
+    paper = config.get("layout", "paper") == "paper"
+    stn = config.get("use_stn", True)
+    feat = [f"input<br>1x{s}x{s}", f"2 conv 3x3 ({c})<br>pool, ReLU",
+            f"2 conv 3x3 ({c})<br>BN, pool, ReLU", f"dropout<br>{c}x{f}x{f}"]
+    boxes = [(i * 1.6, 0.0, t, "#bbdefb") for i, t in enumerate(feat)]
+    if stn:
+        boxes += [(1.6, 1.6, f"conv {k}x{k} ({l1})<br>pool, ReLU", "#ffe0b2"),
+                  (3.2, 1.6, f"conv {k}x{k} ({l2})<br>pool, ReLU", "#ffe0b2"),
+                  (4.8, 1.6, f"FC {l2 * loc * loc}->{config.get('loc_hidden', 32)}->6<br>theta (2x3)",
+                   "#ffe0b2"),
+                  (6.4, 0.0 if paper else 0.8, "affine warp<br>grid_sample", "#c8e6c9")]
+    boxes += [(8.0, 0.0, f"FC {c * f * f}->{config.get('hidden', 50)}<br>ReLU", "#e1bee7"),
+              (9.6, 0.0, f"FC ->{n}<br>classes", "#e1bee7")]
+    fig = go.Figure()
+    for x, y, text, colour in boxes:
+        fig.add_shape(type="rect", x0=x - 0.7, x1=x + 0.7, y0=y - 0.5, y1=y + 0.5,
+                      fillcolor=colour, line=dict(color="#455a64"))
+        fig.add_annotation(x=x, y=y, text=text, showarrow=False, font=dict(size=11))
+
+    def arrow(x0, y0, x1, y1):
+        fig.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y",
+                           showarrow=True, arrowhead=2, arrowwidth=1.5, text="")
+
+    for i in range(3):
+        arrow(i * 1.6 + 0.7, 0, (i + 1) * 1.6 - 0.7, 0)
+    if stn:
+        arrow(0.3, 0.5, 1.6 - 0.7, 1.6)
+        arrow(2.3, 1.6, 3.2 - 0.7, 1.6)
+        arrow(3.9, 1.6, 4.8 - 0.7, 1.6)
+        arrow(5.5, 1.6, 6.4, 0.5 if paper else 1.3)
+        arrow(4.8 + 0.7, 0, 6.4 - 0.7, 0)
+        arrow(7.1, 0, 8.0 - 0.7, 0)
+    else:
+        arrow(4.8 + 0.7, 0, 8.0 - 0.7, 0)
+    arrow(8.7, 0, 9.6 - 0.7, 0)
+    fig.update_xaxes(visible=False, range=[-0.9, 10.5])
+    fig.update_yaxes(visible=False, range=[-0.8, 2.3])
+    fig.update_layout(margin=dict(l=0, r=0, t=30, b=0), height=260, plot_bgcolor="white",
+                      title="Deep-Emotion: feature branch (blue), localization branch (orange)")
+    return fig
+
+
+def region_bars(regions: Mapping[str, Mapping[str, float]], title: str = "") -> go.Figure:
+    """Grouped bars: share of attribution per face region (x), one bar group per method."""
+    fig = go.Figure()
+    for method, shares in regions.items():
+        fig.add_trace(go.Bar(name=method, x=list(shares), y=list(shares.values()),
+                             hovertemplate=f"{method} %{{x}}: %{{y:.1%}}<extra></extra>"))
+    fig.update_layout(barmode="group", title=title, margin=_MARGIN, height=320,
+                      yaxis=dict(tickformat=".0%", title="share of the map"))
+    return fig
+
+
+def class_mean_maps(maps: Mapping[str, np.ndarray], mean_faces: Mapping[str, np.ndarray] | None = None,
+                    title: str = "", columns: int = 4) -> go.Figure:
+    """One small map per class (optionally over the class's mean face) on a shared colour scale."""
+    names = list(maps)
+    rows = max(1, int(np.ceil(len(names) / columns)))
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=names,
+                        horizontal_spacing=0.02, vertical_spacing=0.08)
+    lo = min(float(np.min(m)) for m in maps.values()) if maps else 0.0
+    hi = max(float(np.max(m)) for m in maps.values()) if maps else 1.0
+    for i, name in enumerate(names):
+        r, c = i // columns + 1, i % columns + 1
+        if mean_faces and name in mean_faces:
+            fig.add_trace(_gray(mean_faces[name]), r, c)
+        fig.add_trace(go.Heatmap(z=np.asarray(maps[name], float), colorscale=MAP_SCALE, zmin=lo,
+                                 zmax=hi if hi > lo else lo + 1, opacity=0.6 if mean_faces else 1.0,
+                                 showscale=i == 0, colorbar=dict(thickness=12),
+                                 hovertemplate=f"{name} x %{{x}}, y %{{y}}: %{{z:.3g}}<extra></extra>"),
+                      r, c)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    fig.update_layout(title=title, margin=_MARGIN, height=40 + 200 * rows)
+    return fig
+
+
+def deletion_curves(curves: Mapping[str, Sequence[float]], kind: str = "deletion",
+                    title: str = "") -> go.Figure:
+    """Target probability against the fraction of pixels deleted (or inserted), per method."""
+    fig = go.Figure()
+    for method, ys in curves.items():
+        ys = np.asarray(ys, dtype=float)
+        xs = np.linspace(0, 1, len(ys))
+        auc = float(np.sum((ys[1:] + ys[:-1]) / 2 * np.diff(xs))) if len(ys) > 1 else float("nan")
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=f"{method} (AUC {auc:.3f})"))
+    fig.update_layout(title=title or f"{kind} curves", margin=_MARGIN, height=340,
+                      xaxis=dict(title=f"fraction of pixels {'deleted' if kind == 'deletion' else 'inserted'}",
+                                 tickformat=".0%"),
+                      yaxis=dict(title="probability of the class", range=[0, 1]))
+    return fig

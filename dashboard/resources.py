@@ -1,0 +1,269 @@
+"""Cached loaders: models once per process (``st.cache_resource``), derived data per input.
+
+Cached resources are shared by every session: nothing here or in the pages modifies them
+(models stay in eval mode, datasets are read-only).  Explanation work on a shared model holds
+that model's lock, because Captum's layer methods add (and then remove) hooks on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+import torch
+
+from dashboard import pipeline
+from deep_emotion.checkpoints import (Checkpoint, CheckpointError, checkpoint_dir, list_checkpoints,
+                                      load_checkpoint, read_card)
+from deep_emotion.data import DATASETS, DatasetError, FaceDataset, data_root, load_dataset
+from deep_emotion.emotions import shared_classes
+from deep_emotion.predict import predict_proba
+
+__all__ = ["checkpoint_names", "card", "checkpoint", "model_lock", "dataset", "dataset_names",
+           "dataset_status", "evaluation_split", "predictions", "cross_dataset", "photo",
+           "explanation", "samples", "sample_bytes", "digest", "analysis", "CheckpointError",
+           "DatasetError"]
+
+# Datasets the dashboard knows, with the label users read; FERG only when a loader exists.
+DATASET_LABELS = {"fer2013": "FER2013", "ferplus": "FER+", "ckplus": "CK+", "jaffe": "JAFFE",
+                  "ferg": "FERG"}
+
+
+def _stamp(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def checkpoint_names() -> list[str]:
+    """Checkpoints in ``checkpoints/`` (or $DEEP_EMOTION_CHECKPOINTS); cheap, not cached."""
+    return list_checkpoints()
+
+
+def _path(name: str) -> Path:
+    return checkpoint_dir() / name
+
+
+@st.cache_data(show_spinner=False)
+def _card(path: str, stamp: float) -> dict:
+    return read_card(path)
+
+
+def card(name: str) -> dict:
+    """The checkpoint's card (a copy: callers may not change the cached one)."""
+    p = _path(name)
+    return _card(str(p), _stamp(p.with_suffix(".json")))
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=8)
+def _checkpoint(path: str, stamp: float) -> Checkpoint:
+    return load_checkpoint(path)
+
+
+def checkpoint(name: str) -> Checkpoint:
+    """The loaded checkpoint, once per process and file version; raises CheckpointError."""
+    p = _path(name)
+    return _checkpoint(str(p), _stamp(p.with_suffix(".safetensors")))
+
+
+@st.cache_resource
+def _locks() -> dict[str, threading.Lock]:
+    return {}
+
+
+_locks_guard = threading.Lock()
+
+
+def model_lock(name: str) -> threading.Lock:
+    with _locks_guard:
+        return _locks().setdefault(name, threading.Lock())
+
+
+def dataset_names() -> list[str]:
+    """Datasets with a loader, in the dashboard's order."""
+    return [n for n in DATASET_LABELS if n in DATASETS] + sorted(set(DATASETS) - set(DATASET_LABELS))
+
+
+def label(name: str) -> str:
+    return DATASET_LABELS.get(name, name)
+
+
+@st.cache_resource(show_spinner="Reading the dataset…", max_entries=4)
+def _dataset(name: str, root: str) -> FaceDataset:
+    return load_dataset(name, root)
+
+
+def dataset(name: str) -> FaceDataset:
+    """A dataset from $DEEP_EMOTION_DATA; raises DatasetError saying what to add where."""
+    root = data_root()
+    return _dataset(name, str(root))
+
+
+def dataset_status(name: str) -> str | None:
+    """None when ``name`` can be loaded, else a sentence saying which files to add and where."""
+    if name not in DATASETS:
+        return (f"{label(name)} has no loader in this version of deep_emotion, so its faces "
+                "cannot be shown.")
+    try:
+        dataset(name)
+    except DatasetError as e:
+        return f"{label(name)} is not on disk: {e}"
+    return None
+
+
+def evaluation_split(ds: FaceDataset) -> tuple[FaceDataset, str]:
+    """The rows a checkpoint is judged on: the held-out test split, or all rows when none."""
+    if ds.splits is not None:
+        for name in ("PrivateTest", "test", "Test"):
+            if name in set(ds.splits.tolist()):
+                return ds.split(name), name
+    return ds, "all rows"
+
+
+@st.cache_data(show_spinner="Classifying the dataset…", max_entries=16)
+def predictions(ckpt_name: str, ds_name: str, tta: str = "none") -> dict:
+    """Predicted class index (in the checkpoint's classes) for each evaluation row of a dataset."""
+    ckpt = checkpoint(ckpt_name)
+    ds, split = evaluation_split(dataset(ds_name))
+    with model_lock(ckpt_name):
+        probs = predict_proba(ckpt.model, ds.images, ckpt.preprocessing, tta=tta)
+    return {"pred": probs.argmax(1).numpy(), "labels": ds.labels.numpy(), "split": split,
+            "classes": list(ds.classes), "model_classes": list(ckpt.classes),
+            "networks": len(ckpt.models)}
+
+
+def cross_dataset(ckpt_name: str, ds_name: str, tta: str = "none") -> dict:
+    """A model trained on A evaluated on B over the classes both share, by name.
+
+    Rows of B whose class the model lacks are dropped; the model's probabilities for classes
+    B lacks are dropped before the argmax (the model is asked "which of the shared classes").
+    Returns the shared classes, the confusion matrix (rows true, cols predicted), accuracy,
+    the number of rows used and the per-row true/pred indices (for example faces).
+    """
+    ckpt = checkpoint(ckpt_name)
+    return _cross(ckpt_name, ds_name, tta, _stamp(_path(ckpt_name).with_suffix(".safetensors")),
+                  tuple(ckpt.classes))
+
+
+@st.cache_data(show_spinner="Evaluating across datasets…", max_entries=16)
+def _cross(ckpt_name: str, ds_name: str, tta: str, _stamp_: float, model_classes: tuple) -> dict:
+    ckpt = checkpoint(ckpt_name)
+    ds, split = evaluation_split(dataset(ds_name))
+    shared = shared_classes(model_classes, tuple(ds.classes))
+    if len(shared) < 2:
+        raise DatasetError(f"{ckpt_name} and {label(ds_name)} share fewer than two classes")
+    keep_rows = np.isin(ds.labels.numpy(), [ds.classes.index(c) for c in shared])
+    rows = np.flatnonzero(keep_rows)
+    images = ds.images[torch.as_tensor(rows)]
+    with model_lock(ckpt_name):
+        probs = predict_proba(ckpt.model, images, ckpt.preprocessing, tta=tta)
+    cols = [model_classes.index(c) for c in shared]
+    pred = probs[:, cols].argmax(1).numpy()
+    true = np.array([shared.index(ds.classes[i]) for i in ds.labels.numpy()[rows]])
+    k = len(shared)
+    conf = np.bincount(true * k + pred, minlength=k * k).reshape(k, k)
+    return {"classes": list(shared), "confusion": conf, "accuracy": float((pred == true).mean()),
+            "rows": rows, "true": true, "pred": pred, "split": split, "n": int(len(rows))}
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@st.cache_data(show_spinner="Finding faces…", max_entries=32)
+def photo(data: bytes, name: str = "") -> pipeline.Photo:
+    """Decode and detect, once per distinct upload (kept in memory by Streamlit's cache)."""
+    return pipeline.read_photo(data, name)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def face(data: bytes, index: int | None, name: str = "") -> np.ndarray:
+    return pipeline.crop_face(photo(data, name), index)
+
+
+@st.cache_data(show_spinner="Explaining the face…", max_entries=64)
+def explanation(ckpt_name: str, face48: np.ndarray, tta: str, window: int, stride: int,
+                baseline: str, methods: tuple[str, ...], target: int | None) -> dict:
+    ckpt = checkpoint(ckpt_name)
+    with model_lock(ckpt_name):
+        return pipeline.explain_face(ckpt, face48, tta=tta, window=window, stride=stride,
+                                     baseline=baseline, methods=methods, target=target)
+
+
+# --------------------------------------------------------------------------------------------
+# Samples
+# --------------------------------------------------------------------------------------------
+
+def _builtin_samples() -> dict[str, callable]:
+    """Licence-clean photos shipped inside registry packages, loaded at run time."""
+    out = {}
+    try:
+        import skimage.data as skd  # noqa: F401
+        out["Astronaut Eileen Collins (NASA, public domain)"] = lambda: skd.astronaut()
+    except ImportError:
+        pass
+    return out
+
+
+def samples() -> list[str]:
+    """Sample names: built-in photos, then a few faces per class from datasets on disk."""
+    names = list(_builtin_samples())
+    for ds_name in ("fer2013", "ckplus"):
+        if ds_name in DATASETS and dataset_status(ds_name) is None:
+            names += [f"{label(ds_name)} test face: {c}" for c in dataset(ds_name).classes]
+    return names
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def sample_bytes(name: str) -> bytes:
+    """PNG bytes of a sample (built in, or the first test face of a class from a dataset)."""
+    import io
+
+    from PIL import Image
+
+    builtin = _builtin_samples()
+    if name in builtin:
+        image = Image.fromarray(builtin[name]())
+    else:
+        ds_label, cls = name.split(" test face: ")
+        ds_name = {v: k for k, v in DATASET_LABELS.items()}[ds_label]
+        ds, _ = evaluation_split(dataset(ds_name))
+        row = int(np.flatnonzero(ds.labels.numpy() == ds.classes.index(cls))[0])
+        # Dataset faces are already framed crops: pad them so the detector sees a whole head.
+        face48 = ds.images[row].numpy()
+        image = Image.fromarray(np.pad(face48, 8, mode="edge")).resize((192, 192))
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def analysis(name: str):
+    """The precomputed analyses of a checkpoint (``checkpoints/<name>.analysis.*``) or None.
+
+    Returns (analyses, message): analyses when ``deep_emotion.explain`` can load them,
+    else None and a sentence saying what is missing and how to make it.
+    """
+    explain = pipeline._optional("deep_emotion.explain")
+    folder = checkpoint_dir()
+    files = sorted(folder.glob(f"{name}.analysis.*"))
+    if explain is None or not hasattr(explain, "load_analysis"):
+        return None, ("The precomputed analyses need `deep_emotion.explain.load_analysis`, which "
+                      "this version of deep_emotion does not have yet.")
+    if not files:
+        return None, (f"No precomputed analyses for **{name}**: expected "
+                      f"`{folder / (name + '.analysis.*')}`. Make them with the explain CLI "
+                      "(`deep-emotion explain --analyse " + name + "`) and reload.")
+    try:
+        return _analysis(name, str(files[0]), _stamp(files[0])), None
+    except Exception as e:  # noqa: BLE001 - a damaged file becomes a message, not a traceback
+        return None, f"{files[0]} could not be read ({e})."
+
+
+@st.cache_data(show_spinner="Reading the analyses…", max_entries=8)
+def _analysis(name: str, path: str, stamp: float):
+    explain = pipeline._optional("deep_emotion.explain")
+    return explain.load_analysis(name)

@@ -1,0 +1,108 @@
+"""Widgets shared by the pages: each draws its controls and returns their values.
+
+Keys are fixed strings so a choice made on one page (the checkpoint, the dataset) is still
+there on the next; the checkpoint picker lives in the frame's sidebar (``dashboard/app.py``).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import pipeline, resources
+from deep_emotion.predict import TTA_MODES
+
+__all__ = ["checkpoint_picker", "current_checkpoint", "dataset_picker", "photo_source",
+           "occlusion_controls", "method_picker", "tta_picker", "face_picker", "no_checkpoint"]
+
+IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
+TTA_LABELS = {"none": "none", "flip": "mirror (2 views)", "tencrop": "ten crops"}
+
+
+def checkpoint_picker() -> str | None:
+    """Sidebar select box over the checkpoints on disk; None when there are none."""
+    names = resources.checkpoint_names()
+    if not names:
+        return None
+    if st.session_state.get("checkpoint") not in names:
+        st.session_state["checkpoint"] = "fer2013" if "fer2013" in names else names[0]
+    return st.sidebar.selectbox("Checkpoint", names, key="checkpoint",
+                                help="The trained network every page uses.")
+
+
+def current_checkpoint() -> str | None:
+    names = resources.checkpoint_names()
+    name = st.session_state.get("checkpoint")
+    return name if name in names else (names[0] if names else None)
+
+
+def no_checkpoint() -> None:
+    from deep_emotion.checkpoints import checkpoint_dir
+
+    st.info(f"No checkpoint found in `{checkpoint_dir()}`. Train one with `deep-emotion train` "
+            "or copy a `NAME.json` + `NAME.safetensors` pair there, then reload the page.")
+
+
+def dataset_picker(label: str = "Dataset", key: str = "dataset", default: str | None = None) -> str:
+    names = resources.dataset_names()
+    if st.session_state.get(key) not in names:
+        st.session_state[key] = default if default in names else names[0]
+    return st.selectbox(label, names, key=key, format_func=resources.label)
+
+
+def tta_picker(key: str = "tta") -> str:
+    return st.selectbox("Test-time augmentation", list(TTA_MODES), key=key,
+                        format_func=TTA_LABELS.get,
+                        help="Average the prediction over mirrored or cropped views of the face.")
+
+
+def photo_source() -> tuple[bytes | None, str]:
+    """Upload, camera or a sample; returns the photo's bytes (in memory) and a label for it."""
+    source = st.radio("Photo", ["Upload", "Camera", "Sample"], horizontal=True, key="source")
+    if source == "Upload":
+        up = st.file_uploader("Upload a photo with a face", type=IMAGE_TYPES, key="upload",
+                              help="JPEG, PNG, WebP, BMP, GIF or TIFF. Kept in memory only.")
+        return (up.getvalue(), up.name) if up is not None else (None, "")
+    if source == "Camera":
+        shot = st.camera_input("Take a photo", key="camera")
+        return (shot.getvalue(), "camera") if shot is not None else (None, "")
+    names = resources.samples()
+    if not names:
+        st.info("No sample photos: install scikit-image (`pip install scikit-image`) or set "
+                "`DEEP_EMOTION_DATA` to the datasets folder.")
+        return None, ""
+    name = st.selectbox("Sample", names, key="sample")
+    return resources.sample_bytes(name), name
+
+
+def face_picker(count: int) -> int | None:
+    """A picker when the photo has several faces; None when it has none."""
+    if count == 0:
+        return None
+    if count == 1:
+        return 0
+    return st.radio("Face", list(range(count)), format_func=lambda i: f"face {i + 1}",
+                    horizontal=True, key="face_index")
+
+
+def occlusion_controls() -> tuple[int, int, str]:
+    """Occlusion window, stride and baseline."""
+    c1, c2, c3 = st.columns(3)
+    window = c1.slider("Window (px)", 2, 24, 8, step=1, key="occ_window",
+                       help="Side of the square patch hidden at each step.")
+    stride = c2.slider("Stride (px)", 1, 12, 4, step=1, key="occ_stride",
+                       help="How far the patch moves between steps.")
+    baseline = c3.selectbox("Baseline", list(pipeline.BASELINES), key="occ_baseline",
+                            help="What the hidden patch is replaced with.")
+    return window, stride, baseline
+
+
+METHOD_LABELS = {"occlusion": "Occlusion", "saliency": "Saliency (|gradient|)",
+                 "ig": "Integrated gradients", "smoothgrad": "SmoothGrad",
+                 "gradcam": "Grad-CAM", "guided-gradcam": "Guided Grad-CAM"}
+
+
+def method_picker() -> tuple[str, ...]:
+    others = [m for m in pipeline.METHODS if m != "occlusion"]
+    chosen = st.multiselect("Other methods", others, default=["ig", "gradcam"], key="methods",
+                            format_func=METHOD_LABELS.get)
+    return tuple(m for m in others if m in chosen)

@@ -1,0 +1,116 @@
+"""Explain a face: photo -> faces -> prediction -> STN attention beside occlusion and friends."""
+
+import streamlit as st
+
+from dashboard import figures, pipeline, resources, widgets
+
+st.title("Explain a face")
+st.caption("Upload a photo, take one, or pick a sample: the network predicts the expression, "
+           "and the maps show which parts of the face it looked at.")
+
+ckpt_name = widgets.current_checkpoint()
+if ckpt_name is None:
+    widgets.no_checkpoint()
+    st.stop()
+try:
+    ckpt = resources.checkpoint(ckpt_name)
+except resources.CheckpointError as e:
+    st.error(f"Checkpoint **{ckpt_name}** cannot be loaded: {e}. Pick another in the sidebar.")
+    st.stop()
+
+data, source_label = widgets.photo_source()
+upload_name = source_label if st.session_state.get("source") == "Upload" else ""
+if data is None:
+    st.info("Choose a photo above to begin. Nothing you upload is stored.")
+    st.stop()
+
+try:
+    photo = resources.photo(data, upload_name)
+except pipeline.PhotoError as e:
+    st.error(f"This photo cannot be used: {e}")
+    st.stop()
+
+left, right = st.columns([3, 2])
+with left:
+    index = widgets.face_picker(len(photo.faces))
+    st.plotly_chart(figures.photo_with_faces(photo.rgb, [f.box for f in photo.faces], index),
+                    key="photo_fig")
+    found = f"{len(photo.faces)} face{'s' if len(photo.faces) != 1 else ''} found"
+    st.caption(f"{source_label} · {found} · detector: {photo.detector}")
+    for note in photo.notes:
+        st.caption(f"Note: {note}")
+    if not photo.faces:
+        st.warning("No face was found, so the centre of the photo is explained. For a better "
+                   "reading use a photo where the face is frontal and well lit.")
+try:
+    face = resources.face(data, index, upload_name)
+except pipeline.PhotoError as e:
+    st.error(f"This face cannot be aligned: {e}")
+    st.stop()
+
+with st.expander("Explanation settings", expanded=False):
+    tta = widgets.tta_picker()
+    window, stride, baseline = widgets.occlusion_controls()
+    methods = widgets.method_picker()
+    target = st.selectbox("Explain the class", [None, *range(len(ckpt.classes))], key="target",
+                          format_func=lambda i: "the predicted one" if i is None else ckpt.classes[i])
+
+result = resources.explanation(ckpt_name, face, tta, window, stride, baseline, methods, target)
+classes = result["classes"]
+predicted = classes[int(result["probs"].argmax())]
+
+with right:
+    st.subheader(f"Prediction: {predicted}")
+    st.plotly_chart(figures.probability_bars(classes, result["probs"]), key="probs_fig")
+    st.caption(f"Checkpoint **{ckpt_name}** · TTA: {widgets.TTA_LABELS[tta]}")
+
+explained = classes[result["target"]]
+st.subheader(f"Why “{explained}”: the network's own attention beside occlusion")
+if result["backend"] != "deep_emotion.explain":
+    st.caption(f"Maps computed by the dashboard's {result['backend']}.")
+c1, c2, c3, c4 = st.columns(4)
+stn = result["stn"]
+with c1:
+    st.plotly_chart(figures.face_image(face, "Aligned face (48×48)"), key="face_fig")
+with c2:
+    st.plotly_chart(figures.stn_outline(face, stn["outline"]), key="stn_outline_fig")
+with c3:
+    st.plotly_chart(figures.face_image(stn["warped"], "STN warped view"), key="stn_warped_fig")
+with c4:
+    st.plotly_chart(figures.map_overlay(face, stn["heatmap"], "STN attention", colorbar_title="density"),
+                    key="stn_heat_fig")
+
+o1, o2 = st.columns([1, 1])
+with o1:
+    st.plotly_chart(figures.map_overlay(face, result["maps"]["occlusion"],
+                                        f"Occlusion ({window}px window, stride {stride}, {baseline})",
+                                        signed=True, colorbar_title="Δ score"), key="occlusion_fig")
+with o2:
+    m1, m2 = st.columns(2)
+    m1.metric("STN ↔ occlusion agreement", f"{result['agreement']:.2f}",
+              help=f"{result['agreement_name']}: 1 means both maps pick the same pixels.")
+    m2.metric("Faithfulness (deletion AUC)", f"{result['deletion']['auc']:.2f}",
+              help="Probability of the class as the pixels occlusion ranks highest are deleted "
+                   "first, averaged over the curve: lower means the map found what matters.")
+    st.plotly_chart(figures.deletion_curves({"occlusion": result["deletion"]["curve"]}),
+                    key="deletion_fig")
+
+others = [m for m in result["maps"] if m != "occlusion"]
+if others:
+    st.subheader("Other attribution methods")
+    cols = st.columns(min(4, len(others)))
+    for i, m in enumerate(others):
+        with cols[i % len(cols)]:
+            st.plotly_chart(figures.map_overlay(face, result["maps"][m], widgets.METHOD_LABELS[m],
+                                                signed=m in ("ig", "guided-gradcam")),
+                            key=f"method_fig_{m}")
+
+context = {"checkpoint": ckpt_name, "source": source_label, "face": index, "tta": tta,
+           "occlusion": {"window": window, "stride": stride, "baseline": baseline}}
+d1, d2, d3 = st.columns(3)
+d1.download_button("Maps (PNG)", pipeline.maps_png(face, result, widgets.METHOD_LABELS),
+                   "deep-emotion-maps.png", "image/png", key="dl_png")
+d2.download_button("Maps (NPZ)", pipeline.maps_npz(face, result), "deep-emotion-maps.npz",
+                   "application/octet-stream", key="dl_npz")
+d3.download_button("Report (JSON)", pipeline.report_json(result, context), "deep-emotion-report.json",
+                   "application/json", key="dl_json")
