@@ -1,2 +1,104 @@
+"""Confusion matrices: per checkpoint and dataset, raw or row-normalised, across datasets."""
+
+import numpy as np
 import streamlit as st
-st.title("todo")
+
+from dashboard import figures, resources, tables, widgets
+
+st.title("Confusion matrices")
+st.caption("Rows are the true emotion, columns what the network said. Hover a cell for the count.")
+
+ckpt_name = widgets.current_checkpoint()
+if ckpt_name is None:
+    widgets.no_checkpoint()
+    st.stop()
+card = resources.card(ckpt_name)
+trained_on = (card.get("dataset") or {}).get("name")
+
+c1, c2, c3 = st.columns([2, 2, 2])
+with c1:
+    ds_name = widgets.dataset_picker("Evaluated on", key="cm_dataset", default=trained_on)
+with c2:
+    normalise = st.radio("Show", ["raw counts", "row-normalised"], horizontal=True,
+                         key="cm_norm") == "row-normalised"
+own = ds_name == trained_on
+
+if own:
+    views = tables.metric_views(card)
+    if not views:
+        st.info(f"The card of **{ckpt_name}** holds no confusion matrix. Re-run "
+                f"`deep-emotion evaluate {ckpt_name}` to add one.")
+        st.stop()
+    with c3:
+        split, tta = st.selectbox("Split and TTA", views, key="cm_view",
+                                  format_func=lambda v: f"{v[0]} · TTA {v[1]}")
+    m = card["metrics"][split][tta]
+    classes = list(card["classes"])
+    confusion = np.asarray(m["confusion"])
+    per_class = m.get("per_class") or tables.per_class_from_confusion(confusion, classes)
+    st.metric("Accuracy", f"{m['accuracy']:.1%}" if m.get("accuracy") is not None else "—",
+              help=f"{ckpt_name} on {resources.label(ds_name)} {split}, TTA {tta}, from the card.")
+else:
+    st.markdown(f"**Cross-dataset view:** `{ckpt_name}` was trained on "
+                f"{resources.label(trained_on) if trained_on else 'an unnamed dataset'} and is "
+                f"evaluated here on {resources.label(ds_name)}, over the classes both share.")
+    problem = resources.dataset_status(ds_name)
+    if problem:
+        st.info(f"{problem} Set `DEEP_EMOTION_DATA` to the datasets folder and reload.")
+        st.stop()
+    with c3:
+        tta = widgets.tta_picker(key="cm_tta")
+    try:
+        cross = resources.cross_dataset(ckpt_name, ds_name, tta)
+    except resources.DatasetError as e:
+        st.info(f"No cross-dataset view: {e}.")
+        st.stop()
+    classes, confusion = cross["classes"], np.asarray(cross["confusion"])
+    per_class = tables.per_class_from_confusion(confusion, classes)
+    split = cross["split"]
+    st.metric("Accuracy on the shared classes", f"{cross['accuracy']:.1%}",
+              help=f"{cross['n']} faces of {resources.label(ds_name)} ({split}); "
+                   f"shared classes: {', '.join(classes)}")
+
+title = f"{ckpt_name} on {resources.label(ds_name)} ({split})"
+event = st.plotly_chart(figures.confusion_matrix(confusion, classes, normalise=normalise, title=title),
+                        key="cm_fig", on_select="rerun", selection_mode="points")
+
+left, right = st.columns([3, 2])
+with left:
+    st.plotly_chart(figures.per_class_bars(per_class, "Per-class precision, recall and F1"),
+                    key="per_class_fig")
+with right:
+    st.dataframe(tables.per_class_table(per_class).style.format(
+        {"precision": "{:.1%}", "recall": "{:.1%}", "F1": "{:.1%}", "support": "{:d}"}))
+
+st.subheader("Faces from one cell")
+points = (event.selection.points if event and getattr(event, "selection", None) else []) or []
+if points:  # a click on the matrix picks the cell
+    st.session_state["cell_true"] = points[0].get("y", classes[0])
+    st.session_state["cell_pred"] = points[0].get("x", classes[0])
+e1, e2 = st.columns(2)
+true_c = e1.selectbox("True", classes, key="cell_true")
+pred_c = e2.selectbox("Predicted", classes, key="cell_pred")
+
+problem = resources.dataset_status(ds_name)
+if problem:
+    st.info(f"{problem} Example faces need the dataset on disk.")
+    st.stop()
+ds, _ = resources.evaluation_split(resources.dataset(ds_name))
+if own:
+    preds = resources.predictions(ckpt_name, ds_name, tta)
+    true_idx = preds["labels"] == preds["classes"].index(true_c)
+    pred_idx = preds["pred"] == preds["model_classes"].index(pred_c)
+    rows = np.flatnonzero(true_idx & pred_idx)
+    if preds["networks"] > 1:
+        st.caption("This checkpoint holds one network per fold; the faces below are classified "
+                   "by the first fold's network over all rows, so some were in its training set.")
+else:
+    rows = cross["rows"][(cross["true"] == classes.index(true_c)) & (cross["pred"] == classes.index(pred_c))]
+st.caption(f"{len(rows)} faces of {resources.label(ds_name)} are **{true_c}** and predicted "
+           f"**{pred_c}**; the first 16 are shown.")
+if len(rows):
+    images = [ds.images[int(r)].numpy() for r in rows[:16]]
+    names = [str(ds.names[int(r)]) if ds.names is not None else str(int(r)) for r in rows[:16]]
+    st.image(images, width=96, caption=names, clamp=True)

@@ -1,2 +1,72 @@
+"""Model card: architecture, parameters, training curves, protocol and results vs the paper."""
+
 import streamlit as st
-st.title("todo")
+
+from dashboard import figures, resources, tables, widgets
+
+st.title("Model card")
+
+ckpt_name = widgets.current_checkpoint()
+if ckpt_name is None:
+    widgets.no_checkpoint()
+    st.stop()
+try:
+    card = resources.card(ckpt_name)
+except resources.CheckpointError as e:
+    st.error(f"The card of **{ckpt_name}** cannot be read: {e}")
+    st.stop()
+
+dataset = card.get("dataset") or {}
+config = card.get("config") or {}
+st.caption(f"Checkpoint **{ckpt_name}** · trained on {resources.label(dataset.get('name', '?'))} · "
+           f"{card.get('date', 'date unknown')} · code {str(card.get('code_commit', 'unknown'))[:12]}")
+
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Parameters", f"{card.get('parameters', 0):,}")
+m2.metric("Classes", len(card.get("classes", [])))
+m3.metric("Networks", card.get("networks", 1),
+          help="More than one when the checkpoint holds one network per cross-validation fold.")
+m4.metric("Layout", config.get("layout", "paper"),
+          help="paper: theta warps the feature maps; input_warp: theta warps the input image.")
+
+st.subheader("Architecture")
+st.plotly_chart(figures.architecture_diagram(config), key="arch_fig")
+with st.expander("Configuration and preprocessing"):
+    st.json({"config": config, "preprocessing": card.get("preprocessing"),
+             "classes": card.get("classes")}, expanded=False)
+
+st.subheader("Training")
+history = card.get("history") or []
+if history:
+    st.plotly_chart(figures.training_curves(history), key="history_fig")
+else:
+    st.info("This card has no training history (per-epoch loss and accuracy).")
+training = card.get("training") or card.get("train_config")
+if training:
+    with st.expander("Training configuration"):
+        st.json(training, expanded=False)
+
+st.subheader("Protocol")
+protocol = card.get("protocol")
+if protocol:
+    st.json(protocol, expanded=True)
+else:
+    st.info("The card does not record its evaluation protocol.")
+
+st.subheader("Results beside the paper")
+cards = {}
+for name in resources.checkpoint_names():
+    try:
+        cards[name] = resources.card(name)
+    except resources.CheckpointError:
+        continue
+results = tables.results_table(cards)
+if results.empty:
+    st.info("No card has metrics yet: run `deep-emotion evaluate NAME`.")
+else:
+    st.dataframe(results.style.format({"accuracy": "{:.1%}", "paper": "{:.1%}", "± std": "{:.1%}"},
+                                      na_rep="—"), hide_index=True)
+    st.caption("Paper: Minaee & Abdolrashidi, *Deep-Emotion* (Sensors 2021): FER2013 70.02%, "
+               "FERG 99.3%, JAFFE 92.8%, CK+ 98.0%; FER+ is not reported there. The paper's "
+               "splits for JAFFE and CK+ are not published, so those rows compare protocols, "
+               "not only models.")
