@@ -1,0 +1,24 @@
+"""Faces from real photos: safe decoding, offline detection, alignment to FER2013's framing.
+
+The path every photo takes (CLI, dashboard, JAFFE loader)::
+
+    bytes --decode_image--> DecodedImage.rgb --detect_faces--> [Face, ...] (largest first)
+          --align_face--> uint8 48x48 grayscale, framed like FER2013 (ALIGNMENT_NAME)
+
+``faces_from_bytes`` runs all three.  Every problem with the bytes raises ``FaceImageError``
+with a message meant for the person who uploaded them.  Uploads stay in memory.
+"""
+
+from deep_emotion.faces.align import ALIGNMENT_NAME, align_face, alignment_matrix, crop_corners
+from deep_emotion.faces.decode import (MAX_BYTES, MAX_PIXELS, DecodedImage, FaceImageError,
+                                       decode_image)
+from deep_emotion.faces.detect import DETECTOR_NAME, LANDMARKS, Face, detect_faces
+from deep_emotion.faces.framing import FER2013_LANDMARKS, FRAME
+from deep_emotion.faces.pipeline import FacePhoto, faces_from_bytes
+
+__all__ = [
+    "FaceImageError", "DecodedImage", "decode_image", "MAX_BYTES", "MAX_PIXELS",
+    "Face", "detect_faces", "LANDMARKS", "DETECTOR_NAME",
+    "align_face", "alignment_matrix", "crop_corners", "ALIGNMENT_NAME",
+    "FER2013_LANDMARKS", "FRAME", "FacePhoto", "faces_from_bytes",
+]
