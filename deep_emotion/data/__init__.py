@@ -52,11 +52,13 @@ def load_dataset(name: str, data_dir: str | Path | None = None, split: str | Non
 
 
 def _register_builtin() -> None:
-    from deep_emotion.data import ckplus, fer2013, ferplus
+    from deep_emotion.data import ckplus, fer2013, ferg, ferplus, jaffe
 
     register("fer2013", fer2013.load)
     register("ferplus", ferplus.load)
     register("ckplus", ckplus.load)
+    register("jaffe", jaffe.load)
+    register("ferg", ferg.load)
 
 
 _register_builtin()

