@@ -20,7 +20,8 @@ Why the localization FC reads 1000 and not the paper's "90 -> 32": with 3x3 kern
 input the localization maps are 10x10x10 (48 -> 46 -> pool 23 -> 21 -> pool 10), so the flattened
 vector has 1000 entries.  "90" cannot come from a 48x48 input with any kernel sizes the paper
 names; we keep the paper's 32 hidden units and take the flatten size from the geometry, which
-``DeepEmotionConfig.loc_kernel`` controls (7 gives the 640 of the popular reimplementation).
+``DeepEmotionConfig.loc_kernels`` controls ((7, 5) gives the 640 of the popular
+reimplementation).
 With the defaults the network has 76,797 parameters (``count_parameters``).
 """
 
@@ -54,7 +55,7 @@ class DeepEmotionConfig:
     use_stn: bool = True            # False drops the localization branch (ablation)
     channels: int = 10              # filters in each of the 4 feature convolutions
     loc_channels: tuple[int, int] = (8, 10)  # filters of the 2 localization convolutions
-    loc_kernel: int = 3             # localization kernel size (3 -> flatten 1000, 7 -> 640)
+    loc_kernels: tuple[int, int] = (3, 3)  # localization kernels ((3,3) -> flatten 1000, (7,5) -> 640)
     loc_hidden: int = 32            # hidden units of the localization FC (paper: 32)
     hidden: int = 50                # hidden units of the classifier FC (paper: 50)
     dropout: float = 0.5            # after the feature branch, as in the paper's code
@@ -84,12 +85,13 @@ class DeepEmotionConfig:
     def loc_size(self) -> int:
         """Side of the localization maps: two (conv, pool) stages."""
         side = self.image_size
-        for _ in range(2):
-            side = (side - self.loc_kernel + 1) // 2
+        for k in self.loc_kernels:
+            side = (side - k + 1) // 2
         return side
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "loc_channels": list(self.loc_channels)}
+        return {**asdict(self), "loc_channels": list(self.loc_channels),
+                "loc_kernels": list(self.loc_kernels)}
 
     @classmethod
     def from_dict(cls, data: dict) -> "DeepEmotionConfig":
@@ -99,8 +101,9 @@ class DeepEmotionConfig:
         if unknown:
             raise ValueError(f"unknown model config keys {unknown}; known: {sorted(known)}")
         data = dict(data)
-        if "loc_channels" in data:
-            data["loc_channels"] = tuple(data["loc_channels"])
+        for key in ("loc_channels", "loc_kernels"):
+            if key in data:
+                data[key] = tuple(data[key])
         return cls(**data)
 
 
@@ -140,10 +143,10 @@ class DeepEmotion(nn.Module):
         )
         if config.use_stn:
             l1, l2 = config.loc_channels
-            k = config.loc_kernel
+            k1, k2 = config.loc_kernels
             self.localization = nn.Sequential(
-                nn.Conv2d(1, l1, k), nn.MaxPool2d(2), nn.ReLU(),
-                nn.Conv2d(l1, l2, k), nn.MaxPool2d(2), nn.ReLU(),
+                nn.Conv2d(1, l1, k1), nn.MaxPool2d(2), nn.ReLU(),
+                nn.Conv2d(l1, l2, k2), nn.MaxPool2d(2), nn.ReLU(),
             )
             self.fc_loc = nn.Sequential(
                 nn.Linear(l2 * config.loc_size ** 2, config.loc_hidden), nn.ReLU(),

@@ -80,8 +80,8 @@ def parse_csv(path: Path) -> dict[str, np.ndarray]:
         try:
             label = int(fields[col["emotion"]])
         except ValueError:
-            raise DatasetError(f"{path}, line {lineno}: emotion "
-                               f"{fields[col['emotion']][:20]!r} is not an integer") from None
+            shown = fields[col["emotion"]][:20].decode("utf-8", "replace")
+            raise DatasetError(f"{path}, line {lineno}: emotion {shown!r} is not an integer") from None
         if not 0 <= label < len(CLASSES):
             raise DatasetError(f"{path}, line {lineno}: emotion {label} out of range 0..6")
         px = fields[col["pixels"]].strip()
@@ -94,7 +94,11 @@ def parse_csv(path: Path) -> dict[str, np.ndarray]:
         labels[i], usage[i] = label, u
         pixels.append(px)
     # One C-level parse of every value (fromstring's text mode is not the deprecated binary mode).
-    values = np.fromstring(b" ".join(pixels).decode("ascii", "replace"), dtype=np.int64, sep=" ")
+    try:
+        values = np.fromstring(b" ".join(pixels).decode("ascii", "replace"), dtype=np.int64,
+                               sep=" ")
+    except ValueError:  # NumPy 2 raises on a token that is not a number
+        values = np.empty(0, dtype=np.int64)
     if values.size != n * n_values:
         bad = _first_bad_row(pixels, n_values)
         raise DatasetError(f"{path}, line {bad + 2}: pixel values must be integers 0..255")

@@ -92,8 +92,9 @@ def load(root: Path, split: str | None = None) -> FaceDataset:
                            "FER+ must label FER2013 row by row")
     mismatch = np.flatnonzero(usage != base.splits)
     if mismatch.size:
-        raise DatasetError(f"{path}, line {mismatch[0] + 2}: Usage {usage[mismatch[0]]!r} differs "
-                           f"from FER2013's {base.splits[mismatch[0]]!r}; the files are not aligned")
+        i = int(mismatch[0])
+        raise DatasetError(f"{path}, line {i + 2}: Usage {str(usage[i])!r} differs from "
+                           f"FER2013's {str(base.splits[i])!r}; the files are not aligned")
     majority = votes.argmax(axis=1)
     keep = named & (majority < len(CLASSES)) & (votes.sum(axis=1) > 0)
     emotion_votes = votes[:, : len(CLASSES)].astype(np.float32)

@@ -1,0 +1,205 @@
+"""Dataset protocols end to end: which rows train, select and test; train them; write the card.
+
+A protocol (DESIGN.md, "Protocols") turns a ``FaceDataset`` into one or more ``Fold``s of row
+indices.  ``run_training`` fits one network per fold (``deep_emotion.train.fit``), evaluates each
+test split once, at the end, and saves a checkpoint whose card records everything needed to
+rebuild the same folds; ``evaluate_checkpoint`` does exactly that to reproduce the card's
+numbers from the shipped files.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from deep_emotion import protocols
+from deep_emotion.checkpoints import Checkpoint, save_checkpoint
+from deep_emotion.data import DatasetError, FaceDataset, load_dataset
+from deep_emotion.evaluate import evaluate_model, pool_folds
+from deep_emotion.preprocess import DEFAULT_PREPROCESSING
+from deep_emotion.train import TrainConfig, fit
+
+__all__ = ["Fold", "PROTOCOLS", "make_folds", "run_training", "evaluate_checkpoint"]
+
+PROTOCOLS = {
+    "official": "the dataset's published split: train on its training split, select on its "
+                "validation split (FER2013/FER+: PublicTest), report its test split "
+                "(PrivateTest) once",
+    "stratified": "paper-style random split stratified by class (JAFFE 120/23/70 with 10 test "
+                  "images per emotion; other datasets 70/10/20), frames of one subject may "
+                  "fall on both sides",
+    "subject-kfold": "k-fold subject-independent cross-validation: fold i tests, fold i+1 "
+                     "selects, the rest train; every subject in exactly one fold",
+    "loso": "leave-one-subject-out: subject i tests, subject i+1 selects, the rest train",
+}
+OFFICIAL_SPLITS = {"Training": "train", "PublicTest": "val", "PrivateTest": "test",
+                   "train": "train", "val": "val", "validation": "val", "test": "test"}
+STRATIFIED_SIZES = {"jaffe": ({"train": 120, "val": 23, "test": 70}, 10)}
+DEFAULT_FRACTIONS = {"train": 0.7, "val": 0.1, "test": 0.2}
+
+
+@dataclass
+class Fold:
+    """Row indices of one train/select/test partition of a dataset."""
+
+    name: str
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+
+    def sizes(self) -> dict[str, int]:
+        return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
+
+
+def _rotate_folds(fold_id: np.ndarray, k: int, prefix: str) -> list[Fold]:
+    folds = []
+    for i in range(k):
+        val_id = (i + 1) % k
+        folds.append(Fold(f"{prefix}{i}", train=np.flatnonzero((fold_id != i) & (fold_id != val_id)),
+                          val=np.flatnonzero(fold_id == val_id), test=np.flatnonzero(fold_id == i)))
+    return folds
+
+
+def make_folds(data: FaceDataset, protocol: str, *, folds: int = 10, seed: int = 0) -> list[Fold]:
+    """The train/val/test row indices ``protocol`` defines on ``data``.
+
+    Raises:
+        ValueError: unknown protocol; DatasetError: the dataset lacks what it needs (a
+            published split, or subject ids).
+    """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; available: {sorted(PROTOCOLS)}")
+    labels = data.labels.numpy()
+    if protocol == "official":
+        if data.splits is None:
+            raise DatasetError(f"{data.name} has no published split; use 'stratified', "
+                               "'subject-kfold' or 'loso'")
+        role = np.array([OFFICIAL_SPLITS.get(s, "") for s in data.splits])
+        if not all((role == r).any() for r in ("train", "val", "test")):
+            raise DatasetError(f"{data.name}: splits {sorted(set(data.splits))} do not name a "
+                               "train, validation and test split")
+        return [Fold("official", *(np.flatnonzero(role == r) for r in ("train", "val", "test")))]
+    if protocol == "stratified":
+        sizes, per_class = STRATIFIED_SIZES.get(data.name, (DEFAULT_FRACTIONS, None))
+        names = protocols.stratified_split(labels, sizes, seed=seed, per_class_test=per_class)
+        return [Fold("stratified", *(np.flatnonzero(names == r) for r in ("train", "val", "test")))]
+    if data.groups is None:
+        raise DatasetError(f"{data.name} has no subject ids; {protocol} needs them")
+    if protocol == "subject-kfold":
+        return _rotate_folds(protocols.subject_kfold(data.groups, labels, folds, seed), folds, "fold")
+    fold_id = protocols.leave_one_group_out(data.groups)
+    return _rotate_folds(fold_id, int(fold_id.max()) + 1, "subject")
+
+
+def _selection_text(protocol: str, data: FaceDataset) -> str:
+    if protocol == "official":
+        val = [s for s in sorted(set(data.splits)) if OFFICIAL_SPLITS.get(s) == "val"]
+        return (f"epoch with the best {'/'.join(val)} accuracy; the test split was evaluated "
+                "once, after training")
+    return ("per fold, the epoch with the best accuracy on that fold's validation rows; each "
+            "test fold was evaluated once, after training")
+
+
+def run_training(cfg: TrainConfig, data_dir: str | Path | None, out: str | Path,
+                 run_dir: str | Path | None = None, progress: bool = True) -> dict:
+    """Train under ``cfg.protocol``, evaluate the test split(s) once, write checkpoint ``out``.
+
+    Returns:
+        The card that was written (``out.json``), with the metrics.
+    """
+    data = load_dataset(cfg.dataset, data_dir)
+    folds = make_folds(data, cfg.protocol, folds=cfg.folds, seed=cfg.seed)
+    if cfg.fold is not None:
+        folds = [folds[cfg.fold]]
+    run_dir = Path(run_dir) if run_dir else None
+    pre = DEFAULT_PREPROCESSING
+    teacher = None
+    if cfg.teacher:
+        from deep_emotion.checkpoints import load_checkpoint
+        t = load_checkpoint(cfg.teacher)
+        if t.classes != data.classes:
+            raise ValueError(f"teacher {cfg.teacher} predicts {t.classes}, data has {data.classes}")
+        teacher = t.model
+    started = time.time()
+    models, fold_results = [], []
+    for fold in folds:
+        sub_dir = (run_dir / fold.name) if run_dir and len(folds) > 1 else run_dir
+        result = fit(cfg, data.subset(fold.train), data.subset(fold.val), sub_dir, pre,
+                     teacher=teacher, progress=progress)
+        test = evaluate_model(result.model, data.subset(fold.test), pre, cfg.eval_tta)
+        val = evaluate_model(result.model, data.subset(fold.val), pre, ("none",))
+        models.append(result.model)
+        fold_results.append({"fold": fold.name, "sizes": fold.sizes(),
+                             "best_epoch": result.best_epoch, "val": val, "test": test,
+                             "history": result.history})
+    if len(folds) == 1:
+        r = fold_results[0]
+        metrics = {"val": r["val"], "test": r["test"]}
+        history = r["history"]
+    else:
+        metrics = {"val": {"none": pool_folds([r["val"]["none"] for r in fold_results], data.classes)},
+                   "test": {m: pool_folds([r["test"][m] for r in fold_results], data.classes)
+                            for m in cfg.eval_tta}}
+        history = [{"fold": r["fold"], "best_epoch": r["best_epoch"], "epochs": r["history"]}
+                   for r in fold_results]
+    card = {
+        "classes": list(data.classes),
+        "preprocessing": pre.to_dict(),
+        "dataset": {"name": data.name, "file": Path(data.source).name, "sha256": data.sha256,
+                    "rows": len(data)},
+        "protocol": {"name": cfg.protocol, "description": PROTOCOLS[cfg.protocol],
+                     "seed": cfg.seed, "folds": [f.name for f in folds],
+                     "split_sizes": [f.sizes() for f in folds] if len(folds) > 1 else folds[0].sizes(),
+                     "selection": _selection_text(cfg.protocol, data)},
+        "metrics": metrics,
+        "fold_metrics": [{"fold": r["fold"], "best_epoch": r["best_epoch"],
+                          "val_accuracy": r["val"]["none"]["accuracy"],
+                          "test": r["test"]} for r in fold_results] if len(folds) > 1 else None,
+        "best_epoch": fold_results[0]["best_epoch"] if len(folds) == 1 else None,
+        "training": cfg.to_dict(),
+        "history": history,
+        "train_seconds": round(time.time() - started, 1),
+    }
+    card = {k: v for k, v in card.items() if v is not None}
+    save_checkpoint(out, models if len(models) > 1 else models[0], card)
+    return card
+
+
+def evaluate_checkpoint(ckpt: Checkpoint, data_dir: str | Path | None,
+                        tta: tuple[str, ...] = ("none", "flip", "tencrop")) -> dict:
+    """Re-derive the card's test split(s) from its protocol and evaluate the shipped weights.
+
+    Returns:
+        ``{"test": {mode: metrics}, "card": {mode: accuracy}, "matches_card": bool,
+        "dataset_sha256_matches": bool}``; CV checkpoints give pooled metrics with fold stats.
+    """
+    card = ckpt.card
+    dataset = card.get("dataset", {}).get("name")
+    if not dataset or "protocol" not in card:
+        raise ValueError(f"{ckpt.name}: the card names no dataset/protocol to evaluate on")
+    data = load_dataset(dataset, data_dir)
+    if tuple(data.classes) != ckpt.classes:
+        raise ValueError(f"{ckpt.name} predicts {ckpt.classes} but {dataset} has {data.classes}")
+    training = card.get("training", {})
+    proto = card["protocol"]
+    folds = make_folds(data, proto["name"], folds=training.get("folds", 10), seed=proto.get("seed", 0))
+    wanted = proto.get("folds")
+    if wanted:
+        folds = [f for f in folds if f.name in wanted]
+    if len(folds) != len(ckpt.models):
+        raise ValueError(f"{ckpt.name}: {len(ckpt.models)} networks for {len(folds)} folds")
+    per_fold = [evaluate_model(m, data.subset(f.test), ckpt.preprocessing, tta)
+                for m, f in zip(ckpt.models, folds)]
+    if len(folds) == 1:
+        test = per_fold[0]
+    else:
+        test = {m: pool_folds([p[m] for p in per_fold], data.classes) for m in tta}
+    card_test = card.get("metrics", {}).get("test", {})
+    card_acc = {m: card_test[m]["accuracy"] for m in tta if m in card_test}
+    matches = all(abs(test[m]["accuracy"] - a) < 1e-9 for m, a in card_acc.items())
+    return {"checkpoint": ckpt.name, "dataset": dataset, "protocol": proto["name"],
+            "test": test, "card": card_acc, "matches_card": bool(card_acc) and matches,
+            "dataset_sha256_matches": data.sha256 == card.get("dataset", {}).get("sha256")}

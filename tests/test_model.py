@@ -1,0 +1,98 @@
+"""The network: shapes, initial identity transform, determinism, gradients, configuration."""
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from deep_emotion.model import (LAYOUTS, DeepEmotion, DeepEmotionConfig, build_model,
+                                count_parameters)
+
+IDENTITY = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("num_classes", [7, 8])
+def test_both_layouts_map_a_batch_of_faces_to_class_logits(layout, num_classes):
+    model = build_model(layout=layout, num_classes=num_classes).eval()
+    out = model.attend(torch.randn(5, 1, 48, 48))
+    assert out.logits.shape == (5, num_classes)
+    assert out.theta.shape == (5, 2, 3)
+    expected_view = (5, 10, 9, 9) if layout == "paper" else (5, 1, 48, 48)
+    assert out.warped.shape == expected_view
+
+
+def test_the_paper_network_has_76797_parameters():
+    # localization flatten 1000 (3x3 kernels), batch norm after the 4th conv; see model.py.
+    assert count_parameters(build_model()) == 76_797
+    assert count_parameters(build_model(use_stn=False)) == 76_797 - 33_040
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_theta_is_the_identity_at_initialisation(layout):
+    model = build_model(layout=layout).eval()
+    theta = model.theta(torch.randn(3, 1, 48, 48))
+    assert torch.allclose(theta, IDENTITY.expand(3, 2, 3))
+
+
+def test_input_warp_with_identity_theta_leaves_the_image_unchanged():
+    model = build_model(layout="input_warp").eval()
+    x = torch.randn(2, 1, 48, 48)
+    assert torch.allclose(model.attend(x).warped, x, atol=1e-5)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_eval_is_deterministic(layout):
+    model = build_model(layout=layout).eval()
+    x = torch.randn(4, 1, 48, 48)
+    assert torch.equal(model(x), model(x))
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_every_parameter_gets_a_gradient_and_nothing_is_nan(layout):
+    model = build_model(layout=layout).train()
+    # Perturb the identity so the localization convolutions see a non-zero gradient too.
+    with torch.no_grad():
+        model.fc_loc[-1].weight.normal_(0, 0.01)
+    loss = model(torch.randn(4, 1, 48, 48)).logsumexp(1).sum()
+    loss.backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+        assert torch.isfinite(p.grad).all(), name
+
+
+def test_dropout_is_a_module_so_captum_and_eval_mode_see_it():
+    model = build_model()
+    assert any(isinstance(m, torch.nn.Dropout) for m in model.modules())
+    relus = [m for m in model.modules() if isinstance(m, torch.nn.ReLU)]
+    assert len(relus) == len({id(r) for r in relus}) == 6  # one module per site
+
+
+def test_config_round_trips_through_a_dict_and_rejects_unknown_keys():
+    cfg = DeepEmotionConfig(layout="input_warp", dropout=0.2, loc_channels=(4, 6))
+    assert DeepEmotionConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match="unknown model config keys"):
+        DeepEmotionConfig.from_dict({"layers": 3})
+
+
+@pytest.mark.parametrize("bad", [{"layout": "sideways"}, {"padding_mode": "wrap"},
+                                 {"num_classes": 1}, {"dropout": 1.0}, {"image_size": 8}])
+def test_invalid_configs_are_refused_with_a_message(bad):
+    with pytest.raises(ValueError):
+        DeepEmotionConfig(**bad)
+
+
+def test_loc_kernels_7_5_give_the_popular_reimplementations_640_flatten():
+    model = DeepEmotion(DeepEmotionConfig(loc_kernels=(7, 5)))
+    assert model.fc_loc[0].in_features == 640
+
+
+def test_the_core_package_imports_no_ui_library():
+    code = ("import sys, deep_emotion, deep_emotion.cli, deep_emotion.experiment;"
+            "import pkgutil, importlib;"
+            "[importlib.import_module(m.name) for m in pkgutil.walk_packages("
+            "deep_emotion.__path__, 'deep_emotion.')];"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('streamlit', 'plotly')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
