@@ -9,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import widgets
+from dashboard import resources, widgets
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
 
@@ -23,8 +23,9 @@ def main() -> None:
         st.Page(PAGES / "trust.py", title="Trust", icon=":material/verified:"),
         st.Page(PAGES / "model_card.py", title="Model card", icon=":material/description:"),
     ])
+    resources.configure_torch()
     st.sidebar.title("Deep-Emotion Lab")
-    widgets.checkpoint_picker()
+    resources.warm_up(widgets.checkpoint_picker())
     st.sidebar.caption("Uploaded photos stay in memory and are never written to disk.")
     nav.run()
 

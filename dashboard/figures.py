@@ -34,13 +34,30 @@ def _gray(image: np.ndarray, name: str = "face") -> go.Heatmap:
                       showscale=False, name=name, hovertemplate="x %{x}, y %{y}: %{z:.0f}<extra></extra>")
 
 
+def _jpeg_uri(rgb: np.ndarray, scale: float = 1.0) -> str:
+    import base64
+    import io
+
+    from PIL import Image
+
+    im = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8))
+    if scale < 1.0:
+        im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))),
+                       Image.Resampling.BILINEAR)
+    buf = io.BytesIO()
+    im.save(buf, format="JPEG", quality=85)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
 def photo_with_faces(rgb: np.ndarray, boxes: Sequence[Sequence[int]], chosen: int | None = None,
                      max_side: int = 640) -> go.Figure:
     """The photo with a numbered box per face; the chosen one drawn thicker and in colour."""
     rgb = np.asarray(rgb)
     h, w = rgb.shape[:2]
-    step = max(1, int(np.ceil(max(h, w) / max_side)))  # downsample big photos for the browser
-    fig = go.Figure(go.Image(z=rgb[::step, ::step], dx=step, dy=step, hoverinfo="skip"))
+    # Sent as one JPEG data URI, not a list of pixel triples: ~30x smaller and faster to draw.
+    scale = min(1.0, max_side / max(h, w))
+    fig = go.Figure(go.Image(source=_jpeg_uri(rgb, scale), dx=1 / scale, dy=1 / scale,
+                             hoverinfo="skip"))
     for i, (x, y, bw, bh) in enumerate(boxes):
         colour = "#00e676" if i == chosen else "#ffd600"
         fig.add_shape(type="rect", x0=x, y0=y, x1=x + bw, y1=y + bh,
@@ -181,9 +198,10 @@ def architecture_diagram(config: Mapping) -> go.Figure:
     for _ in range(2):
         f = (f - 4) // 2
     l1, l2 = config.get("loc_channels", (8, 10))
-    k = int(config.get("loc_kernel", 3))
+    kernels = config.get("loc_kernels") or [config.get("loc_kernel", 3)] * 2
+    k1, k2 = (int(k) for k in kernels)
     loc = s
-    for _ in range(2):
+    for k in (k1, k2):
         loc = (loc - k + 1) // 2
     n = int(config.get("num_classes", 7))
     paper = config.get("layout", "paper") == "paper"
@@ -192,8 +210,8 @@ def architecture_diagram(config: Mapping) -> go.Figure:
             f"2 conv 3x3 ({c})<br>BN, pool, ReLU", f"dropout<br>{c}x{f}x{f}"]
     boxes = [(i * 1.6, 0.0, t, "#bbdefb") for i, t in enumerate(feat)]
     if stn:
-        boxes += [(1.6, 1.6, f"conv {k}x{k} ({l1})<br>pool, ReLU", "#ffe0b2"),
-                  (3.2, 1.6, f"conv {k}x{k} ({l2})<br>pool, ReLU", "#ffe0b2"),
+        boxes += [(1.6, 1.6, f"conv {k1}x{k1} ({l1})<br>pool, ReLU", "#ffe0b2"),
+                  (3.2, 1.6, f"conv {k2}x{k2} ({l2})<br>pool, ReLU", "#ffe0b2"),
                   (4.8, 1.6, f"FC {l2 * loc * loc}->{config.get('loc_hidden', 32)}->6<br>theta (2x3)",
                    "#ffe0b2"),
                   (6.4, 0.0 if paper else 0.8, "affine warp<br>grid_sample", "#c8e6c9")]

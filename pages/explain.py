@@ -22,6 +22,10 @@ data, source_label = widgets.photo_source()
 upload_name = source_label if st.session_state.get("source") == "Upload" else ""
 if data is None:
     st.info("Choose a photo above to begin. Nothing you upload is stored.")
+    st.markdown("**How the network reads a face:** a small localization branch predicts an "
+                "affine transform (the spatial transformer) that decides which part of the "
+                "feature maps the classifier sees; the maps below a prediction show where it looked.")
+    st.plotly_chart(figures.architecture_diagram(ckpt.card.get("config", {})), key="intro_fig")
     st.stop()
 
 try:
@@ -108,9 +112,10 @@ if others:
 context = {"checkpoint": ckpt_name, "source": source_label, "face": index, "tta": tta,
            "occlusion": {"window": window, "stride": stride, "baseline": baseline}}
 d1, d2, d3 = st.columns(3)
-d1.download_button("Maps (PNG)", pipeline.maps_png(face, result, widgets.METHOD_LABELS),
+# PNG and NPZ are built on click (in Streamlit's download thread), not on every rerun.
+d1.download_button("Maps (PNG)", lambda: pipeline.maps_png(face, result, widgets.METHOD_LABELS),
                    "deep-emotion-maps.png", "image/png", key="dl_png")
-d2.download_button("Maps (NPZ)", pipeline.maps_npz(face, result), "deep-emotion-maps.npz",
+d2.download_button("Maps (NPZ)", lambda: pipeline.maps_npz(face, result), "deep-emotion-maps.npz",
                    "application/octet-stream", key="dl_npz")
 d3.download_button("Report (JSON)", pipeline.report_json(result, context), "deep-emotion-report.json",
                    "application/json", key="dl_json")

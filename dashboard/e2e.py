@@ -1,0 +1,127 @@
+"""Run the dashboard under ``streamlit run`` and drive it in headless Chromium.
+
+Shared by the browser test (``tests/dashboard/test_browser.py``) and the load benchmark
+(``bench/dashboard_load.py``).  Browsers cannot be downloaded here, so Playwright launches the
+system Chromium (Debian's ``chromium``) through ``executable_path``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+__all__ = ["ROOT", "chromium_path", "free_port", "serve", "launch", "sample_photo",
+           "upload_and_wait", "wait_idle", "MAP_KEYS", "PAGES"]
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+# The charts that must be drawn before a face counts as explained (their st.plotly_chart keys).
+MAP_KEYS = ("probs_fig", "stn_outline_fig", "stn_warped_fig", "stn_heat_fig", "occlusion_fig")
+# url path -> page title, as dashboard/app.py registers them.
+PAGES = {"": "Explain a face", "confusion": "Confusion matrices", "regions": "Face regions by emotion",
+         "trust": "Trust", "model_card": "Model card"}
+
+
+def chromium_path() -> str | None:
+    """The system Chromium, or None ($CHROMIUM overrides)."""
+    for c in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
+              shutil.which("chromium-browser"), shutil.which("google-chrome")):
+        if c and Path(c).is_file():
+            return c
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(port: int | None = None, env: dict | None = None, timeout: float = 60.0):
+    """Start ``streamlit run dashboard/app.py`` on a loopback port; yield (url, seconds to ready).
+
+    "Ready" is the first 200 from ``/_stcore/health``.  The server is stopped on exit; its log
+    is kept in memory and printed if it dies early.
+    """
+    port = port or free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
+           "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
+           "--browser.gatherUsageStats", "false"]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited with {proc.returncode}:\n"
+                                   f"{proc.stdout.read().decode(errors='replace')}")
+            try:
+                with urllib.request.urlopen(url + "/_stcore/health", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.perf_counter() - start > timeout:
+                raise TimeoutError(f"streamlit not healthy on {url} after {timeout} s")
+            time.sleep(0.05)
+        yield url, time.perf_counter() - start
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def launch(playwright, **kwargs):
+    """Headless system Chromium with the flags this sandbox needs."""
+    path = chromium_path()
+    if path is None:
+        raise FileNotFoundError("no Chromium found: `apt-get install chromium` or set $CHROMIUM")
+    return playwright.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS,
+                                      **kwargs)
+
+
+def sample_photo(path: Path) -> Path:
+    """A real photo with one face (NASA's public-domain astronaut, from scikit-image) as JPEG."""
+    from PIL import Image
+    from skimage import data
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    Image.fromarray(data.astronaut()).save(buf, format="JPEG", quality=90)
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+def wait_idle(page, timeout_ms: float = 60_000) -> None:
+    """Wait until the app has no script run in progress (the status widget is gone)."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " && !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=timeout_ms)
+
+
+def chart_selector(key: str) -> str:
+    return f".st-key-{key} .js-plotly-plot .main-svg"
+
+
+def upload_and_wait(page, photo: Path, timeout_ms: float = 60_000) -> float:
+    """Upload ``photo`` through the file uploader; seconds until every map in MAP_KEYS is drawn."""
+    start = time.perf_counter()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(photo))
+    for key in MAP_KEYS:
+        page.wait_for_selector(chart_selector(key), timeout=timeout_ms, state="attached")
+    return time.perf_counter() - start
