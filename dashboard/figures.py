@@ -290,8 +290,8 @@ def deletion_curves(curves: Mapping[str, Sequence[float]], kind: str = "deletion
         xs = np.linspace(0, 1, len(ys))
         auc = float(np.sum((ys[1:] + ys[:-1]) / 2 * np.diff(xs))) if len(ys) > 1 else float("nan")
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=f"{method} (AUC {auc:.3f})"))
+    axis = {"deletion": "deleted", "insertion": "inserted"}.get(kind, "deleted / inserted")
     fig.update_layout(title=title or f"{kind} curves", margin=_MARGIN, height=340,
-                      xaxis=dict(title=f"fraction of pixels {'deleted' if kind == 'deletion' else 'inserted'}",
-                                 tickformat=".0%"),
+                      xaxis=dict(title=f"fraction of pixels {axis}", tickformat=".0%"),
                       yaxis=dict(title="probability of the class", range=[0, 1]))
     return fig

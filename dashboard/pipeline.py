@@ -25,8 +25,9 @@ __all__ = ["PhotoError", "Photo", "FaceBox", "read_photo", "crop_face", "explain
            "capabilities", "METHODS", "BASELINES", "report_json", "maps_npz", "maps_png"]
 
 # Attribution methods the page offers, in the order it lists them (occlusion is always shown).
-METHODS = ("occlusion", "saliency", "ig", "smoothgrad", "gradcam", "guided-gradcam")
-BASELINES = ("black", "mean", "blur")
+METHODS = ("occlusion", "flip", "saliency", "ig", "smoothgrad", "gradcam", "guided-gradcam")
+# Occlusion patch fill, as a pixel intensity: black (the paper's), mid-gray, or the face's mean.
+BASELINES = ("black", "gray", "mean")
 FACE_SIDE = 48
 
 
@@ -154,16 +155,19 @@ def _input(face: np.ndarray, preprocessing) -> torch.Tensor:
     return preprocessing.to_input(torch.from_numpy(np.array(face, dtype=np.uint8, copy=True))[None])
 
 
-def _baseline_value(face: np.ndarray, baseline: str, preprocessing) -> torch.Tensor | float:
+def baseline_intensity(face: np.ndarray, baseline: str) -> float:
+    """The pixel intensity (0..255) an occluded patch is filled with."""
     if baseline == "black":
-        return preprocessing.pixel_value(0.0)
+        return 0.0
+    if baseline == "gray":
+        return 128.0
     if baseline == "mean":
-        return preprocessing.pixel_value(float(face.mean()))
-    if baseline == "blur":
-        import cv2
-        blurred = cv2.GaussianBlur(face, (0, 0), 5)
-        return _input(blurred, preprocessing)
+        return float(np.asarray(face).mean())
     raise ValueError(f"baseline must be one of {BASELINES}, got {baseline!r}")
+
+
+def _baseline_value(face: np.ndarray, baseline: str, preprocessing) -> float:
+    return preprocessing.pixel_value(baseline_intensity(face, baseline))
 
 
 def _stn_fallback(model, x: torch.Tensor, preprocessing) -> dict[str, np.ndarray]:
@@ -198,6 +202,8 @@ def _attribution_fallback(model, x, target: int, method: str, window: int, strid
         a = attr.Occlusion(model).attribute(x, target=target, sliding_window_shapes=(1, window, window),
                                             strides=(1, stride, stride), baselines=baseline,
                                             perturbations_per_eval=64)
+    elif method == "flip":
+        raise ValueError("the flip map needs deep_emotion.explain")
     elif method == "saliency":
         a = attr.Saliency(model).attribute(x, target=target, abs=True)
     elif method == "ig":
@@ -266,11 +272,15 @@ def explain_face(checkpoint, face: np.ndarray, *, tta: str = "none", window: int
     images = torch.from_numpy(np.array(face, dtype=np.uint8, copy=True))[None]
     probs = predict_proba(model, images, pre, tta=tta)[0].numpy()
     target = int(np.argmax(probs)) if target is None else int(target)
+    wanted = ("occlusion",) + tuple(m for m in methods if m != "occlusion")
+    core = _explain_api()
+    if core is not None:
+        return _explain_core(core, checkpoint, face, images, probs, target, wanted, window, stride,
+                             baseline)
     x = _input(face, pre)
     base = _baseline_value(face, baseline, pre)
-    wanted = ("occlusion",) + tuple(m for m in methods if m != "occlusion")
-    explain = _optional("deep_emotion.explain")
-    backend = "deep_emotion.explain" if explain is not None else "fallback (Captum directly)"
+    backend = "fallback (Captum directly)"
+    wanted = tuple(m for m in wanted if m != "flip")
     stn = _stn_fallback(model, x, pre)
     maps = {m: _attribution_fallback(model, x, target, m, window, stride, base) for m in wanted}
     occl = maps["occlusion"]
@@ -279,6 +289,53 @@ def explain_face(checkpoint, face: np.ndarray, *, tta: str = "none", window: int
             "stn": stn, "maps": maps, "agreement": _agreement_fallback(stn["heatmap"], occl),
             "agreement_name": "top-20% overlap (IoU)",
             "deletion": {"curve": curve, "auc": auc}, "backend": backend}
+
+
+def _explain_api():
+    """The explain modules this page needs, or None while they are not installed."""
+    try:
+        from deep_emotion.explain import face, metrics  # noqa: F401
+    except ImportError:
+        return None
+    return face, metrics
+
+
+def _explain_core(core, checkpoint, face, images, probs, target, wanted, window, stride,
+                  baseline) -> dict:
+    """``explain_face`` through ``deep_emotion.explain`` (the same code as the CLI)."""
+    face_api, metrics = core
+    model, pre = checkpoint.model, checkpoint.preprocessing
+    params = {"occlusion": {"window": window, "stride": stride,
+                            "baseline": baseline_intensity(face, baseline)},
+              "flip": {"window": window, "stride": stride,
+                       "baseline": baseline_intensity(face, baseline)}}
+    out = face_api.explain_face(checkpoint, np.asarray(face, dtype=np.uint8), ("stn", *wanted),
+                                target=target, params=params)
+    stn_meta = out["stn"].meta
+    stn = {"theta": np.asarray(stn_meta["theta"], np.float32),
+           "warped": np.asarray(stn_meta["view"], np.float32),
+           "outline": np.asarray(stn_meta["grid_outline"], np.float32)[:-1],  # drop the repeat
+           "heatmap": out["stn"].map}
+    maps = {m: out[m].map for m in wanted}
+    x = pre.to_input(images)
+    t = torch.tensor([target])
+    as_batch = {"occlusion": torch.from_numpy(maps["occlusion"])[None],
+                "stn": torch.from_numpy(stn["heatmap"])[None]}
+    iou = float(metrics.topk_iou(as_batch["stn"], as_batch["occlusion"].abs(), 0.1)[0])
+    rho = float(metrics.spearman(as_batch["stn"], as_batch["occlusion"])[0])
+    deletion = metrics.deletion_curve(model, x, as_batch["occlusion"], t,
+                                      baseline=pre.pixel_value(0.0))
+    insertion = metrics.insertion_curve(model, x, as_batch["occlusion"], t)
+    return {"probs": probs.astype(np.float32), "target": target, "classes": list(checkpoint.classes),
+            "stn": stn, "maps": maps, "agreement": iou, "agreement_name": "top-10% overlap (IoU)",
+            "spearman": rho,
+            "deletion": {"curve": deletion.scores[0].numpy().astype(np.float32),
+                         "auc": float(deletion.auc[0])},
+            "insertion": {"curve": insertion.scores[0].numpy().astype(np.float32),
+                          "auc": float(insertion.auc[0])},
+            "meta": {m: {k: v for k, v in out[m].meta.items() if k not in ("view", "grid_outline")}
+                     for m in out},
+            "backend": "deep_emotion.explain"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -305,7 +362,12 @@ def report_json(result: dict, context: dict) -> str:
         "stn_theta": np.round(result["stn"]["theta"], 6).tolist(),
         "agreement_stn_vs_occlusion": {"value": round(float(result["agreement"]), 6),
                                        "measure": result["agreement_name"]},
+        "spearman_stn_vs_occlusion": (round(float(result["spearman"]), 6)
+                                      if "spearman" in result else None),
         "deletion_auc_occlusion": round(float(result["deletion"]["auc"]), 6),
+        "insertion_auc_occlusion": (round(float(result["insertion"]["auc"]), 6)
+                                    if "insertion" in result else None),
+        "method_details": result.get("meta", {}),
         "methods": sorted(result["maps"]),
         "backend": result["backend"],
     }, indent=1)

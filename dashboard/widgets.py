@@ -96,13 +96,16 @@ def occlusion_controls() -> tuple[int, int, str]:
     return window, stride, baseline
 
 
-METHOD_LABELS = {"occlusion": "Occlusion", "saliency": "Saliency (|gradient|)",
+METHOD_LABELS = {"occlusion": "Occlusion", "flip": "Occlusion flips (the paper's test)",
+                 "saliency": "Saliency (|gradient|)",
                  "ig": "Integrated gradients", "smoothgrad": "SmoothGrad",
                  "gradcam": "Grad-CAM", "guided-gradcam": "Guided Grad-CAM"}
 
 
 def method_picker() -> tuple[str, ...]:
     others = [m for m in pipeline.METHODS if m != "occlusion"]
+    if not pipeline.capabilities()["explain"]:
+        others.remove("flip")
     chosen = st.multiselect("Other methods", others, default=["ig", "gradcam"], key="methods",
                             format_func=METHOD_LABELS.get)
     return tuple(m for m in others if m in chosen)

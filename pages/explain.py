@@ -90,13 +90,20 @@ with o1:
                                         f"Occlusion ({window}px window, stride {stride}, {baseline})",
                                         signed=True, colorbar_title="Δ score"), key="occlusion_fig")
 with o2:
-    m1, m2 = st.columns(2)
+    m1, m2, m3 = st.columns(3)
     m1.metric("STN ↔ occlusion agreement", f"{result['agreement']:.2f}",
-              help=f"{result['agreement_name']}: 1 means both maps pick the same pixels.")
-    m2.metric("Faithfulness (deletion AUC)", f"{result['deletion']['auc']:.2f}",
+              help=f"{result['agreement_name']}: 1 means both maps pick the same pixels, 0 none.")
+    if "spearman" in result:
+        m2.metric("Rank correlation", f"{result['spearman']:+.2f}",
+                  help="Spearman correlation of the STN and occlusion maps over all pixels.")
+    m3.metric("Faithfulness (deletion AUC)", f"{result['deletion']['auc']:.2f}",
               help="Probability of the class as the pixels occlusion ranks highest are deleted "
                    "first, averaged over the curve: lower means the map found what matters.")
-    st.plotly_chart(figures.deletion_curves({"occlusion": result["deletion"]["curve"]}),
+    curves = {"deletion": result["deletion"]["curve"]}
+    if "insertion" in result:
+        curves["insertion"] = result["insertion"]["curve"]
+    st.plotly_chart(figures.deletion_curves(curves, kind="faithfulness",
+                                            title="Occlusion map: delete / insert its top pixels"),
                     key="deletion_fig")
 
 others = [m for m in result["maps"] if m != "occlusion"]
@@ -106,7 +113,7 @@ if others:
     for i, m in enumerate(others):
         with cols[i % len(cols)]:
             st.plotly_chart(figures.map_overlay(face, result["maps"][m], widgets.METHOD_LABELS[m],
-                                                signed=m in ("ig", "guided-gradcam")),
+                                                signed=m in ("ig", "guided-gradcam", "occlusion")),
                             key=f"method_fig_{m}")
 
 context = {"checkpoint": ckpt_name, "source": source_label, "face": index, "tta": tta,
