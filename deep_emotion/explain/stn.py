@@ -55,6 +55,10 @@ class StnAttention(NamedTuple):
     grid_outline: float (B, 5, 2) the sampled region's corners as (x, y) input pixel
                   coordinates, a closed polygon (the warp is affine, so straight edges).
     heatmap:      float (B, S, S) sampled points per input pixel (see module docstring).
+    view:         float (B, 1, R, R) the input face resampled through theta over the sampled
+                  frame (R = 48 for input_warp, 36 for paper): the part of the face the
+                  classifier's warped input stands for, as a picture (for input_warp it equals
+                  ``warped``; for the paper layout ``warped`` is 10 feature maps).
     logits:       float (B, classes) the network's output for the same forward pass.
     """
 
@@ -62,6 +66,7 @@ class StnAttention(NamedTuple):
     warped: torch.Tensor
     grid_outline: torch.Tensor
     heatmap: torch.Tensor
+    view: torch.Tensor
     logits: torch.Tensor
 
 
@@ -133,26 +138,31 @@ def stn_attention(model: DeepEmotion, x: torch.Tensor) -> StnAttention:
     corners = _CORNERS.to(theta.device).expand(theta.shape[0], -1, -1)  # (B, 5, 2)
     sampled = corners @ theta[:, :, :2].transpose(1, 2) + theta[:, None, :, 2]
     outline = frame_to_pixels(sampled, frame)
-    return StnAttention(att.theta, att.warped, outline, _density(theta, frame, x.shape[-1]),
+    size = x.shape[-1]
+    res = round(frame.side * frame.stride)
+    grid = F.affine_grid(theta, [theta.shape[0], 1, res, res], align_corners=ALIGN_CORNERS)
+    points = (2 * frame_to_pixels(grid, frame) + 1) / size - 1  # input-image grid coordinates
+    view = F.grid_sample(x.float(), points, mode="bilinear", padding_mode="zeros",
+                         align_corners=ALIGN_CORNERS)
+    return StnAttention(att.theta, att.warped, outline, _density(grid, frame, size), view,
                         att.logits)
 
 
-def _density(theta: torch.Tensor, frame: FrameGeometry, size: int) -> torch.Tensor:
-    """(B, size, size) bilinear splat of a one-point-per-input-pixel grid warped by theta.
+def _density(grid: torch.Tensor, frame: FrameGeometry, size: int) -> torch.Tensor:
+    """(B, size, size) bilinear splat of ``grid`` (B, R, R, 2), the one-point-per-input-pixel
+    grid warped by theta, in the sampled frame's coordinates.
 
     The splat is computed on a canvas at input resolution covering the sampled frame
     (``side * stride`` pixels), as the gradient of ``grid_sample`` on a canvas of ones: that
     gradient is, per canvas pixel, the sum of the bilinear weights every sample puts on it.
     The canvas is then placed at its position in the input frame.
     """
-    b = theta.shape[0]
-    res = round(frame.side * frame.stride)
+    b, res = grid.shape[0], grid.shape[1]
     shift = frame.offset + 0.5 - frame.stride / 2  # input pixel of canvas pixel 0 (see frame_to_pixels)
     if abs(shift - round(shift)) > 1e-6 or not 0 <= round(shift) <= size - res:
         raise ValueError(f"sampled frame {frame} does not sit on whole input pixels")
-    grid = F.affine_grid(theta, [b, 1, res, res], align_corners=ALIGN_CORNERS)
     with torch.enable_grad():
-        canvas = torch.zeros(b, 1, res, res, device=theta.device, requires_grad=True)
+        canvas = torch.zeros(b, 1, res, res, device=grid.device, requires_grad=True)
         out = F.grid_sample(canvas + 1, grid, mode="bilinear", padding_mode="zeros",
                             align_corners=ALIGN_CORNERS)
         (density,) = torch.autograd.grad(out.sum(), canvas)

@@ -1,0 +1,53 @@
+"""``deep-emotion analyze --checkpoint C``: precompute the analyses the dashboard shows.
+
+Writes ``NAME.analysis.json`` beside the checkpoint (see ``deep_emotion.explain.analyze``);
+interrupted runs resume from ``NAME.analysis.partial.npz``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from deep_emotion.cli import add_data_dir
+from deep_emotion.explain import AnalyzeConfig, analysis_path, analyze
+
+NAME = "analyze"
+HELP = "precompute region, faithfulness and sanity analyses of a checkpoint"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", required=True, help="name or path")
+    add_data_dir(parser)
+    defaults = AnalyzeConfig()
+    parser.add_argument("--faithfulness-faces", type=int, default=defaults.faithfulness_faces,
+                        help="test faces sampled for deletion/insertion curves")
+    parser.add_argument("--sanity-faces", type=int, default=defaults.sanity_faces,
+                        help="test faces sampled for the randomisation sanity check")
+    parser.add_argument("--restart", action="store_true", help="ignore a partial run")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def run(args: argparse.Namespace) -> dict:
+    config = AnalyzeConfig(faithfulness_faces=args.faithfulness_faces,
+                           sanity_faces=args.sanity_faces)
+    started = time.perf_counter()
+    result = analyze(args.checkpoint, data_dir=args.data_dir, config=config,
+                     progress=not args.quiet, resume=not args.restart)
+    return {"checkpoint": result["checkpoint"], "file": str(analysis_path(args.checkpoint)),
+            "faces": result["faces"], "seconds": result["seconds"],
+            "wall_seconds": round(time.perf_counter() - started, 1),
+            "faithfulness": {m: {"deletion_auc": r["deletion_auc"],
+                                 "insertion_auc": r["insertion_auc"]}
+                             for m, r in result["faithfulness"]["methods"].items()},
+            "sanity": {m: r["passed"] for m, r in result["sanity"]["methods"].items()}}
+
+
+def render(result: dict) -> str:
+    lines = [f"{result['file']}: {result['faces']} faces in {result['wall_seconds']} s "
+             f"(stages: {result['seconds']})",
+             f"{'method':>15}  deletion AUC (lower better)  insertion AUC (higher)  sanity"]
+    for m, r in result["faithfulness"].items():
+        sanity = {True: "pass", False: "FAIL"}.get(result["sanity"].get(m), "-")
+        lines.append(f"{m:>15}  {r['deletion_auc']:>27.3f}  {r['insertion_auc']:>22.3f}  {sanity}")
+    return "\n".join(lines)

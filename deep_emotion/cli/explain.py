@@ -1,0 +1,83 @@
+"""``deep-emotion explain IMAGE``: attribution maps of one face, as JSON or an ``.npz``.
+
+The image goes through the face pipeline (decode, detect, align to FER2013's framing; the
+largest face is explained); with ``--no-detect``, or when no face is found, the whole image is
+taken as the face.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from deep_emotion.checkpoints import load_checkpoint
+from deep_emotion.explain import METHODS, explain_face, region_layout, region_scores
+from deep_emotion.faces import faces_from_bytes
+
+NAME = "explain"
+HELP = "explain the emotion predicted for a face image with attribution maps"
+DEFAULT_CHECKPOINT = "fer2013"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("image", type=Path, help="image file (a photo or a face crop)")
+    parser.add_argument("--method", action="append", choices=sorted(METHODS), default=None,
+                        help="attribution method; repeat for several (default: occlusion)")
+    parser.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT, help="name or path")
+    parser.add_argument("--target", default=None,
+                        help="class name or index to explain (default: the predicted class)")
+    parser.add_argument("--window", type=int, default=8, help="occlusion window side (px)")
+    parser.add_argument("--stride", type=int, default=2, help="occlusion stride (px)")
+    parser.add_argument("--no-detect", action="store_true",
+                        help="take the whole image as the face (already-cropped faces)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="write the face and the maps to this .npz (map_<method> arrays)")
+
+
+def _target(value: str | None) -> int | str | None:
+    """A class index given as digits, else a class name (or None)."""
+    return int(value) if value is not None and value.isdigit() else value
+
+
+def run(args: argparse.Namespace) -> dict:
+    ckpt = load_checkpoint(args.checkpoint)
+    size = ckpt.preprocessing.size
+    photo = faces_from_bytes(args.image.read_bytes(), name=args.image.name,
+                             detect=not args.no_detect, size=size)
+    framing = "detected face (largest)" if photo.faces else "whole image"
+    if not photo.crops:
+        photo = faces_from_bytes(args.image.read_bytes(), name=args.image.name, detect=False,
+                                 size=size)
+    face = photo.crops[0]
+    methods = args.method or ["occlusion"]
+    occlusion = {"window": args.window, "stride": args.stride}
+    results = explain_face(ckpt, face, methods, _target(args.target),
+                           params={"occlusion": occlusion, "flip": occlusion})
+    layout = region_layout(size=size)
+    out = {"image": str(args.image), "checkpoint": ckpt.name, "face": framing, "methods": {}}
+    for method, ex in results.items():
+        scores = region_scores(ex.map, layout)
+        entry = {**ex.meta, "regions": {k: round(float(v), 4) for k, v in scores.items()}}
+        if args.out is None:
+            entry["map"] = np.round(ex.map, 6).tolist()
+        out["methods"][method] = entry
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(args.out, face=face,
+                            **{f"map_{m.replace('-', '_')}": ex.map for m, ex in results.items()})
+        out["out"] = str(args.out)
+    return out
+
+
+def render(result: dict) -> str:
+    lines = [f"{result['image']} ({result['face']}), checkpoint {result['checkpoint']}"]
+    for method, entry in result["methods"].items():
+        top = sorted(((v, k) for k, v in entry["regions"].items() if k != "other"), reverse=True)
+        regions = ", ".join(f"{k} {v:.0%}" for v, k in top[:3])
+        lines.append(f"  {method:>15}: {entry['target']} (p={entry['probability']:.2f}); "
+                     f"strongest regions: {regions}")
+    if "out" in result:
+        lines.append(f"maps written to {result['out']}")
+    return "\n".join(lines)

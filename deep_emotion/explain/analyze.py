@@ -1,0 +1,334 @@
+"""Precomputed analyses of a checkpoint, written beside it as ``NAME.analysis.json``.
+
+Three stages over the checkpoint's test split (re-derived from its card's protocol, the way
+``deep-emotion evaluate`` does; a cross-validated checkpoint explains each fold's test faces
+with that fold's network):
+
+1. **Regions** (every test face): STN attention and occlusion (8x8, stride 2) maps of the true
+   class; class-conditional mean maps; each emotion's share of map mass per named region
+   (``regions.py``); per face, STN-vs-occlusion agreement (Spearman and top-10% IoU), summarised
+   per emotion as quantiles and a histogram.
+2. **Faithfulness** (a seeded sample, predicted class): deletion and insertion AUC per method
+   and for a random map, with the mean curves.
+3. **Sanity** (a smaller seeded sample): cascading randomisation per method.
+
+Stages run in chunks; state is saved to ``NAME.analysis.partial.npz`` after each, so an
+interrupted run resumes where it stopped (with the same settings), and is removed at the end.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from deep_emotion.checkpoints import Checkpoint, code_commit, load_checkpoint, resolve
+from deep_emotion.data import FaceDataset, load_dataset
+from deep_emotion.explain.attributions import METHODS, make_explainer
+from deep_emotion.explain.metrics import (deletion_curve, insertion_curve, random_maps,
+                                          sanity_check, spearman, topk_iou)
+from deep_emotion.explain.regions import class_map_sums, region_layout, region_scores
+from deep_emotion.model import DeepEmotion
+
+__all__ = ["AnalyzeConfig", "analyze", "analysis_path", "load_analysis", "ANALYSIS_FORMAT"]
+
+ANALYSIS_FORMAT = "deep-emotion-analysis/1"
+AGREEMENT_TOP = 0.1  # top-k% for the STN-vs-occlusion IoU
+QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+
+
+@dataclass(frozen=True)
+class AnalyzeConfig:
+    """What ``analyze`` computes; stored in the output so numbers carry their settings."""
+
+    window: int = 8                  # occlusion patch side (px)
+    stride: int = 2                  # occlusion step (px)
+    region_methods: tuple[str, ...] = ("stn", "occlusion")  # stage 1, every test face
+    trust_methods: tuple[str, ...] = tuple(METHODS)         # stages 2 and 3
+    faithfulness_faces: int = 256    # seeded sample for deletion/insertion
+    sanity_faces: int = 16           # seeded sample for the randomisation check
+    steps: int = 24                  # deletion/insertion steps (96 px each)
+    chunk: int = 64                  # faces per resumable unit of stage 1
+    batch_size: int = 256            # images per forward pass in occlusion
+    histogram_bins: int = 20         # agreement histogram over [-1, 1]
+    seed: int = 0                    # face samples, random maps, randomised layers
+
+    def __post_init__(self) -> None:
+        for m in self.region_methods + self.trust_methods:
+            if m not in METHODS:
+                raise ValueError(f"unknown method {m!r}; available: {sorted(METHODS)}")
+        if "stn" not in self.region_methods or "occlusion" not in self.region_methods:
+            raise ValueError("region_methods must include 'stn' and 'occlusion' (agreement)")
+
+    def params(self, method: str) -> dict:
+        """Constructor keywords of ``method`` under this config."""
+        if method in ("occlusion", "flip"):
+            return {"window": self.window, "stride": self.stride, "batch_size": self.batch_size}
+        return {}
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def analysis_path(checkpoint: str | Path | Checkpoint) -> Path:
+    """``checkpoints/NAME.analysis.json`` for a checkpoint name, path or loaded checkpoint."""
+    path = checkpoint.path if isinstance(checkpoint, Checkpoint) else resolve(checkpoint)
+    return path.with_name(path.name + ".analysis.json")
+
+
+def load_analysis(checkpoint: str | Path | Checkpoint) -> dict:
+    """The precomputed analyses of a checkpoint (see ``analyze`` for the keys).
+
+    Raises:
+        FileNotFoundError: when none was computed, with the command that computes it.
+    """
+    path = analysis_path(checkpoint)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; run `deep-emotion analyze "
+                                f"--checkpoint {path.name.removesuffix('.analysis.json')}`")
+    data = json.loads(path.read_text())
+    if data.get("format") != ANALYSIS_FORMAT:
+        raise ValueError(f"{path}: format {data.get('format')!r}, expected {ANALYSIS_FORMAT!r}")
+    return data
+
+
+@dataclass
+class _Part:
+    """Test faces explained by one network (one per fold of a cross-validated checkpoint)."""
+
+    model: DeepEmotion
+    data: FaceDataset
+    name: str
+
+
+def _test_parts(ckpt: Checkpoint, data_dir) -> tuple[list[_Part], str]:
+    from deep_emotion.experiment import make_folds  # heavy, and only needed here
+
+    card = ckpt.card
+    dataset = card.get("dataset", {}).get("name")
+    if not dataset or "protocol" not in card:
+        raise ValueError(f"{ckpt.name}: the card names no dataset/protocol to analyse")
+    data = load_dataset(dataset, data_dir)
+    if tuple(data.classes) != ckpt.classes:
+        raise ValueError(f"{ckpt.name} predicts {ckpt.classes} but {dataset} has {data.classes}")
+    proto = card["protocol"]
+    folds = make_folds(data, proto["name"], folds=card.get("training", {}).get("folds", 10),
+                       seed=proto.get("seed", 0))
+    if proto.get("folds"):
+        folds = [f for f in folds if f.name in proto["folds"]]
+    if len(folds) != len(ckpt.models):
+        raise ValueError(f"{ckpt.name}: {len(ckpt.models)} networks for {len(folds)} folds")
+    parts = [_Part(m, data.subset(f.test), f.name) for m, f in zip(ckpt.models, folds)]
+    return parts, f"{dataset} test faces of protocol {proto['name']!r} ({len(folds)} fold(s))"
+
+
+@dataclass
+class _State:
+    """What stage 1 accumulates; saved after every chunk."""
+
+    done: int = 0
+    sums: dict = field(default_factory=dict)      # method -> (C, S, S)
+    counts: np.ndarray | None = None              # (C,)
+    labels: list = field(default_factory=list)
+    agree_rho: list = field(default_factory=list)
+    agree_iou: list = field(default_factory=list)
+    trust: dict = field(default_factory=dict)     # stage -> method -> result (JSON-able)
+
+    def save(self, path: Path, digest: str) -> None:
+        arrays = {f"sums_{k}": v for k, v in self.sums.items()}
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, digest=digest, done=self.done, counts=self.counts, labels=self.labels,
+                 rho=self.agree_rho, iou=self.agree_iou, trust=json.dumps(self.trust), **arrays)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path, digest: str) -> "_State":
+        if not path.is_file():
+            return cls()
+        z = np.load(path, allow_pickle=False)
+        if str(z["digest"]) != digest:
+            return cls()
+        return cls(done=int(z["done"]),
+                   sums={k[5:]: z[k] for k in z.files if k.startswith("sums_")},
+                   counts=z["counts"], labels=z["labels"].tolist(), agree_rho=z["rho"].tolist(),
+                   agree_iou=z["iou"].tolist(), trust=json.loads(str(z["trust"])))
+
+
+def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None = None,
+            config: AnalyzeConfig = AnalyzeConfig(), progress: bool = True,
+            resume: bool = True) -> dict:
+    """Compute the analyses of a checkpoint and write them to ``analysis_path(checkpoint)``.
+
+    Args:
+        checkpoint: name, path or loaded checkpoint; its card names dataset and protocol.
+        data_dir: datasets root (default ``$DEEP_EMOTION_DATA``).
+        config: what to compute.
+        progress: show tqdm progress bars on stderr.
+        resume: continue from ``NAME.analysis.partial.npz`` when its settings match.
+
+    Returns:
+        The analysis dict, with keys ``format``, ``checkpoint``, ``faces``, ``classes``,
+        ``config``, ``regions`` (layout: names, area shares, landmarks, 48x48 labels),
+        ``region_sensitivity`` {method: {emotion: {region: share}}} (shares sum to 1),
+        ``class_mean_maps`` {method: {emotion: 48x48}}, ``counts`` {emotion: faces},
+        ``agreement`` {per_emotion: {emotion: {spearman: summary, topk_iou: summary}}},
+        ``faithfulness`` {methods: {method: {deletion_auc, insertion_auc, curves}}},
+        ``sanity`` {methods: {method: {layers, mean_spearman, passed, threshold}}},
+        ``seconds`` per stage.
+    """
+    ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
+    parts, source = _test_parts(ckpt, data_dir)
+    out_path = analysis_path(ckpt)
+    partial = out_path.with_name(out_path.name.removesuffix(".json") + ".partial.npz")
+    digest = config.digest() + ckpt.card.get("weights_sha256", "")[:16]
+    state = _State.load(partial, digest) if resume else _State()
+    classes = ckpt.classes
+    total = sum(len(p.data) for p in parts)
+    seconds = {}
+
+    started = time.perf_counter()
+    _regions_stage(parts, ckpt, config, state, partial, digest, total, progress)
+    seconds["regions"] = round(time.perf_counter() - started, 1)
+
+    first = parts[0]
+    for stage, n_faces, fn in (("faithfulness", config.faithfulness_faces, _faithfulness),
+                               ("sanity", config.sanity_faces, _sanity)):
+        started = time.perf_counter()
+        done = state.trust.setdefault(stage, {})
+        rows = _sample(len(first.data), n_faces, config.seed)
+        x = ckpt.preprocessing.to_input(first.data.images[rows])
+        methods = list(config.trust_methods) + (["random"] if stage == "faithfulness" else [])
+        for method in tqdm(methods, desc=f"{ckpt.name}: {stage} ({len(rows)} faces)",
+                           disable=not progress):
+            if method not in done:
+                done[method] = fn(first.model, ckpt, x, method, config)
+                state.save(partial, digest)
+        seconds[stage] = round(time.perf_counter() - started, 1)
+
+    result = _assemble(ckpt, config, state, classes, source, total, seconds)
+    out_path.write_text(json.dumps(result, separators=(",", ":")) + "\n")
+    partial.unlink(missing_ok=True)
+    return result
+
+
+def _regions_stage(parts, ckpt, config, state, partial, digest, total, progress) -> None:
+    pre, c = ckpt.preprocessing, len(ckpt.classes)
+    if state.counts is None:
+        state.counts = np.zeros(c, dtype=np.int64)
+        state.sums = {m: np.zeros((c, pre.size, pre.size)) for m in config.region_methods}
+    offsets = np.cumsum([0] + [len(p.data) for p in parts])
+    bar = tqdm(total=total, initial=state.done, desc=f"{ckpt.name}: regions", unit="face",
+               disable=not progress)
+    for part, start in zip(parts, offsets):
+        explainers = {m: make_explainer(m, part.model, pre, **config.params(m))
+                      for m in config.region_methods}
+        for lo in range(max(0, state.done - start), len(part.data), config.chunk):
+            hi = min(lo + config.chunk, len(part.data))
+            x = pre.to_input(part.data.images[lo:hi])
+            labels = part.data.labels[lo:hi]
+            maps = {m: e.attribute(x, labels).maps for m, e in explainers.items()}
+            for m, mp in maps.items():
+                sums, counts = class_map_sums(np.abs(mp[:, 0].numpy().astype(np.float64)),
+                                              labels.numpy(), c)
+                state.sums[m] += sums
+                if m == "occlusion":
+                    state.counts += counts
+            state.labels += labels.tolist()
+            state.agree_rho += spearman(maps["stn"], maps["occlusion"]).tolist()
+            state.agree_iou += topk_iou(maps["stn"], maps["occlusion"].abs(),
+                                        AGREEMENT_TOP).tolist()
+            state.done = int(start + hi)
+            state.save(partial, digest)
+            bar.update(hi - lo)
+    bar.close()
+
+
+def _sample(n: int, k: int, seed: int) -> np.ndarray:
+    """A seeded sample of ``k`` row indices (all rows if fewer), in increasing order."""
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n, size=min(n, k), replace=False))
+
+
+def _faithfulness(model, ckpt, x, method, config) -> dict:
+    pre = ckpt.preprocessing
+    with torch.no_grad():
+        target = model(x).argmax(1)
+    if method == "random":
+        maps = random_maps((len(x), 1, pre.size, pre.size), config.seed)
+    else:
+        maps = make_explainer(method, model, pre, **config.params(method)).attribute(x, target).maps
+    dele = deletion_curve(model, x, maps, target, baseline=pre.pixel_value(0), steps=config.steps)
+    ins = insertion_curve(model, x, maps, target, steps=config.steps)
+    return {"deletion_auc": _r(dele.auc.mean()), "deletion_auc_std": _r(dele.auc.std()),
+            "insertion_auc": _r(ins.auc.mean()), "insertion_auc_std": _r(ins.auc.std()),
+            "deletion_curve": [_r(v) for v in dele.scores.mean(0)],
+            "insertion_curve": [_r(v) for v in ins.scores.mean(0)],
+            "fractions": [_r(v) for v in dele.fractions]}
+
+
+def _sanity(model, ckpt, x, method, config) -> dict:
+    explainer = make_explainer(method, model, ckpt.preprocessing, **config.params(method))
+    return sanity_check(explainer, x, seed=config.seed).summary()
+
+
+def _summary(values: np.ndarray, bins: int) -> dict:
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return {"n": 0}
+    hist, edges = np.histogram(values, bins=bins, range=(-1, 1) if values.min() < 0 else (0, 1))
+    return {"n": int(len(values)), "mean": _r(values.mean()),
+            "quantiles": {str(q): _r(np.quantile(values, q)) for q in QUANTILES},
+            "histogram": {"edges": [_r(e) for e in edges], "counts": hist.tolist()}}
+
+
+def _assemble(ckpt, config, state, classes, source, total, seconds) -> dict:
+    layout = region_layout(size=ckpt.preprocessing.size)
+    counts = state.counts
+    sensitivity, means = {}, {}
+    for m, sums in state.sums.items():
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = sums / counts[:, None, None]
+        scores = region_scores(mean, layout)
+        sensitivity[m] = {e: {r: _r(scores[r][i]) for r in layout.names}
+                          for i, e in enumerate(classes) if counts[i]}
+        means[m] = {e: np.round(mean[i], 6).tolist() for i, e in enumerate(classes) if counts[i]}
+    labels, rho, iou = (np.asarray(v) for v in (state.labels, state.agree_rho, state.agree_iou))
+    agreement = {"measures": {"spearman": "rank correlation of the two maps over pixels",
+                              "topk_iou": f"IoU of the top {AGREEMENT_TOP:.0%} pixels "
+                                          "(occlusion by magnitude)"},
+                 "all": {"spearman": _summary(rho, config.histogram_bins),
+                         "topk_iou": _summary(iou, config.histogram_bins)},
+                 "per_emotion": {e: {"spearman": _summary(rho[labels == i], config.histogram_bins),
+                                     "topk_iou": _summary(iou[labels == i], config.histogram_bins)}
+                                 for i, e in enumerate(classes) if (labels == i).any()}}
+    return {
+        "format": ANALYSIS_FORMAT, "checkpoint": ckpt.name,
+        "weights_sha256": ckpt.card.get("weights_sha256"), "source": source, "faces": total,
+        "classes": list(classes), "config": asdict(config),
+        "target": {"regions": "true class", "faithfulness": "predicted class",
+                   "sanity": "predicted class of the original network"},
+        "regions": {"names": list(layout.names), "area": {k: _r(v) for k, v in layout.area.items()},
+                    "landmarks": layout.landmarks, "labels": layout.labels.tolist()},
+        "counts": {e: int(n) for e, n in zip(classes, counts)},
+        "region_sensitivity": sensitivity, "class_mean_maps": means, "agreement": agreement,
+        "faithfulness": {"faces": min(config.faithfulness_faces, total), "score": "probability",
+                         "deletion_baseline": "black", "insertion_start": "blurred face",
+                         "methods": state.trust.get("faithfulness", {})},
+        "sanity": {"faces": min(config.sanity_faces, total),
+                   "similarity": "Spearman of |map| with the original map",
+                   "methods": state.trust.get("sanity", {})},
+        "seconds": seconds, "code_commit": code_commit(),
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _r(value) -> float:
+    """Rounded to 5 significant decimals: the files stay small and diff-able."""
+    return round(float(value), 5)
