@@ -286,7 +286,7 @@ def fit(cfg: TrainConfig, train: FaceDataset, val: FaceDataset, run_dir: Path | 
                         else:
                             pe.copy_(pm)
             seen += len(idx)
-            loss_sum += float(loss) * len(idx)
+            loss_sum += loss.item() * len(idx)
             correct += int((logits.argmax(1) == y).sum())
             bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}", refresh=False)
         bar.close()

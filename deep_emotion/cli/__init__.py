@@ -90,6 +90,3 @@ def _jsonable(value):
         return value.tolist()
     return str(value)
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,70 @@
+"""Metrics: hand-computed confusion, precision/recall/F1, fold pooling, TTA views."""
+
+import numpy as np
+import pytest
+import torch
+
+from deep_emotion.evaluate import classification_metrics, evaluate_model, pool_folds
+from deep_emotion.model import build_model
+from deep_emotion.predict import predict_proba, tta_views
+from deep_emotion.preprocess import DEFAULT_PREPROCESSING
+
+CLASSES = ("anger", "fear", "happiness")
+
+
+def one_hot(pred):
+    return torch.nn.functional.one_hot(torch.tensor(pred), 3).float()
+
+
+def test_metrics_match_a_hand_computed_example():
+    labels = torch.tensor([0, 0, 1, 1, 2, 2])
+    m = classification_metrics(one_hot([0, 1, 1, 1, 2, 0]), labels, CLASSES)
+    assert m["confusion"] == [[1, 1, 0], [0, 2, 0], [1, 0, 1]]
+    assert m["accuracy"] == pytest.approx(4 / 6)
+    assert m["per_class"]["fear"] == pytest.approx(
+        {"precision": 2 / 3, "recall": 1.0, "f1": 0.8, "support": 2})
+    assert m["per_class"]["happiness"]["precision"] == 1.0
+
+
+def test_a_class_never_predicted_has_zero_precision_not_nan():
+    m = classification_metrics(one_hot([0, 0]), torch.tensor([0, 1]), CLASSES)
+    assert m["per_class"]["fear"]["precision"] == 0.0
+    assert m["per_class"]["happiness"]["support"] == 0
+
+
+def test_pooling_folds_sums_confusions_and_reports_mean_and_std():
+    a = classification_metrics(one_hot([0, 1]), torch.tensor([0, 1]), CLASSES)
+    b = classification_metrics(one_hot([0, 0]), torch.tensor([0, 1]), CLASSES)
+    pooled = pool_folds([a, b], CLASSES)
+    assert pooled["accuracy"] == pytest.approx(0.75)
+    assert pooled["fold_accuracy_mean"] == pytest.approx(0.75)
+    assert pooled["fold_accuracy_std"] == pytest.approx(np.std([1.0, 0.5], ddof=1))
+    assert pooled["confusion"] == [[2, 0, 0], [1, 1, 0], [0, 0, 0]]
+
+
+def test_tta_views_are_the_image_its_mirror_and_ten_crops():
+    x = torch.randn(2, 1, 48, 48)
+    assert len(tta_views(x, "none")) == 1
+    flip = tta_views(x, "flip")
+    assert torch.equal(flip[1], x.flip(-1))
+    ten = tta_views(x, "tencrop")
+    assert len(ten) == 10 and all(v.shape == x.shape for v in ten)
+    with pytest.raises(ValueError, match="tta must be one of"):
+        tta_views(x, "rotate")
+
+
+def test_predictions_are_probabilities_and_restore_the_training_mode():
+    model = build_model().train()
+    faces = torch.randint(0, 256, (5, 48, 48), dtype=torch.uint8)
+    probs = predict_proba(model, faces, DEFAULT_PREPROCESSING, tta="tencrop")
+    assert probs.shape == (5, 7) and torch.allclose(probs.sum(1), torch.ones(5))
+    assert model.training
+
+
+def test_evaluate_model_reports_each_tta_mode():
+    from deep_emotion.data import FaceDataset
+    faces = torch.randint(0, 256, (6, 48, 48), dtype=torch.uint8)
+    ds = FaceDataset("toy", faces, torch.tensor([0, 1, 2, 0, 1, 2]), CLASSES, "mem", "0")
+    model = build_model(num_classes=3)
+    out = evaluate_model(model, ds, DEFAULT_PREPROCESSING, ("none", "flip"))
+    assert set(out) == {"none", "flip"} and out["none"]["n"] == 6

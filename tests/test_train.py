@@ -1,0 +1,140 @@
+"""Training: a one-epoch smoke run, exact resume after an interruption, DDP with 2 processes."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from deep_emotion import train as train_module
+from deep_emotion.checkpoints import load_checkpoint
+from deep_emotion.data import ckplus
+from deep_emotion.data.base import FaceDataset
+from deep_emotion.train import TrainConfig, class_weights, fit
+
+TINY = {"epochs": 1, "batch_size": 16, "threads": 1}
+
+
+def toy_faces(n_per_class: int = 8, classes=("anger", "fear", "happiness"), seed: int = 0):
+    """Faces whose class is a bright band at a class-specific height: learnable in a few steps."""
+    rng = np.random.default_rng(seed)
+    images, labels = [], []
+    for c in range(len(classes)):
+        for _ in range(n_per_class):
+            img = rng.integers(0, 60, (48, 48))
+            img[8 + 12 * c: 16 + 12 * c] += 180
+            images.append(img.astype(np.uint8))
+            labels.append(c)
+    return FaceDataset("toy", torch.from_numpy(np.stack(images)), torch.tensor(labels), classes,
+                       "memory", "0")
+
+
+def write_ck_root(root, per_class: int = 6):
+    base = root / "ckplus" / "CK+48"
+    rng = np.random.default_rng(0)
+    for c, folder in enumerate(ckplus.FOLDERS):
+        (base / folder).mkdir(parents=True)
+        for k in range(per_class):
+            img = rng.integers(0, 60, (48, 48)).astype(np.uint8)
+            img[6 * c: 6 * c + 6] = 240
+            Image.fromarray(img).save(base / folder / f"S{100 + k:03d}_{c + 1:03d}_{k + 1:08d}.png")
+    return root
+
+
+def test_one_epoch_smoke_run_returns_best_weights_and_a_history(tmp_path):
+    data = toy_faces()
+    result = fit(TrainConfig(**TINY), data, data, tmp_path / "run", progress=False)
+    assert result.best_epoch == 1 and len(result.history) == 1
+    assert not result.model.training
+    record = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[0])
+    assert {"epoch", "train_loss", "train_acc", "val_acc", "lr", "seconds"} <= set(record)
+
+
+def test_a_few_epochs_learn_a_separable_toy_problem():
+    data = toy_faces(16)
+    cfg = TrainConfig(epochs=8, batch_size=16, lr=3e-3, threads=1, label_smoothing=0.0,
+                      augment={"erase": 0.0, "rotate_deg": 0.0, "flip": 0.0})
+    assert fit(cfg, data, data, progress=False).best_val_accuracy > 0.9
+
+
+def test_resuming_after_an_interruption_reproduces_the_uninterrupted_run(tmp_path, monkeypatch):
+    data = toy_faces()
+    cfg = TrainConfig(**{**TINY, "epochs": 3})
+    full = fit(cfg, data, data, tmp_path / "full", progress=False)
+
+    real_predict = train_module.predict_proba
+    calls = {"n": 0}
+
+    def crash_in_third_epoch(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real_predict(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "predict_proba", crash_in_third_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        fit(cfg, data, data, tmp_path / "cut", progress=False)
+    monkeypatch.setattr(train_module, "predict_proba", real_predict)
+    resumed = fit(cfg, data, data, tmp_path / "cut", progress=False)
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
+    for a, b in zip(full.model.state_dict().values(), resumed.model.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_soft_labels_ema_class_weights_and_distillation_all_train(tmp_path):
+    data = toy_faces()
+    data.soft_labels = torch.nn.functional.one_hot(data.labels, 3).float() * 0.8 + 0.2 / 3
+    teacher = fit(TrainConfig(**TINY), data, data, progress=False).model
+    cfg = TrainConfig(**TINY, soft_labels=True, ema_decay=0.9, class_weighting="balanced")
+    assert fit(cfg, data, data, teacher=teacher, progress=False).history
+
+
+def test_soft_labels_without_votes_is_a_clear_error():
+    data = toy_faces()
+    with pytest.raises(ValueError, match="soft_labels needs a dataset with vote distributions"):
+        fit(TrainConfig(**TINY, soft_labels=True), data, data, progress=False)
+
+
+def test_balanced_class_weights_are_inverse_frequency():
+    w = class_weights(torch.tensor([0, 0, 0, 1]), 2, "balanced")
+    assert torch.allclose(w, torch.tensor([4 / 6, 4 / 2]))
+    assert class_weights(torch.tensor([0, 1]), 2, "none") is None
+
+
+@pytest.mark.parametrize("bad", [{"schedule": "linear"}, {"optimizer": "lion"},
+                                 {"epochs": 0}, {"augment": {"blur": 1}}])
+def test_invalid_training_options_are_refused(bad):
+    with pytest.raises((ValueError, TypeError)):
+        TrainConfig(**bad)
+
+
+def test_the_cli_trains_a_protocol_and_writes_a_card_with_the_config(tmp_path):
+    root = write_ck_root(tmp_path / "data")
+    out = tmp_path / "ck"
+    cmd = [sys.executable, "-m", "deep_emotion.cli", "train", "--json", "--data-dir", str(root),
+           "--dataset", "ckplus", "--protocol", "stratified", "--epochs", "1", "--threads", "1",
+           "--batch-size", "16", "--out", str(out), "--run-dir", str(tmp_path / "run"),
+           "--model", "dropout=0.2", "--augment", "erase=0", "--quiet"]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    assert "test" in json.loads(result.stdout)["metrics"]
+    card = load_checkpoint(out).card
+    assert card["training"]["model"] == {"dropout": 0.2}
+    assert card["config"]["dropout"] == 0.2
+    assert card["protocol"]["split_sizes"] == {"train": 29, "val": 4, "test": 9}
+    assert set(card["metrics"]["test"]) == {"none", "flip", "tencrop"}
+
+
+@pytest.mark.slow
+def test_the_same_command_runs_data_parallel_under_torchrun_with_two_cpu_processes(tmp_path):
+    root = write_ck_root(tmp_path / "data")
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "deep_emotion.cli", "train", "--data-dir", str(root), "--dataset", "ckplus",
+           "--protocol", "stratified", "--epochs", "2", "--threads", "1", "--batch-size", "16",
+           "--out", str(out), "--run-dir", str(tmp_path / "run"), "--quiet"]
+    subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=300)
+    history = load_checkpoint(out).card["history"]
+    assert [h["epoch"] for h in history] == [1, 2]
