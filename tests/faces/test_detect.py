@@ -1,0 +1,77 @@
+"""detect_faces on real photos: one face, several faces (largest first), no face."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from deep_emotion.faces import LANDMARKS, Face, detect_faces
+
+skimage_data = pytest.importorskip("skimage.data")
+
+
+def inside(point, box) -> bool:
+    x, y, w, h = box
+    return x <= point[0] <= x + w and y <= point[1] <= y + h
+
+
+def test_one_face_with_box_landmarks_and_score(astronaut):
+    (face,) = detect_faces(astronaut)
+    assert isinstance(face, Face)
+    x, y, w, h = face.box
+    assert 150 < x < 210 and 40 < y < 90 and 60 < w < 130  # her face, by eye: ~(180, 60, 88, 114)
+    assert face.score > 0.99
+    assert tuple(face.landmarks) == LANDMARKS
+    assert all(inside(p, face.box) for p in face.landmarks.values())
+    lx, ly = face.landmarks["left_eye"]
+    rx, ry = face.landmarks["right_eye"]
+    assert lx < rx and abs(ly - ry) < 10  # left_eye is on the image's left
+    assert ly < face.landmarks["nose"][1] < face.landmarks["mouth_left"][1]
+
+
+def test_several_faces_all_returned_largest_first(group):
+    faces = detect_faces(group)
+    assert len(faces) == 3
+    areas = [f.area for f in faces]
+    assert areas == sorted(areas, reverse=True)
+    centres = [f.box[0] + f.box[2] / 2 for f in faces]
+    assert centres[0] < 480 and 480 < centres[1] < 685 and centres[2] > 685
+
+
+@pytest.mark.parametrize("name", ["coffee", "coins", "moon", "rocket", "chelsea", "page"])
+def test_photos_without_a_face_give_an_empty_list(name):
+    img = getattr(skimage_data, name)()
+    if img.ndim == 2:
+        img = np.repeat(img[:, :, None], 3, 2)
+    assert detect_faces(img) == []
+
+
+def test_grayscale_input_and_face_filling_a_tiny_image(astronaut):
+    crop = astronaut[40:200, 150:300, 0]  # the face alone, 160x150 grayscale
+    small = crop[::4, ::4].copy()  # 40x38 px: enlarged and padded before detection
+    (face,) = detect_faces(small)
+    assert inside((small.shape[1] / 2, small.shape[0] / 2), face.box)
+
+
+def test_coordinates_of_a_huge_photo_are_in_its_own_pixels(astronaut):
+    big = np.kron(astronaut, np.ones((6, 6, 1), np.uint8))  # 3072x3072: seen at 1280 px
+    (small_face,) = detect_faces(astronaut)
+    (big_face,) = detect_faces(big)
+    for k in LANDMARKS:
+        # pixel centres: 6x enlargement maps x to 6x + 2.5
+        expected = np.array(small_face.landmarks[k]) * 6 + 2.5
+        assert np.abs(np.array(big_face.landmarks[k]) - expected).max() < 10  # ~2% of the face
+
+
+def test_to_dict_is_plain_json():
+    import json
+
+    face = Face(box=(1, 2, 3, 4), landmarks={k: (1.234, 5.678) for k in LANDMARKS}, score=0.98765)
+    assert json.loads(json.dumps(face.to_dict())) == {
+        "box": [1, 2, 3, 4], "score": 0.9877,
+        "landmarks": {k: [1.2, 5.7] for k in LANDMARKS}}
+
+
+def test_non_uint8_input_is_refused():
+    with pytest.raises(ValueError, match="uint8"):
+        detect_faces(np.zeros((64, 64, 3), np.float32))
