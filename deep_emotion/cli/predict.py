@@ -1,7 +1,10 @@
-"""``deep-emotion predict IMAGE...``: emotion probabilities for face images.
+"""``deep-emotion predict IMAGE...``: the emotion of every face in photos.
 
-Until the face pipeline lands, each image is taken as a face crop: converted to grayscale and
-resized to the checkpoint's input size.
+Each photo goes the whole face path (``deep_emotion.faces``): safe decoding, detection, eyes
+levelled and cropped to FER2013's framing at the checkpoint's input size; then
+``predict_proba``.  One result per face, largest first, with its box.  ``--no-detect`` takes
+the whole image as the face (for photos that already are face crops, or where no face is
+found).
 """
 
 from __future__ import annotations
@@ -11,45 +14,66 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
 
 from deep_emotion.checkpoints import load_checkpoint
+from deep_emotion.cli.faces import image_summary, read_image
+from deep_emotion.faces import ALIGNMENT_NAME, align_face, detect_faces
 from deep_emotion.predict import TTA_MODES, predict_proba
 
 NAME = "predict"
-HELP = "predict the emotion of face images"
+HELP = "predict the emotion of every face in photos"
 DEFAULT_CHECKPOINT = "fer2013"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("images", nargs="+", type=Path, help="image files")
+    parser.add_argument("images", nargs="+", type=Path, help="photos or face crops")
     parser.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT, help="name or path")
     parser.add_argument("--tta", choices=TTA_MODES, default="none", help="test-time augmentation")
-
-
-def _read_crop(path: Path, size: int) -> torch.Tensor:
-    try:
-        with Image.open(path) as im:
-            im = im.convert("L").resize((size, size), Image.Resampling.BILINEAR)
-            return torch.from_numpy(np.asarray(im, dtype=np.uint8).copy())
-    except (OSError, UnidentifiedImageError) as e:
-        raise ValueError(f"{path}: cannot read as an image ({e})") from e
+    parser.add_argument("--no-detect", action="store_true",
+                        help="use the whole image as the face (no detection)")
 
 
 def run(args: argparse.Namespace) -> dict:
     ckpt = load_checkpoint(args.checkpoint)
     pre = ckpt.preprocessing
-    faces = torch.stack([_read_crop(p, pre.size) for p in args.images])
-    probs = predict_proba(ckpt.model, faces, pre, tta=args.tta)
+    images, crops, rows = [], [], []
+    for path in args.images:
+        image = read_image(path)
+        faces = [] if args.no_detect else detect_faces(image.rgb)
+        summary = image_summary(path, image, None if args.no_detect else faces)
+        if args.no_detect:
+            crops.append(align_face(image.rgb, None, pre.size))
+            rows.append({"image": str(path), "face": None, "box": None})
+        for i, face in enumerate(faces):
+            crops.append(align_face(image.rgb, face, pre.size))
+            rows.append({"image": str(path), "face": i, **face.to_dict()})
+        images.append(summary)
+
     results = []
-    for path, p in zip(args.images, probs):
-        best = int(p.argmax())
-        results.append({"image": str(path), "prediction": ckpt.classes[best],
-                        "confidence": float(p[best]),
-                        "probabilities": dict(zip(ckpt.classes, map(float, p)))})
-    return {"checkpoint": ckpt.name, "tta": args.tta, "results": results}
+    if crops:
+        probs = predict_proba(ckpt.model, torch.from_numpy(np.stack(crops)), pre, tta=args.tta)
+        for row, p in zip(rows, probs):
+            best = int(p.argmax())
+            results.append({**row, "prediction": ckpt.classes[best], "confidence": float(p[best]),
+                            "probabilities": dict(zip(ckpt.classes, map(float, p)))})
+    out = {"checkpoint": ckpt.name, "tta": args.tta, "detect": not args.no_detect,
+           "images": images, "results": results}
+    if pre.name != ALIGNMENT_NAME:
+        out["warning"] = (f"checkpoint expects {pre.name!r} faces; photos are cropped as "
+                          f"{ALIGNMENT_NAME!r}")
+    return out
 
 
 def render(result: dict) -> str:
-    return "\n".join(f"{r['image']}: {r['prediction']} ({r['confidence']:.1%})"
-                     for r in result["results"])
+    lines = []
+    for image in result["images"]:
+        faces = [r for r in result["results"] if r["image"] == image["image"]]
+        if not faces:
+            lines.append(f"{image['image']}: {image['message']}")
+        for r in faces:
+            where = "whole image" if r["box"] is None else \
+                "face {} at x={} y={} w={} h={}".format(r["face"] + 1, *r["box"])
+            lines.append(f"{r['image']} ({where}): {r['prediction']} ({r['confidence']:.1%})")
+    if "warning" in result:
+        lines.append(f"warning: {result['warning']}")
+    return "\n".join(lines)

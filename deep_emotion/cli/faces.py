@@ -1,0 +1,67 @@
+"""``deep-emotion faces IMAGE...``: the faces found in photos, with boxes, landmarks and scores.
+
+Runs the same path as the dashboard (``deep_emotion.faces``): safe decoding, MTCNN detection,
+largest face first.  A file that is not an acceptable image stops the command with a one-line
+message naming it (exit status 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from deep_emotion.faces import DETECTOR_NAME, DecodedImage, Face, decode_image, detect_faces
+
+NAME = "faces"
+HELP = "find the faces in photos (boxes, landmarks, scores)"
+NO_FACE = "no face found; `deep-emotion predict --no-detect` uses the whole image as the face"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("images", nargs="+", type=Path, help="photos (JPEG, PNG, WebP, BMP, "
+                                                             "TIFF, GIF)")
+
+
+def read_image(path: Path) -> DecodedImage:
+    """Decode a file through the upload path; FileNotFoundError and FaceImageError name it."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    return decode_image(path.read_bytes(), name=str(path))
+
+
+def image_summary(path: Path, image: DecodedImage, faces: list[Face] | None) -> dict:
+    """The per-image part of the JSON that ``faces`` and ``predict`` share.
+
+    ``faces`` is None when detection was not run (``predict --no-detect``).
+    """
+    summary = {"image": str(path), "format": image.format, "size": list(image.size),
+               "notes": image.notes}
+    if faces is not None:
+        summary["faces_found"] = len(faces)
+        if not faces:
+            summary["message"] = NO_FACE
+    return summary
+
+
+def run(args: argparse.Namespace) -> dict:
+    results = []
+    for path in args.images:
+        image = read_image(path)
+        faces = detect_faces(image.rgb)
+        results.append({**image_summary(path, image, faces),
+                        "faces": [f.to_dict() for f in faces]})
+    return {"detector": DETECTOR_NAME, "results": results}
+
+
+def render(result: dict) -> str:
+    lines = []
+    for r in result["results"]:
+        notes = f" ({'; '.join(r['notes'])})" if r["notes"] else ""
+        lines.append(f"{r['image']}: {r['faces_found']} face(s), {r['size'][0]}x{r['size'][1]} "
+                     f"{r['format']}{notes}")
+        if not r["faces"]:
+            lines.append(f"  {r['message']}")
+        for i, f in enumerate(r["faces"], 1):
+            x, y, w, h = f["box"]
+            lines.append(f"  face {i}: box x={x} y={y} w={w} h={h}, score {f['score']:.3f}")
+    return "\n".join(lines)
