@@ -212,11 +212,25 @@ def small_photo_jpeg() -> bytes:
     return buf.getvalue()
 
 
+def worst_accepted_png(side: int = 6300) -> bytes:
+    """Just under 40 MP, RGBA with transparency: the most memory an accepted upload costs
+    (alpha compositing holds several full-size copies)."""
+    import skimage.data as sd
+
+    rgb = cv2.resize(sd.astronaut(), (side, side), interpolation=cv2.INTER_LINEAR)
+    alpha = np.full((side, side, 1), 255, np.uint8)
+    alpha[: side // 8] = 0
+    buf = io.BytesIO()
+    Image.fromarray(np.concatenate([rgb, alpha], axis=2), "RGBA").save(buf, "PNG", compress_level=1)
+    return buf.getvalue()
+
+
 def png_bomb(side: int) -> bytes:
     """A real decompression bomb: a valid side x side grayscale PNG of zeros, streamed through
     zlib so building it never holds the pixels."""
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
 
     comp, parts, row = zlib.compressobj(9), [], b"\x00" * (side + 1)
     for _ in range(side):
@@ -280,7 +294,11 @@ def bench_limits(tmp: Path) -> dict:
         t = timed(lambda: refuse(data), 5)
         result[name] = {"bytes": len(data), "refused_in_ms": round(1000 * t, 2), "limit_ms": 500,
                         "ok": t < 0.5}
-    for name, data in (("6000x4000 JPEG", big), ("bomb 7000x7000 PNG", bomb_ours)):
+    worst = worst_accepted_png()
+    seconds = timed(lambda: faces_from_bytes(worst), 1)
+    result["40 MP RGBA PNG"] = {"bytes": len(worst), "decode_detect_align_s": round(seconds, 3)}
+    for name, data in (("6000x4000 JPEG", big), ("bomb 7000x7000 PNG", bomb_ours),
+                       ("40 MP RGBA PNG", worst)):
         path = tmp / "upload.bin"
         path.write_bytes(data)
         before, after = peak_rss_mb(path)

@@ -1,6 +1,6 @@
 """FERG-DB (Aneja et al. 2016): 55,767 rendered faces of 6 stylised characters, 7 expressions.
 
-Layout ``<root>/ferg/FERG_DB_256/<character>/<character>_<expression>/<character>_<expression>_<n>.png``
+Layout ``<root>/ferg/FERG_DB_256/<char>/<char>_<expression>/<char>_<expression>_<n>.png``
 (256x256 PNGs).  The character is the group (the identity attribute); the folder names the
 expression, and "joy" is our "happiness".
 
@@ -141,7 +141,8 @@ def load(root: Path, split: str | None = None) -> FaceDataset:
         st = p.stat()
         manifest.update(f"{p.relative_to(folder)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     sha = manifest.hexdigest()
-    arrays = cached_arrays(f"ferg-{sha[:16]}", lambda: {"images": np.stack([_read(p) for p in files])})
+    arrays = cached_arrays(f"ferg-{sha[:16]}",
+                           lambda: {"images": np.stack([_read(p) for p in files])})
 
     labels = np.array([CLASSES.index(emotion) for _, emotion, _ in parsed], dtype=np.int64)
     dataset = FaceDataset(

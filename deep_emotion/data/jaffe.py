@@ -62,7 +62,11 @@ def find_folder(root: Path) -> Path:
 
 def _alignment_signature() -> str:
     """Changes whenever the face path would crop differently, so stale caches are ignored."""
-    spec = json.dumps([ALIGNMENT_NAME, DETECTOR_NAME, FER2013_LANDMARKS], sort_keys=True)
+    from deep_emotion.faces import detect
+
+    spec = json.dumps([ALIGNMENT_NAME, DETECTOR_NAME, FER2013_LANDMARKS, detect.DETECT_MAX_SIDE,
+                       detect.DETECT_MIN_SIDE, detect.MIN_FACE_PIXELS, detect.MIN_SCORE],
+                      sort_keys=True)
     return hashlib.sha256(spec.encode()).hexdigest()[:12]
 
 

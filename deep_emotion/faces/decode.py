@@ -78,7 +78,7 @@ def _to_rgb(im: Image.Image, notes: list[str]) -> np.ndarray:
     if mode.startswith("I;16") or mode in ("I", "F"):
         # 16-bit (and wider) samples are scaled to 8 bits, never clipped: Pillow's own
         # convert("L") clips I;16 at 255 and would turn most 16-bit photos white.
-        a = np.asarray(im, dtype=np.float64)
+        a = np.asarray(im, dtype=np.float32)  # 160 MB at 40 MP; float64 would double it
         top = 65535.0 if mode.startswith("I;16") or (a.max() <= 65535 and a.min() >= 0) else None
         if top is None:
             lo, hi = float(a.min()), float(a.max())
@@ -95,10 +95,12 @@ def _to_rgb(im: Image.Image, notes: list[str]) -> np.ndarray:
         im = im.convert("RGBA")
     if im.mode in ("LA", "RGBA", "La", "RGBa"):
         rgba = im.convert("RGBA")
-        if rgba.getextrema()[3][0] < 255:
+        if rgba.getextrema()[3][0] == 255:  # an alpha channel with nothing transparent
+            im = rgba
+        else:
             notes.append("transparent areas filled with grey")
-        background = Image.new("RGBA", rgba.size, BACKGROUND + (255,))
-        im = Image.alpha_composite(background, rgba)
+            background = Image.new("RGBA", rgba.size, BACKGROUND + (255,))
+            im = Image.alpha_composite(background, rgba)
     elif im.mode not in ("1", "L", "RGB", "CMYK", "YCbCr", "LAB", "HSV"):
         raise FaceImageError(f"unsupported pixel format {im.mode!r}; save the image as an "
                              "ordinary RGB or grayscale JPEG or PNG")

@@ -9,8 +9,9 @@ How they were measured (``bench/measure_framing.py``, re-run it to check):
     a seeded random sample of 5,000 Training faces (seed 0) went through ``detect_faces``,
     which enlarges a 48 px image 4x (bicubic) and pads it by a quarter; MTCNN found a face
     (score >= 0.9) in 4,320 of them (86%); the per-coordinate median over those is below.
-    Interquartile ranges are 2.5-3 px for the eyes, 3.4-4.2 px for nose and mouth: FER2013's own crops vary that much, so an aligned photo
-    within a pixel or two of these points is framed like a typical FER2013 face.
+    Interquartile ranges are 2.5-3 px for the eyes and 3.4-4.2 px for nose and mouth:
+    FER2013's own crops vary that much, so an aligned photo within a pixel or two of these
+    points is framed like a typical FER2013 face.
 
 The values are committed so nothing needs the dataset at run time.
 """
