@@ -12,7 +12,8 @@ enlarges a 48 px image 4x with bicubic and pads it, as it does every small uploa
 image where MTCNN finds a face (score >= 0.9), the landmarks of the largest face are taken in
 48x48 coordinates.  The per-landmark median over all detections is the FER2013 framing (the
 median, because a few percent of FER2013 rows are not faces or are cartoons, and the detector
-can land on them).  The interquartile range is printed to show how much FER2013's own framing
+can land on them).  The landmarks MTCNN finds on the mean Training face are printed as a
+cross-check, and the interquartile range is printed to show how much FER2013's own framing
 varies.
 """
 
@@ -23,6 +24,7 @@ import json
 import time
 
 import numpy as np
+import torch
 
 from deep_emotion.data import load_dataset
 from deep_emotion.faces.detect import LANDMARKS, detect_faces
@@ -51,11 +53,16 @@ def main() -> None:
     points, tried = measure(train.images[rows].numpy())
     seconds = time.perf_counter() - t0
     median = np.median(points, axis=0)
+    # Cross-check: the landmarks of the mean Training face (one detection, no medians).
+    mean_face = train.images.float().mean(0).round().to(torch.uint8).numpy()
+    on_mean = detect_faces(mean_face)
     q1, q3 = np.percentile(points, [25, 75], axis=0)
     result = {
         "sampled": tried, "detected": len(points), "seconds": round(seconds, 1),
         "median": {k: [round(float(x), 2) for x in median[i]] for i, k in enumerate(LANDMARKS)},
         "iqr": {k: [round(float(x), 2) for x in q3[i] - q1[i]] for i, k in enumerate(LANDMARKS)},
+        "mean_face": {k: [round(v, 2) for v in on_mean[0].landmarks[k]] for k in LANDMARKS}
+        if on_mean else "no face found on the mean face",
     }
     print(json.dumps(result, indent=1))
 

@@ -145,6 +145,8 @@ def decode_image(data: bytes, *, name: str | None = None, max_bytes: int = MAX_B
         with warnings.catch_warnings():
             # Pillow's own bomb check only warns below 2x its limit; ours is stricter anyway.
             # Its truncation warnings (TIFF tags) mean data is missing: refuse, don't guess.
+            # Other warnings (odd EXIF, palette quirks) are about metadata we do not use.
+            warnings.simplefilter("ignore", UserWarning)
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             warnings.filterwarnings("error", message=".*[Tt]runcated")
             with Image.open(io.BytesIO(data), formats=list(FORMATS)) as im:
