@@ -15,7 +15,8 @@ from plotly.subplots import make_subplots
 
 __all__ = ["photo_with_faces", "probability_bars", "face_image", "map_overlay", "stn_outline",
            "confusion_matrix", "per_class_bars", "training_curves", "architecture_diagram",
-           "region_bars", "class_mean_maps", "deletion_curves", "normalise_rows", "MAP_SCALE"]
+           "region_bars", "class_mean_maps", "deletion_curves", "normalise_rows", "MAP_SCALE",
+           "region_matrix", "region_layout", "quantile_bars", "sanity_curves"]
 
 MAP_SCALE = "Inferno"      # sequential, perceptually uniform, readable over a gray face
 SIGNED_SCALE = "RdBu_r"    # for attributions with a sign (red: for, blue: against)
@@ -294,4 +295,77 @@ def deletion_curves(curves: Mapping[str, Sequence[float]], kind: str = "deletion
     fig.update_layout(title=title or f"{kind} curves", margin=_MARGIN, height=340,
                       xaxis=dict(title=f"fraction of pixels {axis}", tickformat=".0%"),
                       yaxis=dict(title="probability of the class", range=[0, 1]))
+    return fig
+
+
+def region_matrix(sensitivity: Mapping[str, Mapping[str, float]], regions: Sequence[str],
+                  title: str = "") -> go.Figure:
+    """Emotions (rows) x regions (columns): each emotion's share of map mass per region."""
+    emotions = list(sensitivity)
+    z = np.array([[sensitivity[e].get(r, 0.0) for r in regions] for e in emotions], dtype=float)
+    fig = go.Figure(go.Heatmap(z=z, x=list(regions), y=emotions, colorscale="Viridis",
+                               text=[[f"{v:.0%}" for v in row] for row in z], texttemplate="%{text}",
+                               colorbar=dict(title="share", thickness=12),
+                               hovertemplate="%{y}, %{x}: %{z:.1%} of the map<extra></extra>"))
+    fig.update_layout(title=title, margin=dict(l=10, r=10, t=40, b=10), height=90 + 40 * len(emotions))
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def region_layout(labels: np.ndarray, names: Sequence[str], face: np.ndarray | None = None,
+                  title: str = "Face regions") -> go.Figure:
+    """The named regions of the 48x48 frame as a categorical map (hover names the region)."""
+    labels = np.asarray(labels)
+    k = len(names)
+    palette = ["#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#ffff33", "#a65628",
+               "#cccccc", "#f781bf", "#999999"]
+    scale = []
+    for i in range(k):
+        c = palette[i % len(palette)]
+        scale += [(i / k, c), ((i + 1) / k, c)]
+    traces = [_gray(face)] if face is not None else []
+    traces.append(go.Heatmap(z=labels, zmin=-0.5, zmax=k - 0.5, colorscale=scale,
+                             opacity=0.45 if face is not None else 1.0,
+                             customdata=np.asarray(names, dtype=object)[labels],
+                             colorbar=dict(tickvals=list(range(k)), ticktext=list(names), thickness=12),
+                             hovertemplate="%{customdata}<extra></extra>"))
+    fig = go.Figure(traces)
+    fig.update_layout(title=title)
+    return _square(fig)
+
+
+def quantile_bars(per_group: Mapping[str, Mapping], title: str = "", measure: str = "") -> go.Figure:
+    """Median per group with an interquartile whisker, from ``{group: {"quantiles": {...}}}``."""
+    groups = [g for g, s in per_group.items() if s.get("quantiles")]
+    med = [per_group[g]["quantiles"]["0.5"] for g in groups]
+    lo = [per_group[g]["quantiles"]["0.25"] for g in groups]
+    hi = [per_group[g]["quantiles"]["0.75"] for g in groups]
+    fig = go.Figure(go.Bar(
+        x=groups, y=med, marker_color="#5c6bc0",
+        error_y=dict(type="data", symmetric=False, array=np.subtract(hi, med),
+                     arrayminus=np.subtract(med, lo)),
+        customdata=np.stack([lo, hi], axis=-1) if groups else None,
+        hovertemplate="%{x}: median %{y:.2f} (quartiles %{customdata[0]:.2f} to "
+                      "%{customdata[1]:.2f})<extra></extra>"))
+    fig.update_layout(title=title, margin=_MARGIN, height=320, yaxis=dict(title=measure))
+    return fig
+
+
+def sanity_curves(methods: Mapping[str, Mapping], threshold: float = 0.5) -> go.Figure:
+    """Similarity of each method's map to the original as layers are randomised (top down)."""
+    fig = go.Figure()
+    for method, s in methods.items():
+        ys = s.get("mean_spearman", [])
+        layers = s.get("layers", list(range(len(ys))))
+        fig.add_trace(go.Scatter(x=list(range(1, len(ys) + 1)), y=ys, mode="lines+markers",
+                                 name=f"{method} ({'passes' if s.get('passed') else 'fails'})",
+                                 customdata=layers,
+                                 hovertemplate=f"{method}: up to %{{customdata}} random, "
+                                               "similarity %{y:.2f}<extra></extra>"))
+    fig.add_hline(y=threshold, line_dash="dot", line_color="#9e9e9e",
+                  annotation_text=f"pass below {threshold}")
+    fig.update_layout(title="Sanity check: randomise the network from the output down",
+                      margin=_MARGIN, height=340,
+                      xaxis=dict(title="layers randomised"),
+                      yaxis=dict(title="rank correlation with the original map", range=[-0.2, 1.05]))
     return fig

@@ -124,16 +124,53 @@ def evaluation_split(ds: FaceDataset) -> tuple[FaceDataset, str]:
     return ds, "all rows"
 
 
+def protocol_test_rows(card: dict, ds: FaceDataset, networks: int) -> tuple[list[np.ndarray], str]:
+    """Test rows per network under the card's protocol (one array per fold), and a label.
+
+    Uses ``deep_emotion.experiment.make_folds`` as training and ``evaluate`` do, so example
+    faces come from exactly the rows the card's confusion matrix counts.  Falls back to the
+    dataset's test split (or all rows) when the protocol cannot be rebuilt.
+    """
+    proto = card.get("protocol") or {}
+    try:
+        from deep_emotion.experiment import make_folds
+
+        folds = make_folds(ds, proto["name"], folds=(card.get("training") or {}).get("folds", 10),
+                           seed=proto.get("seed", 0))
+        if proto.get("folds"):
+            folds = [f for f in folds if f.name in proto["folds"]]
+        if len(folds) == networks:
+            return [np.asarray(f.test) for f in folds], (
+                "test split" if networks == 1 else f"test rows of {networks} folds, each by its own network")
+    except (ImportError, KeyError, ValueError, DatasetError):
+        pass
+    sub, split = evaluation_split(ds)
+    if sub is ds:
+        return [np.arange(len(ds))] + [np.array([], int)] * (networks - 1), split
+    return [np.flatnonzero(ds.splits == split)] + [np.array([], int)] * (networks - 1), split
+
+
 @st.cache_data(show_spinner="Classifying the dataset…", max_entries=16)
 def predictions(ckpt_name: str, ds_name: str, tta: str = "none") -> dict:
-    """Predicted class index (in the checkpoint's classes) for each evaluation row of a dataset."""
+    """Per-row predictions of a checkpoint on its own dataset's protocol test rows.
+
+    Returns rows (indices into the full dataset), labels and pred (indices into the
+    checkpoint's classes, which equal the dataset's), and a description of the rows.
+    """
     ckpt = checkpoint(ckpt_name)
-    ds, split = evaluation_split(dataset(ds_name))
+    ds = dataset(ds_name)
+    parts, split = protocol_test_rows(ckpt.card, ds, len(ckpt.models))
+    rows, preds = [], []
     with model_lock(ckpt_name):
-        probs = predict_proba(ckpt.model, ds.images, ckpt.preprocessing, tta=tta)
-    return {"pred": probs.argmax(1).numpy(), "labels": ds.labels.numpy(), "split": split,
-            "classes": list(ds.classes), "model_classes": list(ckpt.classes),
-            "networks": len(ckpt.models)}
+        for model, idx in zip(ckpt.models, parts):
+            if len(idx):
+                probs = predict_proba(model, ds.images[torch.as_tensor(idx)], ckpt.preprocessing, tta=tta)
+                rows.append(idx)
+                preds.append(probs.argmax(1).numpy())
+    rows = np.concatenate(rows) if rows else np.array([], int)
+    return {"rows": rows, "pred": np.concatenate(preds) if preds else np.array([], int),
+            "labels": ds.labels.numpy()[rows], "split": split, "classes": list(ds.classes),
+            "model_classes": list(ckpt.classes)}
 
 
 def cross_dataset(ckpt_name: str, ds_name: str, tta: str = "none") -> dict:
@@ -278,29 +315,33 @@ def sample_bytes(name: str) -> bytes:
     return buf.getvalue()
 
 
-def analysis(name: str):
-    """The precomputed analyses of a checkpoint (``checkpoints/<name>.analysis.*``) or None.
+def analysis(name: str) -> tuple[dict | None, str | None]:
+    """The precomputed analyses of a checkpoint (``checkpoints/NAME.analysis.json``).
 
-    Returns (analyses, message): analyses when ``deep_emotion.explain`` can load them,
-    else None and a sentence saying what is missing and how to make it.
+    Returns (analyses, None), or (None, a sentence saying what is missing and the command
+    that makes it).
     """
-    explain = pipeline._optional("deep_emotion.explain")
-    folder = checkpoint_dir()
-    files = sorted(folder.glob(f"{name}.analysis.*"))
-    if explain is None or not hasattr(explain, "load_analysis"):
-        return None, ("The precomputed analyses need `deep_emotion.explain.load_analysis`, which "
-                      "this version of deep_emotion does not have yet.")
-    if not files:
-        return None, (f"No precomputed analyses for **{name}**: expected "
-                      f"`{folder / (name + '.analysis.*')}`. Make them with the explain CLI "
-                      "(`deep-emotion explain --analyse " + name + "`) and reload.")
     try:
-        return _analysis(name, str(files[0]), _stamp(files[0])), None
-    except Exception as e:  # noqa: BLE001 - a damaged file becomes a message, not a traceback
-        return None, f"{files[0]} could not be read ({e})."
+        from deep_emotion.explain.analyze import analysis_path, load_analysis  # noqa: F401
+    except ImportError:
+        return None, ("The precomputed analyses need `deep_emotion.explain.analyze`, which this "
+                      "installation of deep_emotion does not have.")
+    try:
+        path = analysis_path(_path(name))
+    except CheckpointError as e:
+        return None, str(e)
+    if not path.is_file():
+        return None, (f"No precomputed analyses for **{name}** yet: expected `{path}`. Make them "
+                      f"with `deep-emotion analyze --checkpoint {name}` (needs the dataset on "
+                      "disk) and reload this page.")
+    try:
+        return _analysis(str(path), _stamp(path)), None
+    except (OSError, ValueError) as e:
+        return None, f"`{path}` could not be read ({e}); run the analysis again."
 
 
 @st.cache_data(show_spinner="Reading the analyses…", max_entries=8)
-def _analysis(name: str, path: str, stamp: float):
-    explain = pipeline._optional("deep_emotion.explain")
-    return explain.load_analysis(name)
+def _analysis(path: str, stamp: float) -> dict:
+    from deep_emotion.explain.analyze import load_analysis
+
+    return load_analysis(Path(path).with_name(Path(path).name.removesuffix(".analysis.json")))

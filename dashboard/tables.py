@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["per_class_from_confusion", "per_class_table", "metric_views", "results_table",
-           "PAPER_RESULTS"]
+           "faithfulness_table", "sanity_table", "trust_reading", "PAPER_RESULTS"]
 
 # Accuracies the paper reports (Minaee & Abdolrashidi, Sensors 2021, Table 1-4), for the
 # model-card comparison.  FER+ is not evaluated in the paper.
@@ -39,7 +39,7 @@ def metric_views(card: Mapping) -> list[tuple[str, str]]:
     views = [(split, tta) for split, by_tta in card.get("metrics", {}).items()
              if isinstance(by_tta, Mapping)
              for tta, m in by_tta.items() if isinstance(m, Mapping) and "confusion" in m]
-    order = {"PrivateTest": 0, "test": 0, "cv": 1, "PublicTest": 2}
+    order = {"test": 0, "PrivateTest": 0, "val": 2, "PublicTest": 2}
     return sorted(views, key=lambda v: (order.get(v[0], 1), v[1] != "none"))
 
 
@@ -59,6 +59,59 @@ def results_table(cards: Mapping[str, Mapping]) -> pd.DataFrame:
                              "protocol": protocol.get("name", "") if isinstance(protocol, Mapping)
                              else str(protocol),
                              "split": split, "TTA": tta, "accuracy": m["accuracy"],
-                             "± std": m.get("accuracy_std"),
+                             "± std": m.get("fold_accuracy_std", m.get("accuracy_std")),
                              "paper": PAPER_RESULTS.get(ds)})
     return pd.DataFrame(rows)
+
+
+def faithfulness_table(methods: Mapping[str, Mapping], labels: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Deletion and insertion AUC (mean and std) per method, best deletion first."""
+    labels = labels or {}
+    rows = [{"method": labels.get(m, m), "deletion AUC ↓": v.get("deletion_auc"),
+             "± (del.)": v.get("deletion_auc_std"), "insertion AUC ↑": v.get("insertion_auc"),
+             "± (ins.)": v.get("insertion_auc_std")} for m, v in methods.items()]
+    return pd.DataFrame(rows).sort_values("deletion AUC ↓").set_index("method")
+
+
+def sanity_table(checks: Mapping[str, Mapping], labels: Mapping[str, str] | None = None) -> pd.DataFrame:
+    labels = labels or {}
+    rows = [{"method": labels.get(m, m),
+             "similarity, all layers random": (v.get("mean_spearman") or [float("nan")])[-1],
+             "threshold": v.get("threshold"), "verdict": "passes" if v.get("passed") else "fails"}
+            for m, v in checks.items()]
+    return pd.DataFrame(rows)
+
+
+def trust_reading(analyses: Mapping, labels: Mapping[str, str] | None = None) -> list[str]:
+    """Plain-language sentences summarising faithfulness and sanity results."""
+    labels = labels or {}
+    out = []
+    methods = dict(analyses.get("faithfulness", {}).get("methods", {}))
+    random = methods.pop("random", None)
+    if methods:
+        best = min(methods, key=lambda m: methods[m].get("deletion_auc", float("inf")))
+        b = methods[best]
+        ref = (f", against {random['deletion_auc']:.2f} for a random map" if random else "")
+        out.append(f"**{labels.get(best, best)}** is the most faithful by deletion: removing the "
+                   f"pixels it ranks first drops the class's probability fastest (area "
+                   f"{b['deletion_auc']:.2f}{ref}).")
+        if random:
+            worse = [labels.get(m, m) for m, v in methods.items()
+                     if v.get("deletion_auc", 0) >= random["deletion_auc"]]
+            if worse:
+                out.append("No better than random at deletion: " + ", ".join(worse) +
+                           ". Their maps do not point at what the network needs.")
+            else:
+                out.append("Every method beats a random map at deletion.")
+    checks = analyses.get("sanity", {}).get("methods", {})
+    if checks:
+        passed = [labels.get(m, m) for m, v in checks.items() if v.get("passed")]
+        failed = [labels.get(m, m) for m, v in checks.items() if not v.get("passed")]
+        if passed:
+            out.append("Change when the network is randomised, so they depend on what it learned: "
+                       + ", ".join(passed) + ".")
+        if failed:
+            out.append("Barely change on a randomised network (read them with care: they may "
+                       "show the face's edges rather than the model's reasons): "
+                       + ", ".join(failed) + ".")
+    return out or ["These analyses hold no faithfulness or sanity results yet."]

@@ -85,16 +85,19 @@ problem = resources.dataset_status(ds_name)
 if problem:
     st.info(f"{problem} Example faces need the dataset on disk.")
     st.stop()
-ds, _ = resources.evaluation_split(resources.dataset(ds_name))
 if own:
+    ds = resources.dataset(ds_name)
     preds = resources.predictions(ckpt_name, ds_name, tta)
-    true_idx = preds["labels"] == preds["classes"].index(true_c)
+    if preds["classes"] != classes:
+        st.info(f"{resources.label(ds_name)} on disk has classes {preds['classes']}, the card "
+                f"{classes}: example faces need the dataset the checkpoint was trained on.")
+        st.stop()
+    true_idx = preds["labels"] == classes.index(true_c)
     pred_idx = preds["pred"] == preds["model_classes"].index(pred_c)
-    rows = np.flatnonzero(true_idx & pred_idx)
-    if preds["networks"] > 1:
-        st.caption("This checkpoint holds one network per fold; the faces below are classified "
-                   "by the first fold's network over all rows, so some were in its training set.")
+    rows = preds["rows"][true_idx & pred_idx]
+    st.caption(f"Faces from the {preds['split']}.")
 else:
+    ds, _ = resources.evaluation_split(resources.dataset(ds_name))
     rows = cross["rows"][(cross["true"] == classes.index(true_c)) & (cross["pred"] == classes.index(pred_c))]
 st.caption(f"{len(rows)} faces of {resources.label(ds_name)} are **{true_c}** and predicted "
            f"**{pred_c}**; the first 16 are shown.")

@@ -37,6 +37,11 @@ with st.expander("Configuration and preprocessing"):
 
 st.subheader("Training")
 history = card.get("history") or []
+if history and all("epochs" in h for h in history):  # cross-validation: one history per fold
+    folds = {h.get("fold", str(i)): h for i, h in enumerate(history)}
+    fold = st.selectbox("Fold", list(folds), key="history_fold")
+    st.caption(f"Best epoch of {fold}: {folds[fold].get('best_epoch', '?')}")
+    history = folds[fold]["epochs"]
 if history:
     st.plotly_chart(figures.training_curves(history), key="history_fig")
 else:

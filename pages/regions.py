@@ -1,12 +1,13 @@
 """Face regions by emotion: class-mean maps and region shares, STN vs occlusion and others."""
 
+import numpy as np
 import streamlit as st
 
 from dashboard import figures, resources, widgets
 
 st.title("Face regions by emotion")
-st.caption("Which parts of the face drive each emotion, averaged over many test faces: the "
-           "network's own attention (STN) beside occlusion and the other attribution methods.")
+st.caption("Which parts of the face drive each emotion, averaged over a checkpoint's test faces: "
+           "the network's own attention (STN) beside occlusion and any other method analysed.")
 
 ckpt_name = widgets.current_checkpoint()
 if ckpt_name is None:
@@ -16,3 +17,61 @@ analyses, problem = resources.analysis(ckpt_name)
 if analyses is None:
     st.info(problem)
     st.stop()
+
+dataset = (resources.card(ckpt_name).get("dataset") or {}).get("name", "?")
+st.markdown(f"**{resources.label(dataset)}** (checkpoint `{ckpt_name}`): {analyses.get('faces', '?')} "
+            f"faces, {analyses.get('source', '')}. Maps explain the true class. Pick another "
+            "dataset with the checkpoint picker in the sidebar.")
+
+available = list(analyses.get("class_mean_maps", {}))
+labels = {"stn": "STN attention", **widgets.METHOD_LABELS}
+methods = st.multiselect("Methods", available, default=available[:2], key="region_methods",
+                         format_func=lambda m: labels.get(m, m))
+if not methods:
+    st.info("Pick at least one method above.")
+    st.stop()
+
+st.subheader("Class-mean maps")
+st.caption("The average map over the faces of each emotion; the colour scale is shared "
+           "within a method.")
+cols = st.columns(len(methods))
+for col, m in zip(cols, methods):
+    maps = {e: np.asarray(v) for e, v in analyses["class_mean_maps"][m].items()}
+    with col:
+        st.plotly_chart(figures.class_mean_maps(maps, title=labels.get(m, m), columns=2 if len(methods) > 1 else 4),
+                        key=f"means_fig_{m}")
+
+regions = analyses.get("regions", {})
+names = regions.get("names", [])
+sens = analyses.get("region_sensitivity", {})
+st.subheader("Share of each map per face region")
+left, right = st.columns([1, 2])
+with left:
+    if regions.get("labels"):
+        st.plotly_chart(figures.region_layout(np.asarray(regions["labels"]), names),
+                        key="layout_fig")
+with right:
+    emotions = list(analyses.get("counts", {})) or list(sens.get(methods[0], {}))
+    emotion = st.selectbox("Emotion", emotions, key="region_emotion")
+    st.plotly_chart(figures.region_bars({labels.get(m, m): sens[m][emotion] for m in methods
+                                         if emotion in sens.get(m, {})},
+                                        title=f"{emotion}: where the map's mass lies"),
+                    key="region_bars_fig")
+    n = analyses.get("counts", {}).get(emotion)
+    if n is not None:
+        st.caption(f"{n} {emotion} faces. Shares sum to 1 over all regions, 'other' included.")
+
+for m in methods:
+    if m in sens:
+        st.plotly_chart(figures.region_matrix(sens[m], names, title=f"{labels.get(m, m)}: every emotion"),
+                        key=f"region_matrix_fig_{m}")
+
+agreement = analyses.get("agreement", {})
+if agreement.get("per_emotion"):
+    st.subheader("Do STN and occlusion agree?")
+    measure = st.radio("Measure", list(agreement.get("measures", {"spearman": ""})), horizontal=True,
+                       key="agreement_measure",
+                       format_func=lambda k: agreement["measures"].get(k, k))
+    st.plotly_chart(figures.quantile_bars({e: v.get(measure, {}) for e, v in agreement["per_emotion"].items()},
+                                          title="STN vs occlusion per emotion (median, quartiles)",
+                                          measure=measure), key="agreement_fig")

@@ -1,0 +1,224 @@
+"""Every page through ``streamlit.testing.v1.AppTest`` on ``dashboard/app.py``.
+
+Uploads go through ``file_uploader``/``camera_input`` (supported by AppTest since Streamlit
+1.56); each test asserts no exception element and the element that proves the page worked.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import pipeline
+from deep_emotion.predict import TTA_MODES
+from tests.dashboard.conftest import APP
+
+PAGES = ["explain", "confusion", "regions", "trust", "model_card"]
+needs_data = pytest.mark.skipif(not os.environ.get("DEEP_EMOTION_DATA"),
+                                reason="real-data tier: set DEEP_EMOTION_DATA")
+
+
+def go(at: AppTest, page: str) -> AppTest:
+    at.switch_page(f"../pages/{page}.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = []
+    for kind in ("title", "subheader", "markdown", "caption", "info", "error", "warning"):
+        parts += [str(e.value) for e in getattr(at, kind)]
+    parts += [str(m.value) for m in at.metric]
+    return "\n".join(parts)
+
+
+def charts(at: AppTest) -> int:
+    return len(at.get("plotly_chart"))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders(app, page):
+    go(app, page)
+    assert app.title[0].value
+    assert app.sidebar.selectbox(key="checkpoint").value == "fer2013"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_checkpoint_says_what_to_do(tmp_path, monkeypatch, page):
+    monkeypatch.setenv("DEEP_EMOTION_CHECKPOINTS", str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    go(at, page)
+    assert "No checkpoint found" in texts(at)
+
+
+# --- Explain a face ------------------------------------------------------------------------
+
+def test_explain_upload(app, astronaut_jpeg):
+    app.file_uploader(key="upload").set_value(("astronaut.jpg", astronaut_jpeg, "image/jpeg"))
+    app.run()
+    assert not app.exception
+    out = texts(app)
+    assert "Prediction:" in out and "1 face found" in out
+    assert charts(app) >= 8  # photo, bars, face, STN outline/view/heat, occlusion, curves, ...
+    assert [b.label for b in app.get("download_button")] == ["Maps (PNG)", "Maps (NPZ)", "Report (JSON)"]
+    assert "agreement" in out.lower() or any("agreement" in m.label for m in app.metric)
+
+
+def test_explain_bad_upload_is_an_error_not_a_traceback(app):
+    app.file_uploader(key="upload").set_value(("face.png", b"this is not an image", "image/png"))
+    app.run()
+    assert not app.exception
+    assert app.error and "cannot be used" in app.error[0].value
+
+
+def test_explain_camera(app, astronaut_jpeg):
+    app.radio(key="source").set_value("Camera").run()
+    app.camera_input(key="camera").set_value(("shot.jpg", astronaut_jpeg, "image/jpeg"))
+    app.run()
+    assert not app.exception
+    assert "Prediction:" in texts(app)
+
+
+def test_explain_builtin_sample(app):
+    app.radio(key="source").set_value("Sample").run()
+    assert not app.exception
+    assert app.selectbox(key="sample").options
+    assert "Prediction:" in texts(app)
+
+
+def test_explain_every_control(app, astronaut_jpeg):
+    app.file_uploader(key="upload").set_value(("astronaut.jpg", astronaut_jpeg, "image/jpeg"))
+    app.run()
+    app.slider(key="occ_window").set_value(12)
+    app.slider(key="occ_stride").set_value(6)
+    for baseline in app.selectbox(key="occ_baseline").options:
+        app.selectbox(key="occ_baseline").set_value(baseline).run()
+        assert not app.exception, baseline
+    every = [m for m in pipeline.METHODS if m != "occlusion"]
+    app.multiselect(key="methods").set_value(every).run()
+    assert not app.exception
+    assert charts(app) >= 7 + len(every)
+    for tta in TTA_MODES:
+        app.selectbox(key="tta").set_value(tta).run()
+        assert not app.exception, tta
+    app.selectbox(key="target").set_value(3).run()
+    assert not app.exception
+    assert "Why “happiness”" in texts(app)
+
+
+def test_explain_picker_for_several_faces(app, two_faces_jpeg):
+    app.file_uploader(key="upload").set_value(("two.jpg", two_faces_jpeg, "image/jpeg"))
+    app.run()
+    assert not app.exception
+    picker = app.radio(key="face_index")
+    assert len(picker.options) == 2
+    picker.set_value(1).run()
+    assert not app.exception
+    assert "2 faces found" in texts(app)
+
+
+def test_switch_checkpoint(app, astronaut_jpeg):
+    app.file_uploader(key="upload").set_value(("astronaut.jpg", astronaut_jpeg, "image/jpeg"))
+    app.run()
+    app.sidebar.selectbox(key="checkpoint").set_value("ckplus").run()
+    assert not app.exception
+    assert "contempt" in str(app.get("plotly_chart")[1].proto.spec) or "Prediction:" in texts(app)
+    for page in PAGES[1:]:
+        go(app, page)
+
+
+# --- Confusion matrices --------------------------------------------------------------------
+
+def test_confusion_from_card_every_control(app):
+    go(app, "confusion")
+    assert charts(app) >= 2
+    views = app.selectbox(key="cm_view").options
+    assert len(views) == 4  # test x 3 TTA + val
+    for view in [("test", "flip"), ("test", "tencrop"), ("val", "none")]:
+        app.selectbox(key="cm_view").set_value(view).run()
+        assert not app.exception
+        assert f"TTA {view[1]}" in app.metric[0].help
+    app.radio(key="cm_norm").set_value("row-normalised").run()
+    assert not app.exception
+    app.selectbox(key="cell_true").set_value("fear")
+    app.selectbox(key="cell_pred").set_value("sadness").run()
+    assert not app.exception
+
+
+def test_confusion_dataset_missing_says_how_to_add_it(app, monkeypatch):
+    monkeypatch.delenv("DEEP_EMOTION_DATA", raising=False)
+    go(app, "confusion")
+    app.selectbox(key="cm_dataset").set_value("ckplus").run()
+    assert not app.exception
+    assert "DEEP_EMOTION_DATA" in texts(app)
+
+
+@needs_data
+@pytest.mark.realdata
+def test_confusion_cross_dataset_and_cell_faces(app):
+    go(app, "confusion")
+    app.selectbox(key="cm_dataset").set_value("ckplus").run()
+    assert not app.exception
+    assert "Cross-dataset view" in texts(app)
+    assert any("shared classes" in m.label for m in app.metric)
+    app.selectbox(key="cm_dataset").set_value("fer2013").run()
+    for true in ("happiness", "neutral"):
+        app.selectbox(key="cell_true").set_value(true)
+        for pred in app.selectbox(key="cell_pred").options:
+            app.selectbox(key="cell_pred").set_value(pred).run()
+            assert not app.exception
+            shown = [c.value for c in app.caption if "are **" in c.value][0]
+            if not shown.startswith("0 "):
+                assert [e for e in app.main if e.type == "image"], shown
+                return
+    pytest.fail("a random network predicted no class at all")
+
+
+# --- Regions, trust, model card -------------------------------------------------------------
+
+def test_regions_every_control(app):
+    go(app, "regions")
+    assert charts(app) >= 4
+    for emotion in app.selectbox(key="region_emotion").options:
+        app.selectbox(key="region_emotion").set_value(emotion).run()
+        assert not app.exception
+    app.radio(key="agreement_measure").set_value("topk_iou").run()
+    app.multiselect(key="region_methods").set_value(["occlusion"]).run()
+    assert not app.exception
+    app.multiselect(key="region_methods").set_value([]).run()
+    assert "Pick at least one method" in texts(app)
+
+
+def test_regions_and_trust_without_analyses_say_how_to_make_them(app):
+    app.sidebar.selectbox(key="checkpoint").set_value("ckplus").run()
+    for page in ("regions", "trust"):
+        go(app, page)
+        assert "deep-emotion analyze --checkpoint ckplus" in texts(app)
+
+
+def test_trust_every_control(app):
+    go(app, "trust")
+    assert charts(app) == 2
+    assert "most faithful" in texts(app)
+    app.radio(key="trust_curves").set_value("insertion").run()
+    assert not app.exception
+    assert len(app.dataframe) == 2
+
+
+def test_model_card(app):
+    go(app, "model_card")
+    assert charts(app) == 2  # architecture, training curves
+    assert app.metric[0].value == "76,797"
+    assert len(app.dataframe) == 1
+
+
+def test_model_card_cross_validated(app):
+    app.sidebar.selectbox(key="checkpoint").set_value("ckplus").run()
+    go(app, "model_card")
+    assert charts(app) >= 2
+    app.selectbox(key="history_fold").set_value("fold1").run()
+    assert not app.exception
