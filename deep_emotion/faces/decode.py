@@ -30,6 +30,7 @@ FORMATS: dict[str, tuple[str, ...]] = {
     "BMP": (".bmp", ".dib"), "TIFF": (".tif", ".tiff"), "GIF": (".gif",),
 }
 BACKGROUND = (128, 128, 128)  # transparency is composited onto mid-grey, neither face nor shadow
+_STRIP_ROWS = 256  # rows composited at a time (6000 px wide: 24 MB of uint32 per strip)
 _ORIENTATION = 0x0112  # the EXIF tag phones set instead of rotating the pixels
 _KNOWN_EXTENSIONS = {ext: fmt for fmt, exts in FORMATS.items() for ext in exts}
 
@@ -79,32 +80,48 @@ def _to_rgb(im: Image.Image, notes: list[str]) -> np.ndarray:
         # 16-bit (and wider) samples are scaled to 8 bits, never clipped: Pillow's own
         # convert("L") clips I;16 at 255 and would turn most 16-bit photos white.
         a = np.asarray(im, dtype=np.float32)  # 160 MB at 40 MP; float64 would double it
-        top = 65535.0 if mode.startswith("I;16") or (a.max() <= 65535 and a.min() >= 0) else None
-        if top is None:
-            lo, hi = float(a.min()), float(a.max())
-            a = (a - lo) / (hi - lo or 1.0) * 255.0
-            notes.append(f"{mode} samples stretched from [{lo:g}, {hi:g}] to 0..255")
-        else:
-            a = a / top * 255.0
+        lo, hi = float(a.min()), float(a.max())
+        if mode.startswith("I;16") or (lo >= 0 and hi <= 65535):
+            lo, hi = 0.0, 65535.0
             notes.append("16-bit samples scaled to 8 bits")
-        gray = np.clip(np.rint(a), 0, 255).astype(np.uint8)
-        return np.repeat(gray[:, :, None], 3, axis=2)
+        else:
+            notes.append(f"{mode} samples stretched from [{lo:g}, {hi:g}] to 0..255")
+        a -= lo  # in place: a 40 MP upload holds one float copy, not three
+        a *= 255.0 / (hi - lo or 1.0)
+        np.rint(a, out=a)
+        return np.repeat(a.astype(np.uint8)[:, :, None], 3, axis=2)
     if mode == "P":
         im = im.convert("RGBA" if "transparency" in im.info else "RGB")
     elif mode == "PA":
         im = im.convert("RGBA")
     if im.mode in ("LA", "RGBA", "La", "RGBa"):
-        rgba = im.convert("RGBA")
-        if rgba.getextrema()[3][0] == 255:  # an alpha channel with nothing transparent
-            im = rgba
-        else:
+        if im.getextrema()[-1][0] < 255:
             notes.append("transparent areas filled with grey")
-            background = Image.new("RGBA", rgba.size, BACKGROUND + (255,))
-            im = Image.alpha_composite(background, rgba)
+            return _composite(im)
     elif im.mode not in ("1", "L", "RGB", "CMYK", "YCbCr", "LAB", "HSV"):
         raise FaceImageError(f"unsupported pixel format {im.mode!r}; save the image as an "
                              "ordinary RGB or grayscale JPEG or PNG")
-    return np.asarray(im.convert("RGB"), dtype=np.uint8)
+    if im.mode != "RGB":
+        im = im.convert("RGB")  # (convert() to the same mode would copy 120 MB at 40 MP)
+    return np.asarray(im, dtype=np.uint8)
+
+
+def _composite(im: Image.Image) -> np.ndarray:
+    """Pixels with alpha -> uint8 (H, W, 3) over ``BACKGROUND``, a strip of rows at a time.
+
+    Pillow's ``alpha_composite`` needs a full-size background and result next to the image;
+    at 40 MP that is three 160 MB copies, and strips keep a single upload under 1 GB.
+    """
+    width, height = im.size
+    out = np.empty((height, width, 3), np.uint8)
+    background = np.array(BACKGROUND, np.uint32)
+    for top in range(0, height, _STRIP_ROWS):
+        box = (0, top, width, min(height, top + _STRIP_ROWS))
+        strip = np.asarray(im.crop(box).convert("RGBA"), dtype=np.uint32)
+        alpha = strip[:, :, 3:]
+        blended = (strip[:, :, :3] * alpha + background * (255 - alpha) + 127) // 255
+        out[box[1]:box[3]] = blended.astype(np.uint8)
+    return out
 
 
 def decode_image(data: bytes, *, name: str | None = None, max_bytes: int = MAX_BYTES,
