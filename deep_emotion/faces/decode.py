@@ -167,7 +167,9 @@ def decode_image(data: bytes, *, name: str | None = None, max_bytes: int = MAX_B
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             warnings.filterwarnings("error", message=".*[Tt]runcated")
             with Image.open(io.BytesIO(data), formats=list(FORMATS)) as im:
-                fmt = im.format or "unknown"
+                # Phones write MPO: a JPEG followed by extra pictures (depth map, preview);
+                # Pillow's JPEG opener reports it as "MPO", and its first frame is the photo.
+                fmt = "JPEG" if im.format == "MPO" else im.format or "unknown"
                 _check_name(name, fmt)
                 width, height = im.size
                 if width * height > max_pixels:
@@ -177,7 +179,7 @@ def decode_image(data: bytes, *, name: str | None = None, max_bytes: int = MAX_B
                 frames = getattr(im, "n_frames", 1)
                 if frames > 1:
                     im.seek(0)
-                    kind = "page" if fmt == "TIFF" else "frame"
+                    kind = {"TIFF": "page", "JPEG": "picture"}.get(fmt, "frame")
                     notes.append(f"first {kind} of {frames} used")
                 im.load()
                 orientation = im.getexif().get(_ORIENTATION, 1)

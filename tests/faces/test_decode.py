@@ -119,6 +119,14 @@ def test_multipage_tiff_uses_the_first_page_and_says_so():
     assert (decoded.rgb == 10).all()
 
 
+def test_phone_mpo_jpeg_is_a_jpeg_whose_first_picture_is_used():
+    main, depth = Image.new("RGB", (16, 16), (200, 10, 10)), Image.new("RGB", (16, 16), 0)
+    data = encode(main, "MPO", save_all=True, append_images=[depth])
+    decoded = decode_image(data, name="IMG_0001.JPG")
+    assert decoded.format == "JPEG" and decoded.notes == ["first picture of 2 used"]
+    assert decoded.rgb[8, 8, 0] > 180
+
+
 def test_a_correct_extension_is_accepted():
     assert decode_image(encode(gradient(), "JPEG"), name="me.JPEG").format == "JPEG"
 
