@@ -1,0 +1,103 @@
+"""Trust metrics: agreement, faithfulness (deletion/insertion), model-randomisation sanity."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from deep_emotion.explain.attributions import Attribution, Explainer, Occlusion
+from deep_emotion.explain.metrics import (deletion_curve, insertion_curve, random_maps,
+                                          randomisation_order, sanity_check, spearman, topk_iou)
+from deep_emotion.preprocess import DEFAULT_PREPROCESSING
+
+BLACK = DEFAULT_PREPROCESSING.pixel_value(0)
+
+
+class EdgeDetector(Explainer):
+    """Sobel gradient magnitude of the face: a map that ignores the network entirely."""
+
+    name = "edges"
+    values = "image gradient magnitude"
+
+    def _attribute(self, x, target):
+        kx = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]]).view(1, 1, 3, 3)
+        gx, gy = F.conv2d(x, kx, padding=1), F.conv2d(x, kx.transpose(2, 3), padding=1)
+        return (gx ** 2 + gy ** 2).sqrt().detach(), {}
+
+
+def test_spearman_is_one_for_monotone_maps_and_minus_one_for_reversed():
+    a = torch.rand(3, 48, 48)
+    torch.testing.assert_close(spearman(a, a.exp() * 5), torch.ones(3, dtype=torch.float64))
+    torch.testing.assert_close(spearman(a, -a), -torch.ones(3, dtype=torch.float64))
+    assert math.isnan(spearman(a[:1], torch.zeros(1, 48, 48))[0])
+
+
+def test_topk_iou_counts_shared_top_pixels():
+    a = torch.arange(100.0).view(1, 10, 10)
+    torch.testing.assert_close(topk_iou(a, a, 0.1), torch.ones(1, dtype=torch.float64))
+    torch.testing.assert_close(topk_iou(a, -a, 0.1), torch.zeros(1, dtype=torch.float64))
+    b = a.clone().flatten()
+    b[[99, 98]] = -1  # top-10 of b = pixels 88..97: 8 shared with a's 90..99
+    assert topk_iou(a, b.view(1, 10, 10), 0.1).item() == pytest.approx(8 / 12)
+    with pytest.raises(ValueError):
+        topk_iou(a, a, 0)
+
+
+def test_random_maps_are_reproducible():
+    assert torch.equal(random_maps((2, 48, 48), 3), random_maps((2, 48, 48), 3))
+    assert not torch.equal(random_maps((2, 48, 48), 3), random_maps((2, 48, 48), 4))
+
+
+def test_curves_run_from_the_intact_face_to_the_fully_changed_one(patch_model, patch_batch):
+    x, labels = patch_batch
+    maps = random_maps((len(x), 48, 48))
+    probs = lambda z: torch.softmax(patch_model(z), 1)[torch.arange(len(z)), labels].double()
+    with torch.no_grad():
+        intact, black = probs(x), probs(torch.full_like(x, BLACK))
+    dele = deletion_curve(patch_model, x, maps, labels, baseline=BLACK, steps=6)
+    assert dele.scores.shape == (len(x), 7) and dele.fractions[[0, -1]].tolist() == [0, 1]
+    torch.testing.assert_close(dele.scores[:, 0], intact, atol=1e-6, rtol=0)
+    torch.testing.assert_close(dele.scores[:, -1], black, atol=1e-6, rtol=0)
+    ins = insertion_curve(patch_model, x, maps, labels, steps=6)
+    torch.testing.assert_close(ins.scores[:, -1], intact, atol=1e-6, rtol=0)
+    assert ((dele.auc >= 0) & (dele.auc <= 1)).all()
+
+
+def test_occlusion_deletes_faster_than_a_random_map_on_a_trained_network(patch_model, patch_batch):
+    x, labels = patch_batch
+    occlusion = Occlusion(patch_model).attribute(x, labels).maps
+    ours = deletion_curve(patch_model, x, occlusion, labels, baseline=BLACK).auc.mean()
+    rand = deletion_curve(patch_model, x, random_maps(occlusion.shape), labels,
+                          baseline=BLACK).auc.mean()
+    assert ours < rand - 0.1
+    ins_ours = insertion_curve(patch_model, x, occlusion, labels).auc.mean()
+    ins_rand = insertion_curve(patch_model, x, random_maps(occlusion.shape), labels).auc.mean()
+    assert ins_ours > ins_rand
+
+
+def test_randomisation_goes_from_the_output_down_to_the_first_conv(random_model):
+    order = randomisation_order(random_model)
+    assert order[:2] == ["classifier.2", "classifier.0"] and order[-1] == "features.0"
+    assert len(order) == 11  # 2 classifier FC, 2 loc FC, 2 loc conv, BN, 4 feature conv
+
+
+def test_sanity_check_fails_a_map_that_ignores_the_model(patch_model, patch_batch):
+    x, _ = patch_batch
+    result = sanity_check(EdgeDetector(patch_model), x[:4])
+    assert not result.passed
+    torch.testing.assert_close(result.similarity, torch.ones_like(result.similarity))
+
+
+def test_sanity_check_passes_occlusion_and_leaves_the_network_alone(patch_model, patch_batch):
+    x, _ = patch_batch
+    before = {k: v.clone() for k, v in patch_model.state_dict().items()}
+    result = sanity_check(Occlusion(patch_model, window=8, stride=4), x[:4], seed=0)
+    assert result.passed, result.summary()
+    assert result.similarity.shape == (11, 4)
+    for k, v in patch_model.state_dict().items():
+        assert torch.equal(v, before[k])
+    again = sanity_check(Occlusion(patch_model, window=8, stride=4), x[:4], seed=0)
+    torch.testing.assert_close(again.similarity, result.similarity, rtol=0, atol=0)
