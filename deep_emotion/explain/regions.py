@@ -8,7 +8,8 @@ FER2013 actually puts a face.  Sizes are in units of the inter-ocular distance `
 region      pixels (centre ``(x, y)``; the first matching row wins)
 ==========  ==================================================================================
 eyes        two ellipses on the eyes, semi-axes 0.30d across and 0.17d down
-brows       two boxes 0.38d either side of each eye, from 0.50d above the eye line down to it
+brows       a band from 0.38d outside one eye to 0.38d outside the other, from 0.50d above
+            the eye line down to it (the glabella, where frowns show, included)
 mouth       an ellipse on the mouth centre, semi-axes half the corner distance + 0.15d, 0.28d
 nose        0.25d either side of the nose tip, from the eyes' top to 0.15d below the tip
 chin        below the mouth ellipse, within 0.70d of the face's midline
@@ -101,7 +102,7 @@ def region_layout(landmarks: Mapping[str, tuple[float, float]] | None = None,
 
     eyes = ellipse(le, 0.30 * d, 0.17 * d) | ellipse(re, 0.30 * d, 0.17 * d)
     brow_rows = (y >= eye_y - 0.50 * d) & (y < eye_y)
-    brows = brow_rows & (within(le[0], 0.38 * d) | within(re[0], 0.38 * d))
+    brows = brow_rows & (x >= le[0] - 0.38 * d) & (x <= re[0] + 0.38 * d)
     mouth_area = ellipse(mouth, mouth_rx, mouth_ry)
     nose_area = within(nose[0], 0.25 * d) & (y >= eye_y - 0.17 * d) & (y <= nose[1] + 0.15 * d)
     chin = (y > mouth[1] + mouth_ry) & within(mid_x, 0.70 * d)
