@@ -103,6 +103,11 @@ def _selection_text(protocol: str, data: FaceDataset) -> str:
             "test fold was evaluated once, after training")
 
 
+def _weights_hash(name: str) -> str:
+    from deep_emotion.checkpoints import read_card
+    return read_card(name).get("weights_sha256", "unknown")
+
+
 def run_training(cfg: TrainConfig, data_dir: str | Path | None, out: str | Path,
                  run_dir: str | Path | None = None, progress: bool = True) -> dict:
     """Train under ``cfg.protocol``, evaluate the test split(s) once, write checkpoint ``out``.
@@ -160,6 +165,7 @@ def run_training(cfg: TrainConfig, data_dir: str | Path | None, out: str | Path,
                           "test": r["test"]} for r in fold_results] if len(folds) > 1 else None,
         "best_epoch": fold_results[0]["best_epoch"] if len(folds) == 1 else None,
         "training": cfg.to_dict(),
+        "init_weights_sha256": _weights_hash(cfg.init) if cfg.init else None,
         "history": history,
         "train_seconds": round(time.time() - started, 1),
     }

@@ -34,7 +34,8 @@ from deep_emotion.model import DeepEmotion, DeepEmotionConfig
 from deep_emotion.predict import predict_proba
 from deep_emotion.preprocess import DEFAULT_PREPROCESSING, Preprocessing
 
-__all__ = ["TrainConfig", "FitResult", "fit", "class_weights", "SCHEDULES", "OPTIMIZERS"]
+__all__ = ["TrainConfig", "FitResult", "fit", "class_weights", "init_from", "SCHEDULES",
+           "OPTIMIZERS"]
 
 SCHEDULES = ("onecycle", "cosine", "constant")
 OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -61,6 +62,7 @@ class TrainConfig:
     class_weighting: str = "none"     # none | balanced | sqrt (inverse frequency, or its root)
     soft_labels: bool = False         # train on vote distributions (FER+) instead of majority
     ema_decay: float = 0.0            # >0: evaluate and keep an exponential moving average
+    init: str | None = None           # checkpoint to fine-tune from (head rows mapped by class)
     teacher: str | None = None        # checkpoint to distil from (same classes), or None
     distill_weight: float = 0.5       # share of the loss given to the teacher's soft targets
     distill_temperature: float = 4.0
@@ -117,6 +119,33 @@ def class_weights(labels: torch.Tensor, num_classes: int, mode: str) -> torch.Te
     counts = torch.bincount(labels, minlength=num_classes).float().clamp(min=1)
     w = counts.sum() / (num_classes * counts)
     return w.sqrt() if mode == "sqrt" else w
+
+
+def init_from(model: DeepEmotion, source: nn.Module, source_classes: tuple[str, ...],
+              classes: tuple[str, ...]) -> list[str]:
+    """Copy ``source``'s weights into ``model``; the output layer is matched row by row by
+    class name, so a FER2013 head starts CK+'s six shared emotions and only ``contempt`` starts
+    from scratch.  Returns the classes that had no source row."""
+    state = model.state_dict()
+    src = source.state_dict()
+    head = f"classifier.{len(model.classifier) - 1}."
+    for key, value in src.items():
+        if key.startswith(head) or key not in state:
+            continue
+        if state[key].shape != value.shape:
+            raise ValueError(f"cannot fine-tune: {key} has shape {tuple(value.shape)} in the "
+                             f"source, {tuple(state[key].shape)} here")
+        state[key] = value.clone()
+    missing = []
+    for i, name in enumerate(classes):
+        if name in source_classes:
+            j = source_classes.index(name)
+            state[head + "weight"][i] = src[head + "weight"][j]
+            state[head + "bias"][i] = src[head + "bias"][j]
+        else:
+            missing.append(name)
+    model.load_state_dict(state)
+    return missing
 
 
 def _is_fc(name: str) -> bool:
@@ -214,6 +243,10 @@ def fit(cfg: TrainConfig, train: FaceDataset, val: FaceDataset, run_dir: Path | 
     torch.manual_seed(cfg.seed)
     num_classes = len(train.classes)
     model = DeepEmotion(cfg.model_config(num_classes)).to(env.device)
+    if cfg.init:
+        from deep_emotion.checkpoints import load_checkpoint  # checkpoints imports model only
+        source = load_checkpoint(cfg.init)
+        init_from(model, source.model, source.classes, train.classes)
     # Same init on every rank (DDP also broadcasts it), different augmentation draws per rank.
     torch.manual_seed(cfg.seed * 1009 + env.rank + 1)
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format

@@ -138,3 +138,16 @@ def test_the_same_command_runs_data_parallel_under_torchrun_with_two_cpu_process
     subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=300)
     history = load_checkpoint(out).card["history"]
     assert [h["epoch"] for h in history] == [1, 2]
+
+
+def test_fine_tuning_copies_the_body_and_maps_head_rows_by_class_name():
+    from deep_emotion.model import build_model
+    from deep_emotion.train import init_from
+    source = build_model(num_classes=3)
+    target = build_model(num_classes=3)
+    missing = init_from(target, source, ("anger", "fear", "happiness"),
+                        ("happiness", "contempt", "anger"))
+    assert missing == ["contempt"]
+    assert torch.equal(target.features[0].weight, source.features[0].weight)
+    assert torch.equal(target.classifier[2].weight[0], source.classifier[2].weight[2])
+    assert torch.equal(target.classifier[2].weight[2], source.classifier[2].weight[0])

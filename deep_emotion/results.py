@@ -1,0 +1,90 @@
+"""The results table (ours beside the paper's numbers), generated from checkpoint cards only.
+
+The README table and the dashboard's model card both come from ``results_rows``, so no number
+is ever typed by hand; ``tests/test_results.py`` fails when the README is stale.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from deep_emotion.checkpoints import checkpoint_dir, list_checkpoints, read_card
+
+__all__ = ["PAPER_ACCURACY", "results_rows", "results_markdown", "update_readme"]
+
+# Minaee & Abdolrashidi, Deep-Emotion (2019/2021), reported test accuracy in %.
+PAPER_ACCURACY = {"fer2013": 70.02, "ckplus": 98.0, "jaffe": 92.8, "ferg": 99.3, "ferplus": None}
+DATASET_TITLES = {"fer2013": "FER2013", "ferplus": "FER+", "ckplus": "CK+48", "jaffe": "JAFFE",
+                  "ferg": "FERG"}
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.2f}"
+
+
+def _variant(card: dict) -> str:
+    """A label for rows that are not the plain paper network trained from scratch."""
+    training = card.get("training", {})
+    parts = []
+    if training.get("init"):
+        parts.append(f"fine-tuned from {Path(training['init']).name}")
+    if training.get("teacher"):
+        parts.append(f"distilled from {Path(training['teacher']).name}")
+    if card.get("parameters") and card["parameters"] != 76_797:
+        parts.append(f"{card['parameters']:,} parameters")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def results_rows(folder: Path | None = None) -> list[dict]:
+    """One row per shipped checkpoint: dataset, protocol, test size, accuracy per TTA mode."""
+    rows = []
+    for name in list_checkpoints(folder):
+        card = read_card((folder or checkpoint_dir()) / name)
+        test = card.get("metrics", {}).get("test", {})
+        if not test:
+            continue
+        dataset = card.get("dataset", {}).get("name", "?")
+        none = test.get("none", {})
+        sizes = card.get("protocol", {}).get("split_sizes", {})
+        n_test = sum(s["test"] for s in sizes) if isinstance(sizes, list) else sizes.get("test")
+        rows.append({
+            "checkpoint": name, "dataset": dataset,
+            "title": DATASET_TITLES.get(dataset, dataset) + _variant(card),
+            "protocol": card.get("protocol", {}).get("name", "?"), "test_size": n_test,
+            "accuracy": {mode: m["accuracy"] for mode, m in test.items()},
+            "fold_mean": none.get("fold_accuracy_mean"), "fold_std": none.get("fold_accuracy_std"),
+            "paper": PAPER_ACCURACY.get(dataset), "parameters": card.get("parameters"),
+        })
+    order = list(DATASET_TITLES)
+    return sorted(rows, key=lambda r: (order.index(r["dataset"]) if r["dataset"] in order else 99,
+                                       r["checkpoint"]))
+
+
+def results_markdown(rows: list[dict]) -> str:
+    lines = ["| dataset | protocol | checkpoint | test faces | ours, no TTA | ours, flip TTA | "
+             "ours, ten-crop TTA | fold mean ± std (no TTA) | paper |",
+             "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        acc = r["accuracy"]
+        folds = (f"{100 * r['fold_mean']:.2f} ± {100 * r['fold_std']:.2f}"
+                 if r["fold_mean"] is not None else "—")
+        paper = "—" if r["paper"] is None else f"{r['paper']:.2f}"
+        lines.append(f"| {r['title']} | {r['protocol']} | `{r['checkpoint']}` | {r['test_size']} | "
+                     f"{_pct(acc.get('none'))} | {_pct(acc.get('flip'))} | "
+                     f"{_pct(acc.get('tencrop'))} | {folds} | {paper} |")
+    return "\n".join(lines)
+
+
+def update_readme(readme: Path, folder: Path | None = None) -> bool:
+    """Rewrite the table between the results markers; returns True when the file changed."""
+    text = readme.read_text()
+    if START not in text or END not in text:
+        raise ValueError(f"{readme} has no {START} ... {END} markers")
+    table = results_markdown(results_rows(folder))
+    new = re.sub(re.escape(START) + ".*?" + re.escape(END), f"{START}\n{table}\n{END}", text,
+                 flags=re.S)
+    if new != text:
+        readme.write_text(new)
+    return new != text

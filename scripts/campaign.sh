@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The training campaign behind the shipped checkpoints (issue 4), as one resumable queue.
+#
+#   bash scripts/campaign.sh LANE      LANE = small | finetune | ferplus | ablations | all
+#
+# Every run writes runs/<name>/ (last.pt resume state each epoch, metrics.jsonl) and a
+# candidate checkpoint runs/candidates/<name>.{safetensors,json}; a finished candidate is
+# skipped, an interrupted one resumes.  Candidates are promoted to checkpoints/ by copying
+# (selection on validation accuracy only; test numbers are in the card, computed once).
+# On 2 CPU cores each run uses one thread, so two lanes can run side by side.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEEP_EMOTION_DATA="${DEEP_EMOTION_DATA:-$(cd .. && pwd)/shared/data}"
+DE="${DE:-.venv/bin/deep-emotion}"
+COMMON=(--threads 1 --optimizer adamw --lr 0.003 --quiet)
+
+run() {  # run NAME ARGS...: train unless the candidate exists
+  local name=$1; shift
+  if [[ -f runs/candidates/$name.json ]]; then echo "skip $name (done)"; return; fi
+  echo "$(date -u +%H:%M:%S) start $name"
+  "$DE" train "${COMMON[@]}" --out "runs/candidates/$name" --run-dir "runs/$name" "$@"
+  echo "$(date -u +%H:%M:%S) done $name"
+}
+
+small() {
+  local ck=(--dataset ckplus --batch-size 32 --model dropout=0.2)
+  local jf=(--dataset jaffe --batch-size 16 --model dropout=0.2)
+  run ckplus_stratified "${ck[@]}" --protocol stratified --epochs 60
+  run ckplus_cv10 "${ck[@]}" --protocol subject-kfold --folds 10 --epochs 40
+  run jaffe_stratified "${jf[@]}" --protocol stratified --epochs 150
+  run jaffe_loso "${jf[@]}" --protocol loso --epochs 100
+}
+
+finetune() {
+  # Labelled "fine-tuned from fer2013" rows: the body and the shared head rows start from the
+  # shipped FER2013 network (its weights hash is recorded in each card).
+  local ck=(--dataset ckplus --batch-size 32 --model dropout=0.2)
+  local jf=(--dataset jaffe --batch-size 16 --model dropout=0.2)
+  run ckplus_stratified_ft "${ck[@]}" --protocol stratified --epochs 30 --lr 0.001 --init checkpoints/fer2013
+  run jaffe_stratified_ft "${jf[@]}" --protocol stratified --epochs 80 --lr 0.001 --init checkpoints/fer2013
+  run ckplus_cv10_ft "${ck[@]}" --protocol subject-kfold --folds 10 --epochs 20 --lr 0.001 --init checkpoints/fer2013
+  run jaffe_loso_ft "${jf[@]}" --protocol loso --epochs 50 --lr 0.001 --init checkpoints/fer2013
+}
+
+ferplus() {
+  run ferplus_soft --dataset ferplus --epochs 40 --soft-labels true --ema-decay 0.998 \
+    --model dropout=0.2 --augment erase=0.25
+}
+
+ablations() {
+  # Short schedules (8 epochs) from one baseline, one change each; validation (PublicTest) only.
+  local base=(--dataset fer2013 --epochs 8 --model dropout=0.2 --augment erase=0.25)
+  run abl_base "${base[@]}"
+  run abl_no_stn --dataset fer2013 --epochs 8 --model dropout=0.2 use_stn=false --augment erase=0.25
+  run abl_input_warp --dataset fer2013 --epochs 8 --model dropout=0.2 layout=\"input_warp\" --augment erase=0.25
+  run abl_no_augment --dataset fer2013 --epochs 8 --model dropout=0.2 --augment flip=0 rotate_deg=0 'scale=[1,1]' shift_px=0 erase=0
+  run abl_no_erase --dataset fer2013 --epochs 8 --model dropout=0.2 --augment erase=0
+  run abl_no_smoothing "${base[@]}" --label-smoothing 0
+  run abl_constant_lr "${base[@]}" --schedule constant --lr 0.001
+  run abl_dropout_05 --dataset fer2013 --epochs 8 --model dropout=0.5 --augment erase=0.25
+}
+
+case "${1:-all}" in
+  small) small ;; finetune) finetune ;; ferplus) ferplus ;; ablations) ablations ;;
+  all) small; ferplus; ablations; finetune ;;
+  *) echo "usage: $0 small|finetune|ferplus|ablations|all" >&2; exit 2 ;;
+esac
