@@ -123,3 +123,16 @@ def test_jaffe_protocols_leave_one_subject_out_and_paper_style_split(data_root):
     assert Counter(ds.labels[split == "test"].tolist()) == {c: 10 for c in range(7)}
     test = jaffe.load(data_root, split="test")
     assert len(test) == 70 and "protocol" in test.meta
+
+
+@pytest.mark.realdata
+def test_aligned_jaffe_faces_have_their_eyes_where_fer2013_has_them(data_root):
+    from deep_emotion.faces import FER2013_LANDMARKS, detect_faces
+
+    ds = jaffe.load(data_root)
+    for name, image in zip(ds.names, ds.images.numpy()):
+        faces = detect_faces(image)
+        assert faces, f"{name}: no face found again in its aligned crop"
+        for eye in ("left_eye", "right_eye"):
+            offset = np.subtract(faces[0].landmarks[eye], FER2013_LANDMARKS[eye])
+            assert np.abs(offset).max() < 3, (name, eye, offset)
