@@ -194,7 +194,8 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
     seconds = {}
 
     started = time.perf_counter()
-    _regions_stage(parts, ckpt, config, state, partial, digest, total, progress)
+    if state.counts is None or state.done < total:
+        _regions_stage(parts, ckpt, config, state, partial, digest, total, progress)
     seconds["regions"] = round(time.perf_counter() - started, 1)
 
     first = parts[0]
@@ -212,10 +213,11 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
                 state.save(partial, digest)
         seconds[stage] = round(time.perf_counter() - started, 1)
 
-    result = _assemble(ckpt, config, state, classes, source, total, seconds)
-    out_path.write_text(json.dumps(result, separators=(",", ":")) + "\n")
+    text = json.dumps(_assemble(ckpt, config, state, classes, source, total, seconds),
+                      separators=(",", ":"))
+    out_path.write_text(text + "\n")
     partial.unlink(missing_ok=True)
-    return result
+    return json.loads(text)  # exactly what load_analysis will return
 
 
 def _regions_stage(parts, ckpt, config, state, partial, digest, total, progress) -> None:

@@ -1,0 +1,109 @@
+"""Precomputed analyses: file beside the checkpoint, documented keys, resumable, shipped ones."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deep_emotion.checkpoints import checkpoint_dir, list_checkpoints
+from deep_emotion.explain.analyze import AnalyzeConfig, analysis_path, analyze, load_analysis
+from deep_emotion.explain.regions import REGIONS
+
+TEST_FACES = 9  # PrivateTest rows of the fake CSV
+# the module, not the function deep_emotion.explain re-exports under the same name
+analyze_module = importlib.import_module("deep_emotion.explain.analyze")
+
+SMALL = AnalyzeConfig(window=16, stride=8, trust_methods=("occlusion", "saliency", "stn"),
+                      faithfulness_faces=4, sanity_faces=2, steps=4, chunk=4)
+
+
+def write_fer2013(root: Path) -> Path:
+    """A FER2013 CSV in the Kaggle format with 4 Training, 2 PublicTest, 9 PrivateTest rows."""
+    rng = np.random.default_rng(0)
+    usages = ["Training"] * 4 + ["PublicTest"] * 2 + ["PrivateTest"] * TEST_FACES
+    rows = [f"{i % 7},{' '.join(map(str, rng.integers(0, 256, 48 * 48)))},{u}"
+            for i, u in enumerate(usages)]
+    path = root / "fer2013" / "fer2013.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text("emotion,pixels,Usage\n" + "\n".join(rows) + "\n")
+    return root
+
+
+@pytest.fixture
+def fake_data(tmp_path) -> Path:
+    return write_fer2013(tmp_path / "data")
+
+
+def strip_volatile(result: dict) -> dict:
+    return {k: v for k, v in result.items() if k not in ("seconds", "date", "code_commit")}
+
+
+def test_writes_the_documented_analyses_beside_the_checkpoint(random_checkpoint, fake_data):
+    result = analyze(random_checkpoint, data_dir=fake_data, config=SMALL, progress=False)
+    path = analysis_path(random_checkpoint)
+    assert path == random_checkpoint.with_name("random_fer.analysis.json") and path.is_file()
+    assert path.stat().st_size < 1_000_000
+    assert strip_volatile(load_analysis(random_checkpoint)) == strip_volatile(result)
+    assert result["faces"] == TEST_FACES and sum(result["counts"].values()) == TEST_FACES
+    for method in ("stn", "occlusion"):
+        for emotion, shares in result["region_sensitivity"][method].items():
+            assert list(shares) == list(REGIONS)
+            assert sum(shares.values()) == pytest.approx(1.0, abs=1e-4)
+            assert np.asarray(result["class_mean_maps"][method][emotion]).shape == (48, 48)
+    assert set(result["faithfulness"]["methods"]) == {"occlusion", "saliency", "stn", "random"}
+    assert set(result["sanity"]["methods"]) == {"occlusion", "saliency", "stn"}
+    agreement = result["agreement"]["per_emotion"]
+    assert sum(a["spearman"]["n"] for a in agreement.values()) <= TEST_FACES
+    assert not path.with_name("random_fer.analysis.partial.npz").exists()
+
+
+def test_an_interrupted_run_resumes_to_the_same_result(random_checkpoint, fake_data,
+                                                       monkeypatch):
+    full = analyze(random_checkpoint, data_dir=fake_data, config=SMALL, progress=False)
+    analysis_path(random_checkpoint).unlink()
+    real_sanity = analyze_module._sanity
+    calls = []
+
+    def interrupted(*args):
+        calls.append(args[3])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_sanity(*args)
+
+    monkeypatch.setattr(analyze_module, "_sanity", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        analyze(random_checkpoint, data_dir=fake_data, config=SMALL, progress=False)
+    partial = random_checkpoint.with_name("random_fer.analysis.partial.npz")
+    assert partial.is_file() and not analysis_path(random_checkpoint).exists()
+    monkeypatch.setattr(analyze_module, "_sanity", real_sanity)
+    monkeypatch.setattr(analyze_module, "_regions_stage",
+                        lambda *a: pytest.fail("stage 1 was already done"), raising=True)
+    resumed = analyze(random_checkpoint, data_dir=fake_data, config=SMALL, progress=False)
+    assert strip_volatile(resumed) == strip_volatile(full)
+
+
+def test_missing_analysis_says_how_to_make_it(random_checkpoint):
+    with pytest.raises(FileNotFoundError, match="deep-emotion analyze --checkpoint random_fer"):
+        load_analysis(random_checkpoint)
+
+
+def test_unknown_methods_are_refused():
+    with pytest.raises(ValueError, match="unknown method 'lime'"):
+        AnalyzeConfig(trust_methods=("lime",))
+
+
+@pytest.mark.parametrize("name", list_checkpoints())
+def test_shipped_analyses_are_current_and_occlusion_beats_random(name):
+    path = checkpoint_dir() / f"{name}.analysis.json"
+    if not path.is_file():
+        pytest.skip(f"no analysis for {name}")
+    data = load_analysis(name)
+    card = json.loads((checkpoint_dir() / f"{name}.json").read_text())
+    assert data["weights_sha256"] == card["weights_sha256"], "stale: re-run deep-emotion analyze"
+    faith = data["faithfulness"]["methods"]
+    assert faith["occlusion"]["deletion_auc"] < faith["random"]["deletion_auc"]
+    assert data["sanity"]["methods"]["occlusion"]["passed"]
