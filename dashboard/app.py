@@ -9,9 +9,28 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import resources, widgets
+from dashboard import widgets
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
+
+
+@st.cache_resource(show_spinner=False)
+def _warm_up(checkpoint: str | None):
+    """Once per process and checkpoint, in a background thread: import the model stack, load
+    the detector and the checkpoint and run one explanation (see ``resources.warm_up``)."""
+    import threading
+    import time
+
+    def work() -> None:
+        # Let the first page reach the browser before torch's import competes for the CPU.
+        time.sleep(1.5)
+        from dashboard import resources
+
+        resources.warm_up(checkpoint)
+
+    thread = threading.Thread(target=work, name="dashboard-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def main() -> None:
@@ -23,9 +42,8 @@ def main() -> None:
         st.Page(PAGES / "trust.py", title="Trust", icon=":material/verified:"),
         st.Page(PAGES / "model_card.py", title="Model card", icon=":material/description:"),
     ])
-    resources.configure_torch()
     st.sidebar.title("Deep-Emotion Lab")
-    resources.warm_up(widgets.checkpoint_picker())
+    _warm_up(widgets.checkpoint_picker())
     st.sidebar.caption("Uploaded photos stay in memory and are never written to disk.")
     nav.run()
 

@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 
 __all__ = ["ROOT", "chromium_path", "free_port", "serve", "launch", "sample_photo",
-           "upload_and_wait", "wait_idle", "MAP_KEYS", "PAGES"]
+           "upload_and_wait", "wait_idle", "full_screenshot", "page_errors", "MAP_KEYS", "PAGES"]
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -112,6 +112,26 @@ def wait_idle(page, timeout_ms: float = 60_000) -> None:
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
         " && !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=timeout_ms)
+
+
+def full_screenshot(page, path: Path, width: int = 1400, max_height: int = 6000) -> Path:
+    """Screenshot the whole page: Streamlit scrolls inside its main block, so the viewport is
+    grown to the content's height first (``full_page`` alone would stop at the fold)."""
+    height = page.evaluate(
+        "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+        " const b = document.querySelector('[data-testid=\"stMainBlockContainer\"]');"
+        " return Math.max(b ? b.scrollHeight : 0, m ? m.scrollHeight : 0, 800); }")
+    page.set_viewport_size({"width": width, "height": min(int(height) + 40, max_height)})
+    page.wait_for_timeout(400)  # let Plotly re-lay out to the new size
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path))
+    return path
+
+
+def page_errors(page) -> list[str]:
+    """Texts of exception and error elements on the page (empty when it rendered cleanly)."""
+    return [e.inner_text() for e in page.locator('[data-testid="stException"]').all()] + \
+           [e.inner_text() for e in page.locator('[data-testid="stAlertContentError"]').all()]
 
 
 def chart_selector(key: str) -> str:

@@ -18,7 +18,12 @@ __all__ = ["photo_with_faces", "probability_bars", "face_image", "map_overlay", 
            "region_bars", "class_mean_maps", "deletion_curves", "normalise_rows", "MAP_SCALE",
            "region_matrix", "region_layout", "quantile_bars", "sanity_curves"]
 
-MAP_SCALE = "Inferno"      # sequential, perceptually uniform, readable over a gray face
+# Sequential, perceptually uniform, readable over a gray face.  Written out because the
+# plotly.js bundled with Streamlit draws Inferno's first stop "#000004" in a theme colour
+# (pink) instead of black; "#000000" renders correctly (checked in Chromium).
+MAP_SCALE = [[0.0, "#000000"], [0.111, "#1b0c41"], [0.222, "#4a0c6b"], [0.333, "#781c6d"],
+             [0.444, "#a52c60"], [0.556, "#cf4446"], [0.667, "#ed6925"], [0.778, "#fb9b06"],
+             [0.889, "#f7d13d"], [1.0, "#fcffa4"]]
 SIGNED_SCALE = "RdBu_r"    # for attributions with a sign (red: for, blue: against)
 _MARGIN = dict(l=10, r=10, t=40, b=10)
 

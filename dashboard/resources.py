@@ -15,9 +15,9 @@ import numpy as np
 import streamlit as st
 import torch
 
-from dashboard import pipeline
-from deep_emotion.checkpoints import (Checkpoint, CheckpointError, checkpoint_dir, list_checkpoints,
-                                      load_checkpoint, read_card)
+from dashboard import catalog, pipeline
+from deep_emotion.checkpoints import (Checkpoint, CheckpointError, checkpoint_dir, load_checkpoint,
+                                      read_card)
 from deep_emotion.data import DATASETS, DatasetError, FaceDataset, data_root, load_dataset
 from deep_emotion.emotions import shared_classes
 from deep_emotion.predict import predict_proba
@@ -41,7 +41,7 @@ def _stamp(path: Path) -> float:
 
 def checkpoint_names() -> list[str]:
     """Checkpoints in ``checkpoints/`` (or $DEEP_EMOTION_CHECKPOINTS); cheap, not cached."""
-    return list_checkpoints()
+    return catalog.checkpoint_names()
 
 
 def _path(name: str) -> Path:
@@ -207,7 +207,6 @@ def _cross(ckpt_name: str, ds_name: str, tta: str, _stamp_: float, model_classes
             "rows": rows, "true": true, "pred": pred, "split": split, "n": int(len(rows))}
 
 
-@st.cache_resource(show_spinner=False)
 def configure_torch() -> int:
     """One intra-op thread per process (override: $DEEP_EMOTION_DASHBOARD_THREADS).
 
@@ -218,30 +217,26 @@ def configure_torch() -> int:
     import os
 
     threads = int(os.environ.get("DEEP_EMOTION_DASHBOARD_THREADS", "1"))
-    torch.set_num_threads(threads)
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
     return threads
 
 
-@st.cache_resource(show_spinner=False)
-def warm_up(ckpt_name: str | None) -> threading.Thread:
-    """Once per process, in the background: load the face detector, Captum, the checkpoint,
-    and run one explanation, so the first upload does not pay for imports and model loads."""
-    def work() -> None:
-        try:
-            blank = np.full((64, 64, 3), 128, np.uint8)
-            faces = pipeline._faces()
-            if faces is not None:
-                faces.detect_faces(blank)
-            if ckpt_name:
-                ckpt = checkpoint(ckpt_name)
-                with model_lock(ckpt_name):
-                    pipeline.explain_face(ckpt, blank[:48, :48, 0], methods=pipeline.METHODS[1:])
-        except Exception:  # noqa: BLE001 - warming is best effort; the real call reports errors
-            pass
-
-    thread = threading.Thread(target=work, name="dashboard-warm-up", daemon=True)
-    thread.start()
-    return thread
+def warm_up(ckpt_name: str | None) -> None:
+    """Load the face detector, Captum and the checkpoint and run one explanation, so the first
+    upload does not pay for them (the frame calls this once per process, in a thread)."""
+    configure_torch()
+    try:
+        blank = np.full((64, 64, 3), 128, np.uint8)
+        faces = pipeline._faces()
+        if faces is not None:
+            faces.detect_faces(blank)
+        if ckpt_name:
+            ckpt = checkpoint(ckpt_name)
+            with model_lock(ckpt_name):
+                pipeline.explain_face(ckpt, blank[:48, :48, 0], methods=pipeline.METHODS[1:])
+    except Exception:  # noqa: BLE001 - warming is best effort; the real call reports errors
+        pass
 
 
 def digest(data: bytes) -> str:
@@ -262,6 +257,7 @@ def face(data: bytes, index: int | None, name: str = "") -> np.ndarray:
 @st.cache_data(show_spinner="Explaining the face…", max_entries=64)
 def explanation(ckpt_name: str, face48: np.ndarray, tta: str, window: int, stride: int,
                 baseline: str, methods: tuple[str, ...], target: int | None) -> dict:
+    configure_torch()
     ckpt = checkpoint(ckpt_name)
     with model_lock(ckpt_name):
         return pipeline.explain_face(ckpt, face48, tta=tta, window=window, stride=stride,

@@ -2,14 +2,15 @@
 
 Keys are fixed strings so a choice made on one page (the checkpoint, the dataset) is still
 there on the next; the checkpoint picker lives in the frame's sidebar (``dashboard/app.py``).
+The model stack (``resources``, ``pipeline``: torch) is imported inside the widgets that need
+it, so the frame and the photo picker draw before torch has loaded.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import pipeline, resources
-from deep_emotion.predict import TTA_MODES
+from dashboard import catalog
 
 __all__ = ["checkpoint_picker", "current_checkpoint", "dataset_picker", "photo_source",
            "occlusion_controls", "method_picker", "tta_picker", "face_picker", "no_checkpoint"]
@@ -20,7 +21,7 @@ TTA_LABELS = {"none": "none", "flip": "mirror (2 views)", "tencrop": "ten crops"
 
 def checkpoint_picker() -> str | None:
     """Sidebar select box over the checkpoints on disk; None when there are none."""
-    names = resources.checkpoint_names()
+    names = catalog.checkpoint_names()
     if not names:
         return None
     if st.session_state.get("checkpoint") not in names:
@@ -30,19 +31,19 @@ def checkpoint_picker() -> str | None:
 
 
 def current_checkpoint() -> str | None:
-    names = resources.checkpoint_names()
+    names = catalog.checkpoint_names()
     name = st.session_state.get("checkpoint")
     return name if name in names else (names[0] if names else None)
 
 
 def no_checkpoint() -> None:
-    from deep_emotion.checkpoints import checkpoint_dir
-
-    st.info(f"No checkpoint found in `{checkpoint_dir()}`. Train one with `deep-emotion train` "
+    st.info(f"No checkpoint found in `{catalog.checkpoint_dir()}`. Train one with `deep-emotion train` "
             "or copy a `NAME.json` + `NAME.safetensors` pair there, then reload the page.")
 
 
 def dataset_picker(label: str = "Dataset", key: str = "dataset", default: str | None = None) -> str:
+    from dashboard import resources
+
     names = resources.dataset_names()
     if st.session_state.get(key) not in names:
         st.session_state[key] = default if default in names else names[0]
@@ -50,6 +51,8 @@ def dataset_picker(label: str = "Dataset", key: str = "dataset", default: str | 
 
 
 def tta_picker(key: str = "tta") -> str:
+    from deep_emotion.predict import TTA_MODES
+
     return st.selectbox("Test-time augmentation", list(TTA_MODES), key=key,
                         format_func=TTA_LABELS.get,
                         help="Average the prediction over mirrored or cropped views of the face.")
@@ -65,6 +68,8 @@ def photo_source() -> tuple[bytes | None, str]:
     if source == "Camera":
         shot = st.camera_input("Take a photo", key="camera")
         return (shot.getvalue(), "camera") if shot is not None else (None, "")
+    from dashboard import resources
+
     names = resources.samples()
     if not names:
         st.info("No sample photos: install scikit-image (`pip install scikit-image`) or set "
@@ -86,6 +91,8 @@ def face_picker(count: int) -> int | None:
 
 def occlusion_controls() -> tuple[int, int, str]:
     """Occlusion window, stride and baseline."""
+    from dashboard import pipeline
+
     c1, c2, c3 = st.columns(3)
     window = c1.slider("Window (px)", 2, 24, 8, step=1, key="occ_window",
                        help="Side of the square patch hidden at each step.")
@@ -103,6 +110,8 @@ METHOD_LABELS = {"occlusion": "Occlusion", "flip": "Occlusion flips (the paper's
 
 
 def method_picker() -> tuple[str, ...]:
+    from dashboard import pipeline
+
     others = [m for m in pipeline.METHODS if m != "occlusion"]
     if not pipeline.capabilities()["explain"]:
         others.remove("flip")

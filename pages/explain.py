@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import figures, pipeline, resources, widgets
+from dashboard import widgets
 
 st.title("Explain a face")
 st.caption("Upload a photo, take one, or pick a sample: the network predicts the expression, "
@@ -12,14 +12,17 @@ ckpt_name = widgets.current_checkpoint()
 if ckpt_name is None:
     widgets.no_checkpoint()
     st.stop()
+data, source_label = widgets.photo_source()
+upload_name = source_label if st.session_state.get("source") == "Upload" else ""
+
+# The model stack (torch) loads here, after the photo picker is on screen.
+from dashboard import figures, pipeline, resources  # noqa: E402
+
 try:
     ckpt = resources.checkpoint(ckpt_name)
 except resources.CheckpointError as e:
     st.error(f"Checkpoint **{ckpt_name}** cannot be loaded: {e}. Pick another in the sidebar.")
     st.stop()
-
-data, source_label = widgets.photo_source()
-upload_name = source_label if st.session_state.get("source") == "Upload" else ""
 if data is None:
     st.info("Choose a photo above to begin. Nothing you upload is stored.")
     st.markdown("**How the network reads a face:** a small localization branch predicts an "
