@@ -1,0 +1,176 @@
+"""The pure figure and table builders: data in, Plotly figure / DataFrame out."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from dashboard import figures, tables
+
+CLASSES = ["anger", "happiness", "surprise"]
+
+
+def test_normalise_rows_keeps_zero_rows():
+    m = figures.normalise_rows(np.array([[2, 2], [0, 0]]))
+    np.testing.assert_allclose(m, [[0.5, 0.5], [0, 0]])
+
+
+@pytest.mark.parametrize("normalise", [False, True])
+def test_confusion_matrix_hover_has_counts(normalise):
+    conf = np.array([[8, 2, 0], [1, 9, 0], [0, 0, 5]])
+    fig = figures.confusion_matrix(conf, CLASSES, normalise=normalise, title="t")
+    hm = fig.data[0]
+    assert isinstance(hm, go.Heatmap)
+    assert list(hm.x) == CLASSES and list(hm.y) == CLASSES
+    np.testing.assert_allclose(np.asarray(hm.customdata)[..., 0], conf)  # raw counts on hover
+    assert "faces" in hm.hovertemplate
+    z = np.asarray(hm.z)
+    if normalise:
+        np.testing.assert_allclose(z.sum(1), 1.0)
+        assert hm.text[0][0] == "80%"
+    else:
+        np.testing.assert_allclose(z, conf)
+        assert hm.text[0][0] == "8"
+
+
+def test_probability_bars_sorted_and_highlighted():
+    fig = figures.probability_bars(CLASSES, [0.2, 0.7, 0.1])
+    bar = fig.data[0]
+    assert list(bar.y) == ["surprise", "anger", "happiness"]  # ascending: the top bar is largest
+    assert bar.marker.color[-1] != bar.marker.color[0]
+
+
+def test_map_overlay_signed_is_centred_and_has_colour_bar():
+    face = np.full((48, 48), 128, np.uint8)
+    heat = np.zeros((48, 48))
+    heat[10, 10], heat[20, 20] = -2.0, 1.0
+    fig = figures.map_overlay(face, heat, "occ", signed=True)
+    assert len(fig.data) == 2
+    overlay = fig.data[1]
+    assert overlay.zmin == -2.0 and overlay.zmax == 2.0
+    assert overlay.showscale is not False
+    assert fig.layout.yaxis.autorange == "reversed"  # image rows go down
+
+
+def test_map_overlay_constant_map_does_not_divide_by_zero():
+    fig = figures.map_overlay(np.zeros((4, 4)), np.ones((4, 4)))
+    assert fig.data[1].zmax > fig.data[1].zmin
+
+
+def test_map_scale_starts_black():
+    assert figures.MAP_SCALE[0][1] == "#000000"
+
+
+def test_stn_outline_is_closed_polygon():
+    outline = np.array([[5, 5], [40, 6], [41, 40], [6, 41]], float)
+    fig = figures.stn_outline(np.zeros((48, 48)), outline)
+    line = fig.data[1]
+    assert len(line.x) == 5 and line.x[0] == line.x[-1]
+
+
+def test_photo_with_faces_boxes_and_jpeg_source():
+    rgb = np.zeros((100, 200, 3), np.uint8)
+    fig = figures.photo_with_faces(rgb, [(10, 10, 30, 30), (100, 20, 40, 40)], chosen=1)
+    assert fig.data[0].source.startswith("data:image/jpeg;base64,")
+    assert len(fig.layout.shapes) == 2
+    assert fig.layout.shapes[1].line.width > fig.layout.shapes[0].line.width
+    assert [a.text for a in fig.layout.annotations] == ["face 1", "face 2"]
+
+
+def test_photo_with_faces_downscales_big_photos():
+    fig = figures.photo_with_faces(np.zeros((1000, 2000, 3), np.uint8), [], max_side=500)
+    assert fig.data[0].dx == pytest.approx(4.0)
+
+
+def test_training_curves_from_history():
+    history = [{"epoch": e, "train_loss": 1 / e, "train_acc": 0.1 * e, "val_acc": 0.09 * e}
+               for e in range(1, 6)]
+    fig = figures.training_curves(history)
+    assert [t.name for t in fig.data] == ["train loss", "train", "validation"]
+    assert list(fig.data[2].y) == [h["val_acc"] for h in history]
+
+
+@pytest.mark.parametrize("config", [
+    {}, {"layout": "input_warp"}, {"use_stn": False}, {"loc_kernels": [7, 5], "num_classes": 8}])
+def test_architecture_diagram_follows_config(config):
+    fig = figures.architecture_diagram(config)
+    text = " ".join(a.text for a in fig.layout.annotations)
+    assert f"FC ->{config.get('num_classes', 7)}" in text
+    assert ("theta" in text) == config.get("use_stn", True)
+    if config.get("loc_kernels") == [7, 5]:
+        assert "FC 640->32" in text  # the popular reimplementation's flatten size
+    elif config.get("use_stn", True):
+        assert "FC 1000->32" in text
+
+
+def test_region_figures():
+    regions = ["eyes", "mouth", "other"]
+    sens = {"anger": {"eyes": 0.5, "mouth": 0.3, "other": 0.2},
+            "happiness": {"eyes": 0.2, "mouth": 0.7, "other": 0.1}}
+    fig = figures.region_matrix(sens, regions)
+    np.testing.assert_allclose(np.asarray(fig.data[0].z).sum(1), 1.0)
+    bars = figures.region_bars({"stn": sens["anger"], "occlusion": sens["happiness"]})
+    assert [t.name for t in bars.data] == ["stn", "occlusion"]
+    labels = np.zeros((48, 48), int)
+    labels[20:30] = 1
+    layout = figures.region_layout(labels, regions)
+    assert layout.data[-1].customdata[25][0] == "mouth"
+
+
+def test_class_mean_maps_share_one_scale():
+    maps = {c: np.full((48, 48), i, float) for i, c in enumerate(CLASSES)}
+    fig = figures.class_mean_maps(maps, columns=2)
+    assert {t.zmin for t in fig.data} == {0.0} and {t.zmax for t in fig.data} == {2.0}
+    assert sum(1 for t in fig.data if t.showscale) == 1
+
+
+def test_deletion_curves_report_auc():
+    fig = figures.deletion_curves({"occlusion": [1.0, 0.5, 0.0]})
+    assert "AUC 0.500" in fig.data[0].name
+
+
+def test_quantile_and_sanity_figures():
+    q = {"0.1": 0, "0.25": 0.1, "0.5": 0.2, "0.75": 0.4, "0.9": 0.5}
+    fig = figures.quantile_bars({"anger": {"quantiles": q}, "fear": {"n": 0}})
+    assert list(fig.data[0].x) == ["anger"]
+    assert fig.data[0].error_y.array[0] == pytest.approx(0.2)
+    s = figures.sanity_curves({"ig": {"layers": ["a", "b"], "mean_spearman": [0.9, 0.2], "passed": True}})
+    assert "passes" in s.data[0].name
+
+
+# --- tables ------------------------------------------------------------------------------------
+
+def test_per_class_from_confusion():
+    conf = np.array([[3, 1], [0, 4]])
+    pc = tables.per_class_from_confusion(conf, ["a", "b"])
+    assert pc["a"]["precision"] == 1.0 and pc["a"]["recall"] == 0.75 and pc["b"]["support"] == 4
+    assert pc["b"]["f1"] == pytest.approx(2 * 0.8 * 1.0 / 1.8)
+
+
+def test_metric_views_test_split_first():
+    card = {"metrics": {"val": {"none": {"confusion": []}},
+                        "test": {"tencrop": {"confusion": []}, "none": {"confusion": []}},
+                        "notes": "x"}}
+    assert tables.metric_views(card) == [("test", "none"), ("test", "tencrop"), ("val", "none")]
+
+
+def test_results_table_beside_paper():
+    card = {"dataset": {"name": "jaffe"}, "protocol": {"name": "loso"},
+            "metrics": {"test": {"none": {"accuracy": 0.9, "fold_accuracy_std": 0.05}}}}
+    df = tables.results_table({"jaffe": card})
+    row = df.iloc[0]
+    assert row["paper"] == tables.PAPER_RESULTS["jaffe"] and row["± std"] == 0.05
+    assert row["protocol"] == "loso"
+
+
+def test_trust_reading_in_plain_words():
+    analyses = {"faithfulness": {"methods": {
+        "occlusion": {"deletion_auc": 0.1}, "saliency": {"deletion_auc": 0.5},
+        "random": {"deletion_auc": 0.4}}},
+        "sanity": {"methods": {"occlusion": {"passed": True}, "saliency": {"passed": False}}}}
+    text = " ".join(tables.trust_reading(analyses))
+    assert "**occlusion** is the most faithful" in text
+    assert "No better than random at deletion: saliency" in text
+    assert "Barely change" in text and "saliency" in text
+    assert tables.trust_reading({}) == ["These analyses hold no faithfulness or sanity results yet."]

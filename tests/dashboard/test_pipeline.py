@@ -1,0 +1,144 @@
+"""The dashboard's seam to the core: photos, faces, explanations, downloads; and house rules."""
+
+from __future__ import annotations
+
+import ast
+import re
+import io
+import json
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dashboard import catalog, pipeline
+from tests.dashboard.conftest import FER, ROOT, make_checkpoint
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory):
+    from deep_emotion.checkpoints import load_checkpoint
+
+    folder = tmp_path_factory.mktemp("ck")
+    return load_checkpoint(make_checkpoint(folder, "fer2013", FER, "fer2013"))
+
+
+@pytest.fixture(scope="module")
+def face():
+    return np.random.default_rng(0).integers(0, 256, (48, 48)).astype(np.uint8)
+
+
+def test_read_photo_finds_the_astronaut(astronaut_jpeg):
+    photo = pipeline.read_photo(astronaut_jpeg, "astronaut.jpg")
+    assert photo.rgb.shape == (512, 512, 3)
+    assert len(photo.faces) == 1
+    x, y, w, h = photo.faces[0].box
+    assert 150 < x < 230 and 50 < y < 130 and 50 < w < 130  # her face, not the flag
+    crop = pipeline.crop_face(photo, 0)
+    assert crop.shape == (48, 48) and crop.dtype == np.uint8
+
+
+@pytest.mark.parametrize("data, name", [(b"", "x.jpg"), (b"not an image at all", "x.png"),
+                                        (b"\x89PNG\r\n\x1a\n" + b"\0" * 20, "trunc.png")])
+def test_bad_photos_raise_photo_error(data, name):
+    with pytest.raises(pipeline.PhotoError) as e:
+        pipeline.read_photo(data, name)
+    assert str(e.value)
+
+
+def test_no_face_falls_back_to_the_centre():
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (120, 80), (90, 120, 200)).save(buf, format="PNG")
+    photo = pipeline.read_photo(buf.getvalue(), "sky.png")
+    assert photo.faces == []
+    assert pipeline.crop_face(photo, None).shape == (48, 48)
+
+
+def test_explain_face_shapes_and_ranges(ckpt, face):
+    r = pipeline.explain_face(ckpt, face, methods=("ig", "gradcam"), window=8, stride=4)
+    assert r["probs"].shape == (7,) and abs(float(r["probs"].sum()) - 1) < 1e-5
+    assert set(r["maps"]) == {"occlusion", "ig", "gradcam"}
+    for m in r["maps"].values():
+        assert m.shape == (48, 48) and np.isfinite(m).all()
+    assert r["stn"]["heatmap"].shape == (48, 48)
+    assert r["stn"]["outline"].shape == (4, 2)
+    assert r["stn"]["theta"].shape == (2, 3)
+    assert 0.0 <= r["agreement"] <= 1.0
+    assert 0.0 <= r["deletion"]["auc"] <= 1.0
+
+
+@pytest.mark.parametrize("baseline", pipeline.BASELINES)
+def test_occlusion_baselines(ckpt, face, baseline):
+    r = pipeline.explain_face(ckpt, face, baseline=baseline, window=12, stride=6)
+    assert np.isfinite(r["maps"]["occlusion"]).all()
+
+
+def test_explicit_target(ckpt, face):
+    assert pipeline.explain_face(ckpt, face, target=3)["target"] == 3
+
+
+def test_downloads(ckpt, face):
+    r = pipeline.explain_face(ckpt, face, methods=("saliency",))
+    png = pipeline.maps_png(face, r)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    with np.load(io.BytesIO(pipeline.maps_npz(face, r))) as npz:
+        assert {"face", "probs", "theta", "stn_heatmap", "map_occlusion", "map_saliency"} <= set(npz.files)
+    report = json.loads(pipeline.report_json(r, {"checkpoint": "fer2013"}))
+    assert report["checkpoint"] == "fer2013"
+    assert report["prediction"] in FER
+    assert abs(sum(report["probabilities"].values()) - 1) < 1e-4
+
+
+def test_catalog_agrees_with_core(tmp_path, monkeypatch):
+    from deep_emotion.checkpoints import checkpoint_dir, list_checkpoints
+
+    assert catalog.checkpoint_dir() == checkpoint_dir()
+    make_checkpoint(tmp_path, "fer2013", FER, "fer2013")
+    (tmp_path / "fer2013.analysis.json").write_text("{}")
+    (tmp_path / "orphan.json").write_text("{}")
+    monkeypatch.setenv("DEEP_EMOTION_CHECKPOINTS", str(tmp_path))
+    assert catalog.checkpoint_dir() == checkpoint_dir()
+    assert catalog.checkpoint_names() == list_checkpoints() == ["fer2013"]
+
+
+def test_streamlit_config():
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["browser"]["gatherUsageStats"] is False
+    assert 1 <= config["server"]["maxUploadSize"] <= 50
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_imports_run_pages_to_dashboard_to_core():
+    for page in (ROOT / "pages").glob("*.py"):
+        mods = _imports(page)
+        assert not any(m.startswith("deep_emotion") for m in mods), (page, mods)  # via dashboard
+        assert not any(m.startswith("torch") for m in mods), page
+    for module in (ROOT / "dashboard").glob("*.py"):
+        assert not any(m.startswith("pages") for m in _imports(module)), module
+    pure = ("figures.py", "tables.py", "pipeline.py", "catalog.py")
+    for name in pure:
+        assert "streamlit" not in _imports(ROOT / "dashboard" / name), name
+
+
+def test_uploads_are_never_written():
+    """No dashboard module opens files for writing or saves to a path (uploads stay in memory)."""
+    for module in (ROOT / "dashboard").glob("*.py"):
+        if module.name == "e2e.py":  # the test harness writes its own sample photo
+            continue
+        src = module.read_text()
+        assert not re.search(r"(?<![\w.])open\(", src), module.name  # builtin open
+        for bad in (".write_bytes(", ".write_text(", "tempfile", ".save(\"", ".save('"):
+            assert bad not in src, (module.name, bad)
