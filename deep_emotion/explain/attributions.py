@@ -351,6 +351,8 @@ class StnHeatmap(Explainer):
 
     Theta does not depend on the class, so ``target`` only labels the result.  Values are
     sampled points per input pixel (1 everywhere in the sampled frame for the identity).
+    ``meta`` adds, per face, ``theta`` (2x3), ``grid_outline`` (5 (x, y) corners) and ``view``
+    (R x R pixel intensities 0..255 of the face as the sampled frame shows it).
     """
 
     name = "stn"
@@ -358,8 +360,10 @@ class StnHeatmap(Explainer):
 
     def _attribute(self, x, target):
         att = stn_attention(self.model, x)
+        view = self.preprocessing.to_pixels(att.view)[:, 0].round().to(torch.uint8)
         return att.heatmap.unsqueeze(1), {"theta": att.theta.tolist(),
-                                          "grid_outline": att.grid_outline.tolist()}
+                                          "grid_outline": att.grid_outline.tolist(),
+                                          "view": view.tolist()}
 
 
 METHODS: dict[str, type[Explainer]] = {cls.name: cls for cls in (

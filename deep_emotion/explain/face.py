@@ -10,7 +10,6 @@ import torch
 
 from deep_emotion.checkpoints import Checkpoint
 from deep_emotion.explain.attributions import METHODS, make_explainer
-from deep_emotion.explain.stn import stn_attention
 from deep_emotion.predict import predict_proba
 
 __all__ = ["Explanation", "explain_face", "DEFAULT_METHODS"]
@@ -26,7 +25,7 @@ class Explanation(NamedTuple):
           ``probability`` (softmax of the target), ``attributes`` ("logit"), ``values`` (what
           the numbers mean), ``params``; for ``stn`` also ``theta`` (2x3), ``grid_outline``
           (5 (x, y) input pixel corners, closed) and ``view`` (R x R pixels 0..255, the face as
-          the sampled frame shows it).
+          the sampled frame shows it); for ``ig`` the completeness error ``delta``.
     """
 
     map: np.ndarray
@@ -77,10 +76,8 @@ def explain_face(checkpoint: Checkpoint, face, methods: Sequence[str] = DEFAULT_
         t = int(result.target[0])
         meta = {**result.meta, "target": classes[t], "target_index": t,
                 "probability": float(probs[t])}
-        if method == "stn":
-            meta["theta"] = result.meta["theta"][0]
-            meta["grid_outline"] = result.meta["grid_outline"][0]
-            view = pre.to_pixels(stn_attention(model, x).view)[0, 0]
-            meta["view"] = view.round().to(torch.uint8).tolist()
+        for key in ("theta", "grid_outline", "view", "delta"):  # per-face extras of our one face
+            if key in meta:
+                meta[key] = meta[key][0]
         out[method] = Explanation(result.maps[0, 0].numpy().astype(np.float32), meta)
     return out
