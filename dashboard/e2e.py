@@ -26,7 +26,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
 # The charts that must be drawn before a face counts as explained (their st.plotly_chart keys).
-MAP_KEYS = ("probs_fig", "stn_outline_fig", "stn_warped_fig", "stn_heat_fig", "occlusion_fig")
+MAP_KEYS = ("probs_fig", "stn_fig", "occlusion_fig")
 # url path -> page title, as dashboard/app.py registers them.
 PAGES = {"": "Explain a face", "confusion": "Confusion matrices", "regions": "Face regions by emotion",
          "trust": "Trust", "model_card": "Model card"}

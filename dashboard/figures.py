@@ -16,7 +16,8 @@ from plotly.subplots import make_subplots
 __all__ = ["photo_with_faces", "probability_bars", "face_image", "map_overlay", "stn_outline",
            "confusion_matrix", "per_class_bars", "training_curves", "architecture_diagram",
            "region_bars", "class_mean_maps", "deletion_curves", "normalise_rows", "MAP_SCALE",
-           "region_matrix", "region_layout", "quantile_bars", "sanity_curves"]
+           "region_matrix", "region_layout", "quantile_bars", "sanity_curves", "stn_panels",
+           "method_grid"]
 
 # Sequential, perceptually uniform, readable over a gray face.  Written out because the
 # plotly.js bundled with Streamlit draws Inferno's first stop "#000004" in a theme colour
@@ -373,4 +374,63 @@ def sanity_curves(methods: Mapping[str, Mapping], threshold: float = 0.5) -> go.
                       margin=_MARGIN, height=340,
                       xaxis=dict(title="layers randomised"),
                       yaxis=dict(title="rank correlation with the original map", range=[-0.2, 1.05]))
+    return fig
+
+
+def stn_panels(face: np.ndarray, view: np.ndarray, outline: np.ndarray, heatmap: np.ndarray) -> go.Figure:
+    """The spatial transformer in one figure: where it samples (outline on the face), what the
+    classifier's warped input stands for (the view), and the sampling density over the face."""
+    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.04,
+                        subplot_titles=("Where the STN samples", "STN warped view",
+                                        "STN attention (sampling density)"))
+    outline = np.asarray(outline, dtype=float)
+    closed = np.vstack([outline, outline[:1]])
+    fig.add_trace(_gray(face), 1, 1)
+    fig.add_trace(go.Scatter(x=closed[:, 0], y=closed[:, 1], mode="lines", hoverinfo="skip",
+                             line=dict(color="#00e5ff", width=3), name="sampling grid"), 1, 1)
+    fig.add_trace(_gray(view, "warped view"), 1, 2)
+    heat = np.asarray(heatmap, dtype=float)
+    fig.add_trace(_gray(face), 1, 3)
+    fig.add_trace(go.Heatmap(z=heat, colorscale=MAP_SCALE, zmin=0, zmax=float(heat.max()) or 1.0,
+                             opacity=0.6, colorbar=dict(title="density", thickness=12, x=1.0),
+                             hovertemplate="x %{x}, y %{y}: %{z:.2f}<extra></extra>"), 1, 3)
+    side = np.asarray(face).shape[0]
+    lo, hi = min(-0.5, float(closed.min()) - 1), max(side - 0.5, float(closed.max()) + 1)
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, autorange="reversed", constrain="domain")
+    for col in (1, 2, 3):
+        fig.update_yaxes(scaleanchor=f"x{'' if col == 1 else col}", row=1, col=col)
+    fig.update_xaxes(range=[lo, hi], row=1, col=1)
+    fig.update_yaxes(range=[hi, lo], autorange=False, row=1, col=1)
+    fig.update_layout(showlegend=False, margin=dict(l=10, r=10, t=40, b=10), height=300,
+                      plot_bgcolor="white")
+    return fig
+
+
+def method_grid(face: np.ndarray, maps: Mapping[str, np.ndarray], titles: Mapping[str, str],
+                signed: Sequence[str] = ()) -> go.Figure:
+    """Several attribution maps over the face, side by side, each with its own colour bar."""
+    names = list(maps)
+    n = max(1, len(names))
+    fig = make_subplots(rows=1, cols=n, horizontal_spacing=0.06,
+                        subplot_titles=[titles.get(m, m) for m in names])
+    for i, m in enumerate(names):
+        heat = np.asarray(maps[m], dtype=float)
+        if m in signed:
+            lim = float(np.abs(heat).max()) or 1.0
+            scale, zmin, zmax = SIGNED_SCALE, -lim, lim
+        else:
+            scale, zmin, zmax = MAP_SCALE, float(heat.min()), float(heat.max())
+            zmax = zmax if zmax > zmin else zmin + 1.0
+        domain = fig.get_subplot(1, i + 1).xaxis.domain
+        fig.add_trace(_gray(face), 1, i + 1)
+        fig.add_trace(go.Heatmap(z=heat, colorscale=scale, zmin=zmin, zmax=zmax, opacity=0.55,
+                                 colorbar=dict(thickness=8, len=0.8, x=domain[1] + 0.005),
+                                 hovertemplate=f"{m} x %{{x}}, y %{{y}}: %{{z:.3g}}<extra></extra>"),
+                      1, i + 1)
+        fig.update_yaxes(scaleanchor=f"x{'' if i == 0 else i + 1}", row=1, col=i + 1)
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, autorange="reversed", constrain="domain")
+    fig.update_layout(margin=dict(l=10, r=30, t=40, b=10), height=280 if n > 2 else 330,
+                      plot_bgcolor="white")
     return fig

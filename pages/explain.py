@@ -75,17 +75,10 @@ explained = classes[result["target"]]
 st.subheader(f"Why “{explained}”: the network's own attention beside occlusion")
 if result["backend"] != "deep_emotion.explain":
     st.caption(f"Maps computed by the dashboard's {result['backend']}.")
-c1, c2, c3, c4 = st.columns(4)
 stn = result["stn"]
-with c1:
-    st.plotly_chart(figures.face_image(face, "Aligned face (48×48)"), key="face_fig")
-with c2:
-    st.plotly_chart(figures.stn_outline(face, stn["outline"]), key="stn_outline_fig")
-with c3:
-    st.plotly_chart(figures.face_image(stn["warped"], "STN warped view"), key="stn_warped_fig")
-with c4:
-    st.plotly_chart(figures.map_overlay(face, stn["heatmap"], "STN attention", colorbar_title="density"),
-                    key="stn_heat_fig")
+st.plotly_chart(figures.stn_panels(face, stn["warped"], stn["outline"], stn["heatmap"]), key="stn_fig")
+st.caption("The aligned 48×48 face the network reads, with the region its spatial transformer "
+           "samples; the warped view is that region as the classifier sees it.")
 
 o1, o2 = st.columns([1, 1])
 with o1:
@@ -109,15 +102,14 @@ with o2:
                                             title="Occlusion map: delete / insert its top pixels"),
                     key="deletion_fig")
 
-others = [m for m in result["maps"] if m != "occlusion"]
+others = {m: v for m, v in result["maps"].items() if m != "occlusion"}
 if others:
     st.subheader("Other attribution methods")
-    cols = st.columns(min(4, len(others)))
-    for i, m in enumerate(others):
-        with cols[i % len(cols)]:
-            st.plotly_chart(figures.map_overlay(face, result["maps"][m], widgets.METHOD_LABELS[m],
-                                                signed=m in ("ig", "guided-gradcam", "occlusion")),
-                            key=f"method_fig_{m}")
+    for start in range(0, len(others), 3):  # at most three maps per row, so each stays readable
+        row = dict(list(others.items())[start:start + 3])
+        st.plotly_chart(figures.method_grid(face, row, widgets.METHOD_LABELS,
+                                            signed=("ig", "guided-gradcam")),
+                        key=f"methods_fig_{start}")
 
 context = {"checkpoint": ckpt_name, "source": source_label, "face": index, "tta": tta,
            "occlusion": {"window": window, "stride": stride, "baseline": baseline}}

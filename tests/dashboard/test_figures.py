@@ -174,3 +174,21 @@ def test_trust_reading_in_plain_words():
     assert "No better than random at deletion: saliency" in text
     assert "Barely change" in text and "saliency" in text
     assert tables.trust_reading({}) == ["These analyses hold no faithfulness or sanity results yet."]
+
+
+def test_stn_panels_three_views():
+    face = np.zeros((48, 48))
+    fig = figures.stn_panels(face, np.zeros((36, 36)), np.array([[5, 5], [40, 5], [40, 40], [5, 40]]),
+                             np.ones((48, 48)))
+    assert [a.text for a in fig.layout.annotations][:3] == [
+        "Where the STN samples", "STN warped view", "STN attention (sampling density)"]
+    assert len(fig.data[1].x) == 5  # closed outline
+
+
+def test_method_grid_one_panel_per_method():
+    maps = {"ig": np.random.default_rng(0).normal(size=(48, 48)), "gradcam": np.ones((48, 48))}
+    fig = figures.method_grid(np.zeros((48, 48)), maps, {"ig": "IG"}, signed=("ig",))
+    heat = [t for t in fig.data if t.opacity]
+    assert len(heat) == 2
+    assert heat[0].zmin == -heat[0].zmax  # signed map centred on zero
+    assert [a.text for a in fig.layout.annotations] == ["IG", "gradcam"]
