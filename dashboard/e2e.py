@@ -106,12 +106,24 @@ def sample_photo(path: Path) -> Path:
     return path
 
 
-def wait_idle(page, timeout_ms: float = 60_000) -> None:
-    """Wait until the app has no script run in progress (the status widget is gone)."""
+def wait_idle(page, timeout_ms: float = 60_000, settle_ms: int = 900) -> None:
+    """Wait until the script run is over: no running-status widget, spinner or skeleton, and
+    none for ``settle_ms`` (a rerun can start a moment after the previous one ends)."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " && !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=timeout_ms)
+    busy = ("() => !document.querySelector("
+            "'[data-testid=\"stStatusWidget\"], [data-testid=\"stSpinner\"], "
+            "[data-testid=\"stSkeleton\"]')")
+    deadline = time.perf_counter() + timeout_ms / 1000
+    quiet_since = None
+    while time.perf_counter() < deadline:
+        if page.evaluate(busy):
+            quiet_since = quiet_since or time.perf_counter()
+            if (time.perf_counter() - quiet_since) * 1000 >= settle_ms:
+                return
+        else:
+            quiet_since = None
+        page.wait_for_timeout(150)
+    raise TimeoutError(f"the app was still running after {timeout_ms / 1000:.0f} s")
 
 
 def full_screenshot(page, path: Path, width: int = 1400, max_height: int = 6000) -> Path:

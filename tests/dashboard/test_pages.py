@@ -222,3 +222,30 @@ def test_model_card_cross_validated(app):
     assert charts(app) >= 2
     app.selectbox(key="history_fold").set_value("fold1").run()
     assert not app.exception
+
+
+# --- A fresh clone: only the shipped checkpoints, no datasets ---------------------------------
+
+def _shipped() -> list[str]:
+    from dashboard import catalog
+
+    folder = catalog.ROOT / "checkpoints"
+    return sorted(p.stem for p in folder.glob("*.json")
+                  if not p.name.endswith(".analysis.json") and p.with_suffix(".safetensors").is_file())
+
+
+@pytest.mark.skipif(not _shipped(), reason="no checkpoints shipped in checkpoints/ yet")
+@pytest.mark.parametrize("name", _shipped() or ["none"])
+def test_shipped_checkpoints_every_page_without_data(name, monkeypatch, astronaut_jpeg):
+    monkeypatch.delenv("DEEP_EMOTION_CHECKPOINTS", raising=False)
+    monkeypatch.delenv("DEEP_EMOTION_DATA", raising=False)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.sidebar.selectbox(key="checkpoint").set_value(name).run()
+    at.file_uploader(key="upload").set_value(("astronaut.jpg", astronaut_jpeg, "image/jpeg"))
+    at.run()
+    assert not at.exception
+    assert "Prediction:" in texts(at)
+    for page in PAGES[1:]:
+        go(at, page)
+        assert not at.error, [e.value for e in at.error]
