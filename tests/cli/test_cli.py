@@ -1,0 +1,55 @@
+"""The deep-emotion command: --json output parses, and bad input is a message, not a traceback."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.test_train import write_ck_root
+
+
+def cli(*args, check=True):
+    result = subprocess.run([sys.executable, "-m", "deep_emotion.cli", *map(str, args)],
+                            capture_output=True, text=True)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_info_json_describes_a_checkpoint(random_checkpoint):
+    out = json.loads(cli("info", random_checkpoint, "--json").stdout)
+    assert out["parameters"] == 76_797 and out["classes"][0] == "anger"
+    assert out["config"]["layout"] == "paper"
+
+
+def test_info_lists_the_shipped_checkpoints_when_given_no_name(random_checkpoint, monkeypatch):
+    monkeypatch.setenv("DEEP_EMOTION_CHECKPOINTS", str(random_checkpoint.parent))
+    assert json.loads(cli("info", "--json").stdout) == {"checkpoints": ["random_fer"]}
+
+
+def test_evaluate_json_reproduces_the_number_in_the_card(tmp_path):
+    root = write_ck_root(tmp_path / "data")
+    cli("train", "--data-dir", root, "--dataset", "ckplus", "--protocol", "subject-kfold",
+        "--folds", "3", "--epochs", "1", "--threads", "1", "--batch-size", "16",
+        "--out", tmp_path / "ck", "--run-dir", tmp_path / "run", "--quiet")
+    out = json.loads(cli("evaluate", "--checkpoint", tmp_path / "ck", "--data-dir", root,
+                         "--json").stdout)
+    assert out["matches_card"] is True and out["dataset_sha256_matches"] is True
+    assert out["test"]["none"]["folds"] == 3
+    assert sum(map(sum, out["test"]["none"]["confusion"])) == 42
+
+
+@pytest.mark.parametrize("args, message", [
+    (["info", "no_such_checkpoint"], "no checkpoint 'no_such_checkpoint'"),
+    (["evaluate", "--checkpoint", "no_such_checkpoint"], "no checkpoint"),
+    (["train", "--dataset", "fer2013", "--out", "/tmp/x", "--data-dir", "/nonexistent"],
+     "datasets root /nonexistent is not a folder"),
+    (["train", "--dataset", "mnist", "--out", "/tmp/x", "--data-dir", "."], "unknown dataset 'mnist'"),
+])
+def test_user_errors_exit_2_with_one_line_and_json_error(args, message):
+    result = cli(*args, check=False)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    as_json = cli(*args, "--json", check=False)
+    assert message in json.loads(as_json.stdout)["error"]

@@ -1,0 +1,41 @@
+"""The shipped checkpoints load from their cards alone, and (real-data tier) reproduce the test
+accuracy their cards claim, and the README's results table is generated from them."""
+
+import pytest
+
+from deep_emotion.checkpoints import checkpoint_dir, list_checkpoints, load_checkpoint
+from deep_emotion.experiment import evaluate_checkpoint
+from deep_emotion.results import results_markdown, results_rows
+
+SHIPPED = list_checkpoints(checkpoint_dir())
+
+
+def test_a_fresh_clone_ships_a_fer2013_checkpoint():
+    assert "fer2013" in SHIPPED
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_shipped_checkpoint_loads_and_its_card_has_what_the_dashboard_shows(name):
+    ckpt = load_checkpoint(name)
+    card = ckpt.card
+    for key in ("dataset", "protocol", "metrics", "training", "history", "code_commit", "date"):
+        assert key in card, key
+    test = card["metrics"]["test"]
+    assert {"none", "flip"} <= set(test)
+    n = len(ckpt.classes)
+    assert len(test["none"]["confusion"]) == n and len(test["none"]["confusion"][0]) == n
+    assert "selection" in card["protocol"]
+
+
+def test_the_readme_results_table_is_generated_from_the_cards():
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert results_markdown(results_rows()) in readme, "run: python scripts/results_table.py"
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_shipped_checkpoint_reproduces_its_card_on_the_real_data(name, data_root):
+    result = evaluate_checkpoint(load_checkpoint(name), data_root, ("none", "flip"))
+    assert result["dataset_sha256_matches"]
+    assert result["matches_card"], (result["test"]["none"]["accuracy"], result["card"])
