@@ -20,6 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", required=True, help="name or path")
     add_data_dir(parser)
     defaults = AnalyzeConfig()
+    parser.add_argument("--window", type=int, default=defaults.window,
+                        help="occlusion window side in pixels")
+    parser.add_argument("--stride", type=int, default=defaults.stride,
+                        help="occlusion stride in pixels")
     parser.add_argument("--faithfulness-faces", type=int, default=defaults.faithfulness_faces,
                         help="test faces sampled for deletion/insertion curves")
     parser.add_argument("--sanity-faces", type=int, default=defaults.sanity_faces,
@@ -29,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict:
-    config = AnalyzeConfig(faithfulness_faces=args.faithfulness_faces,
+    config = AnalyzeConfig(window=args.window, stride=args.stride,
+                           faithfulness_faces=args.faithfulness_faces,
                            sanity_faces=args.sanity_faces)
     started = time.perf_counter()
     result = analyze(args.checkpoint, data_dir=args.data_dir, config=config,

@@ -64,7 +64,9 @@ def test_analyze_writes_the_file_and_prints_the_tables(capsys, tmp_path, random_
     data = write_fer2013(tmp_path / "data")
     code, out = run_json(capsys, "analyze", "--checkpoint", str(random_checkpoint),
                          "--data-dir", str(data), "--faithfulness-faces", "2",
-                         "--sanity-faces", "1", "--quiet")
+                         "--sanity-faces", "1", "--window", "16", "--stride", "16",
+                         "--quiet")
     assert code == 0 and out["faces"] == 9
+    assert json.loads(open(out["file"]).read())["config"]["stride"] == 16
     assert "random" in out["faithfulness"] and set(out["sanity"]) <= set(out["faithfulness"])
     assert json.loads(open(out["file"]).read())["checkpoint"] == "random_fer"
