@@ -11,7 +11,8 @@ from pathlib import Path
 
 from deep_emotion.checkpoints import checkpoint_dir, list_checkpoints, read_card
 
-__all__ = ["PAPER_ACCURACY", "results_rows", "results_markdown", "update_readme"]
+__all__ = ["PAPER_ACCURACY", "results_rows", "results_markdown", "update_readme",
+           "ablation_markdown"]
 
 # Minaee & Abdolrashidi, Deep-Emotion (2019/2021), reported test accuracy in %.
 PAPER_ACCURACY = {"fer2013": 70.02, "ckplus": 98.0, "jaffe": 92.8, "ferg": 99.3, "ferplus": None}
@@ -82,9 +83,62 @@ def update_readme(readme: Path, folder: Path | None = None) -> bool:
     text = readme.read_text()
     if START not in text or END not in text:
         raise ValueError(f"{readme} has no {START} ... {END} markers")
-    table = results_markdown(results_rows(folder))
-    new = re.sub(re.escape(START) + ".*?" + re.escape(END), f"{START}\n{table}\n{END}", text,
-                 flags=re.S)
+    new = replace_between(text, START, END, results_markdown(results_rows(folder)))
+    ablations = readme.parent / "docs" / "ablations"
+    if ABLATION_START in new and ablations.is_dir():
+        new = replace_between(new, ABLATION_START, ABLATION_END, ablation_markdown(ablations))
     if new != text:
         readme.write_text(new)
     return new != text
+
+
+ABLATION_START, ABLATION_END = "<!-- ablations:start -->", "<!-- ablations:end -->"
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out |= _flatten(v, f"{prefix}{k}.")
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _config_diff(card: dict, base: dict) -> str:
+    """What differs between two cards' training and model configs, e.g. ``model.use_stn=False``."""
+    ours = _flatten({"training": card.get("training", {}), "model": card.get("config", {})})
+    theirs = _flatten({"training": base.get("training", {}), "model": base.get("config", {})})
+    skip = ("training.model.", "training.augment.")  # already visible as model.* / resolved below
+    changes = [f"{k.split('.', 1)[1]}={ours[k]}" for k in sorted(ours)
+               if not k.startswith(skip) and ours.get(k) != theirs.get(k)]
+    aug_ours = card.get("training", {}).get("augment", {})
+    aug_base = base.get("training", {}).get("augment", {})
+    changes += [f"augment.{k}={aug_ours.get(k, 'default')}" for k in sorted(set(aug_ours) | set(aug_base))
+                if aug_ours.get(k) != aug_base.get(k)]
+    return ", ".join(changes) or "— (baseline)"
+
+
+def ablation_markdown(folder: Path, baseline: str = "abl_base") -> str:
+    """Table of the ablation cards in ``folder``: what changed from ``baseline`` and the best
+    validation accuracy (PublicTest for FER2013) with its epoch.  No test numbers."""
+    import json
+
+    cards = {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+    if baseline not in cards:
+        return f"(no ablation cards in {folder})"
+    base = cards[baseline]
+    lines = ["| run | epochs | change from the baseline | best validation accuracy | at epoch |",
+             "| --- | ---: | --- | ---: | ---: |"]
+    for name, card in cards.items():
+        history = card.get("history", [])
+        best = max(history, key=lambda h: h["val_acc"]) if history else None
+        lines.append(f"| `{name}` | {card.get('training', {}).get('epochs')} | "
+                     f"{_config_diff(card, base) if name != baseline else '— (baseline)'} | "
+                     f"{_pct(best['val_acc']) if best else '—'} | {best['epoch'] if best else '—'} |")
+    return "\n".join(lines)
+
+
+def replace_between(text: str, start: str, end: str, body: str) -> str:
+    return re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: f"{start}\n{body}\n{end}",
+                  text, flags=re.S)
