@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["per_class_from_confusion", "per_class_table", "metric_views", "results_table",
-           "faithfulness_table", "sanity_table", "trust_reading", "PAPER_RESULTS"]
+           "faithfulness_table", "sanity_table", "trust_reading", "split_sizes_table",
+           "PAPER_RESULTS"]
 
 # Accuracies the paper reports (Minaee & Abdolrashidi, Sensors 2021, Table 1-4), for the
 # model-card comparison.  FER+ is not evaluated in the paper.
@@ -61,7 +62,18 @@ def results_table(cards: Mapping[str, Mapping]) -> pd.DataFrame:
                              "split": split, "TTA": tta, "accuracy": m["accuracy"],
                              "± std": m.get("fold_accuracy_std", m.get("accuracy_std")),
                              "paper": PAPER_RESULTS.get(ds)})
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows)
+    if not df.empty:
+        df["Δ vs paper"] = df["accuracy"] - df["paper"]
+    return df
+
+
+def split_sizes_table(sizes, folds=None) -> pd.DataFrame:
+    """Rows per split: one row for a single split dict, one per fold for a list of dicts."""
+    if isinstance(sizes, Mapping):
+        return pd.DataFrame([sizes], index=[(folds or ["all"])[0]])
+    names = list(folds or [f"fold {i}" for i in range(len(sizes))])
+    return pd.DataFrame(list(sizes), index=names[:len(sizes)])
 
 
 def faithfulness_table(methods: Mapping[str, Mapping], labels: Mapping[str, str] | None = None) -> pd.DataFrame:

@@ -53,8 +53,18 @@ if training:
 
 st.subheader("Protocol")
 protocol = card.get("protocol")
-if protocol:
-    st.json(protocol, expanded=True)
+if isinstance(protocol, dict):
+    st.markdown(f"**{protocol.get('name', '?')}**" +
+                (f": {protocol['description']}" if protocol.get("description") else ""))
+    if protocol.get("selection"):
+        st.markdown(f"Model selection: {protocol['selection']}.")
+    sizes = protocol.get("split_sizes") or protocol.get("sizes")
+    if sizes:
+        st.dataframe(tables.split_sizes_table(sizes, protocol.get("folds")))
+    with st.expander("The protocol as recorded in the card"):
+        st.json(protocol, expanded=False)
+elif protocol:
+    st.write(protocol)
 else:
     st.info("The card does not record its evaluation protocol.")
 
@@ -69,8 +79,8 @@ results = tables.results_table(cards)
 if results.empty:
     st.info("No card has metrics yet: run `deep-emotion evaluate NAME`.")
 else:
-    st.dataframe(results.style.format({"accuracy": "{:.1%}", "paper": "{:.1%}", "± std": "{:.1%}"},
-                                      na_rep="—"), hide_index=True)
+    st.dataframe(results.style.format({"accuracy": "{:.1%}", "paper": "{:.1%}", "± std": "{:.1%}",
+                                       "Δ vs paper": "{:+.1%}"}, na_rep="—"), hide_index=True)
     st.caption("Paper: Minaee & Abdolrashidi, *Deep-Emotion* (Sensors 2021): FER2013 70.02%, "
                "FERG 99.3%, JAFFE 92.8%, CK+ 98.0%; FER+ is not reported there. The paper's "
                "splits for JAFFE and CK+ are not published, so those rows compare protocols, "

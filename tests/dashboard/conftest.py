@@ -58,6 +58,9 @@ def make_checkpoint(folder: Path, name: str, classes, dataset: str, *, folds: in
     card = {"classes": list(classes), "preprocessing": DEFAULT_PREPROCESSING.to_dict(),
             "dataset": {"name": dataset, "sha256": "test"},
             "protocol": {"name": "subject-kfold" if cv else "official", "seed": 0,
+                         "description": "test protocol", "selection": "best val epoch",
+                         "split_sizes": ([{"train": 8, "val": 1, "test": 1}] * folds if cv
+                                         else {"train": 8, "val": 1, "test": 1}),
                          "folds": [f"fold{i}" for i in range(folds)] if cv else ["official"]},
             "metrics": {"val": {"none": _metrics(classes, rng, cv)},
                         "test": {t: _metrics(classes, rng, cv) for t in ("none", "flip", "tencrop")}},

@@ -192,3 +192,10 @@ def test_method_grid_one_panel_per_method():
     assert len(heat) == 2
     assert heat[0].zmin == -heat[0].zmax  # signed map centred on zero
     assert [a.text for a in fig.layout.annotations] == ["IG", "gradcam"]
+
+
+def test_split_sizes_table():
+    one = tables.split_sizes_table({"train": 10, "val": 2, "test": 3}, ["official"])
+    assert list(one.index) == ["official"] and one.loc["official", "test"] == 3
+    folds = tables.split_sizes_table([{"train": 8, "test": 2}, {"train": 7, "test": 3}], ["f0", "f1"])
+    assert list(folds.index) == ["f0", "f1"] and folds.loc["f1", "test"] == 3

@@ -213,7 +213,7 @@ def test_model_card(app):
     go(app, "model_card")
     assert charts(app) == 2  # architecture, training curves
     assert app.metric[0].value == "76,797"
-    assert len(app.dataframe) == 1
+    assert len(app.dataframe) == 2  # split sizes, results beside the paper
 
 
 def test_model_card_cross_validated(app):
