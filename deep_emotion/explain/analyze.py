@@ -214,7 +214,7 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
         seconds[stage] = round(time.perf_counter() - started, 1)
 
     text = json.dumps(_assemble(ckpt, config, state, classes, source, total, seconds),
-                      separators=(",", ":"))
+                      separators=(",", ":"), allow_nan=False)
     out_path.write_text(text + "\n")
     partial.unlink(missing_ok=True)
     return json.loads(text)  # exactly what load_analysis will return
@@ -300,7 +300,8 @@ def _assemble(ckpt, config, state, classes, source, total, seconds) -> dict:
         scores = region_scores(mean, layout)
         sensitivity[m] = {e: {r: _r(scores[r][i]) for r in layout.names}
                           for i, e in enumerate(classes) if counts[i]}
-        means[m] = {e: np.round(mean[i], 6).tolist() for i, e in enumerate(classes) if counts[i]}
+        means[m] = {e: np.round(np.nan_to_num(mean[i]), 6).tolist()
+                    for i, e in enumerate(classes) if counts[i]}
     labels, rho, iou = (np.asarray(v) for v in (state.labels, state.agree_rho, state.agree_iou))
     agreement = {"measures": {"spearman": "rank correlation of the two maps over pixels",
                               "topk_iou": f"IoU of the top {AGREEMENT_TOP:.0%} pixels "
@@ -331,6 +332,8 @@ def _assemble(ckpt, config, state, classes, source, total, seconds) -> dict:
     }
 
 
-def _r(value) -> float:
-    """Rounded to 5 significant decimals: the files stay small and diff-able."""
-    return round(float(value), 5)
+def _r(value) -> float | None:
+    """Rounded to 5 decimals so the files stay small and diff-able; None for NaN (JSON has
+    no NaN)."""
+    value = float(value)
+    return round(value, 5) if np.isfinite(value) else None

@@ -173,7 +173,9 @@ class SanityCheck(NamedTuple):
 
     layers:     names of the layers randomised, in order (step i randomises layers[:i+1]).
     similarity: float (L, B) Spearman correlation of |map| with the original at each step.
-    passed:     mean similarity at the last step (all layers random) < ``threshold``.
+    passed:     mean similarity at the last step (all layers random) < ``threshold``; False
+                when it is undefined (a constant map on every face, e.g. a flip map where no
+                window changes the decision).
     threshold:  the threshold used.
     """
 
@@ -183,10 +185,13 @@ class SanityCheck(NamedTuple):
     threshold: float
 
     def summary(self) -> dict:
-        """Per-step mean and the verdict, as plain JSON values."""
+        """Per-step mean (None where undefined), faces with a defined similarity at the last
+        step, and the verdict, as plain JSON values."""
         mean = torch.nanmean(self.similarity, dim=1)
-        return {"layers": self.layers, "mean_spearman": [round(float(v), 4) for v in mean],
-                "passed": self.passed, "threshold": self.threshold}
+        defined = int(torch.isfinite(self.similarity[-1]).sum()) if len(self.layers) else 0
+        return {"layers": self.layers,
+                "mean_spearman": [round(float(v), 4) if torch.isfinite(v) else None for v in mean],
+                "faces_defined": defined, "passed": self.passed, "threshold": self.threshold}
 
 
 def randomisation_order(model: nn.Module) -> list[str]:
