@@ -154,17 +154,26 @@ def confusion_matrix(matrix: np.ndarray, true_classes: Sequence[str],
     """
     counts = np.asarray(matrix, dtype=float)
     pred_classes = list(pred_classes or true_classes)
+    true_classes = list(true_classes)
     shown = normalise_rows(counts) if normalise else counts
     text = [[f"{v:.0%}" if normalise else f"{int(v)}" for v in row] for row in shown]
     share = normalise_rows(counts)
+    hover = ("true %{y}<br>predicted %{x}<br>%{customdata[0]:.0f} faces "
+             "(%{customdata[1]:.1%} of the row)<extra></extra>")
     fig = go.Figure(go.Heatmap(
-        z=shown, x=pred_classes, y=list(true_classes), colorscale="Blues", text=text,
-        texttemplate="%{text}", customdata=np.dstack([counts, share]),
-        colorbar=dict(title="share" if normalise else "faces", thickness=12),
-        hovertemplate=("true %{y}<br>predicted %{x}<br>%{customdata[0]:.0f} faces "
-                       "(%{customdata[1]:.1%} of the row)<extra></extra>")))
+        z=shown, x=pred_classes, y=true_classes, colorscale="Blues", text=text,
+        texttemplate="%{text}", customdata=np.dstack([counts, share]), hoverinfo="skip",
+        colorbar=dict(title="share" if normalise else "faces", thickness=12)))
+    # Heatmaps cannot be selected in Plotly, so one invisible square marker per cell carries
+    # the hover and the click (st.plotly_chart(on_select=...) reports it as a point).
+    rows, cols = np.meshgrid(np.arange(len(true_classes)), np.arange(len(pred_classes)), indexing="ij")
+    fig.add_trace(go.Scatter(
+        x=[pred_classes[j] for j in cols.ravel()], y=[true_classes[i] for i in rows.ravel()],
+        mode="markers", marker=dict(symbol="square", size=36, color="rgba(0,0,0,0)"),
+        customdata=np.stack([counts.ravel(), share.ravel()], axis=-1), hovertemplate=hover,
+        showlegend=False, name="cells"))
     fig.update_layout(title=title, margin=dict(l=10, r=10, t=50, b=10),
-                      height=140 + 48 * len(true_classes),
+                      height=140 + 48 * len(true_classes), clickmode="event+select",
                       xaxis=dict(title="predicted", side="bottom"), yaxis=dict(title="true"))
     fig.update_yaxes(autorange="reversed")
     return fig

@@ -74,9 +74,12 @@ with right:
 
 st.subheader("Faces from one cell")
 points = (event.selection.points if event and getattr(event, "selection", None) else []) or []
-if points:  # a click on the matrix picks the cell
-    st.session_state["cell_true"] = points[0].get("y", classes[0])
-    st.session_state["cell_pred"] = points[0].get("x", classes[0])
+pick = (points[0].get("y"), points[0].get("x")) if points else None
+if pick and pick != st.session_state.get("cell_pick") and set(pick) <= set(classes):
+    # A new click on the matrix picks the cell; the select boxes stay free to change after.
+    st.session_state["cell_pick"] = pick
+    st.session_state["cell_true"], st.session_state["cell_pred"] = pick
+st.caption("Click a cell of the matrix, or choose the pair here.")
 e1, e2 = st.columns(2)
 true_c = e1.selectbox("True", classes, key="cell_true")
 pred_c = e2.selectbox("Predicted", classes, key="cell_pred")

@@ -23,8 +23,10 @@ def test_confusion_matrix_hover_has_counts(normalise):
     hm = fig.data[0]
     assert isinstance(hm, go.Heatmap)
     assert list(hm.x) == CLASSES and list(hm.y) == CLASSES
-    np.testing.assert_allclose(np.asarray(hm.customdata)[..., 0], conf)  # raw counts on hover
-    assert "faces" in hm.hovertemplate
+    cells = fig.data[1]  # invisible markers: hover with raw counts, clickable cells
+    assert len(cells.x) == 9 and (cells.x[1], cells.y[1]) == ("happiness", "anger")
+    np.testing.assert_allclose(np.asarray(cells.customdata)[:, 0], conf.ravel())
+    assert "faces" in cells.hovertemplate
     z = np.asarray(hm.z)
     if normalise:
         np.testing.assert_allclose(z.sum(1), 1.0)
