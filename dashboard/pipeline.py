@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from deep_emotion.model import ALIGN_CORNERS
 from deep_emotion.predict import predict_proba
 
-__all__ = ["PhotoError", "Photo", "FaceBox", "read_photo", "crop_face", "explain_face",
+__all__ = ["PhotoError", "Photo", "FaceBox", "read_photo", "aligned_photo", "crop_face", "explain_face",
            "capabilities", "METHODS", "BASELINES", "report_json", "maps_npz", "maps_png"]
 
 # Attribution methods the page offers, in the order it lists them (occlusion is always shown).
@@ -72,6 +72,7 @@ class Photo:
     faces: list[FaceBox]
     notes: list[str] = field(default_factory=list)
     detector: str = ""
+    aligned: bool = False           # already a face framed like FER2013 (a dataset sample)
 
 
 def read_photo(data: bytes, name: str | None = None) -> Photo:
@@ -95,8 +96,18 @@ def read_photo(data: bytes, name: str | None = None) -> Photo:
     return _fallback_read(data)
 
 
+def aligned_photo(gray: np.ndarray) -> Photo:
+    """A dataset face (uint8 (S, S), already framed like FER2013) as a photo of one face."""
+    gray = np.asarray(gray, dtype=np.uint8)
+    h, w = gray.shape
+    return Photo(np.repeat(gray[..., None], 3, axis=2), [FaceBox((0, 0, w, h))],
+                 ["a dataset face, already aligned: used as it is"], "none (dataset crop)", True)
+
+
 def crop_face(photo: Photo, index: int | None) -> np.ndarray:
     """uint8 (48, 48) grayscale face ``index`` of ``photo`` (the whole photo when None)."""
+    if photo.aligned:
+        return _fallback_crop(photo.rgb, None)
     faces_mod = _faces()
     face = photo.faces[index] if index is not None and photo.faces else None
     if faces_mod is not None and (face is None or face.raw is not None):

@@ -245,7 +245,17 @@ def digest(data: bytes) -> str:
 
 @st.cache_data(show_spinner="Finding faces…", max_entries=32)
 def photo(data: bytes, name: str = "") -> pipeline.Photo:
-    """Decode and detect, once per distinct upload (kept in memory by Streamlit's cache)."""
+    """Decode and detect, once per distinct upload (kept in memory by Streamlit's cache).
+
+    Dataset samples (``name`` from ``samples()``) are aligned faces already: no detection.
+    """
+    if " test face: " in name:
+        import io
+
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as im:
+            return pipeline.aligned_photo(np.asarray(im.convert("L")))
     return pipeline.read_photo(data, name)
 
 
@@ -290,7 +300,7 @@ def samples() -> list[str]:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def sample_bytes(name: str) -> bytes:
-    """PNG bytes of a sample (built in, or the first test face of a class from a dataset)."""
+    """PNG bytes of a sample: a built-in photo, or the first test face of a class (48x48)."""
     import io
 
     from PIL import Image
@@ -304,8 +314,7 @@ def sample_bytes(name: str) -> bytes:
         ds, _ = evaluation_split(dataset(ds_name))
         row = int(np.flatnonzero(ds.labels.numpy() == ds.classes.index(cls))[0])
         # Dataset faces are already framed crops: pad them so the detector sees a whole head.
-        face48 = ds.images[row].numpy()
-        image = Image.fromarray(np.pad(face48, 8, mode="edge")).resize((192, 192))
+        image = Image.fromarray(ds.images[row].numpy())  # 48x48, framed like FER2013
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     return buf.getvalue()

@@ -13,7 +13,7 @@ if ckpt_name is None:
     widgets.no_checkpoint()
     st.stop()
 data, source_label = widgets.photo_source()
-upload_name = source_label if st.session_state.get("source") == "Upload" else ""
+upload_name = source_label if st.session_state.get("source") in ("Upload", "Sample") else ""
 
 # The model stack (torch) loads here, after the photo picker is on screen.
 from dashboard import figures, pipeline, resources  # noqa: E402

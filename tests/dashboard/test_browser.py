@@ -71,6 +71,12 @@ def test_upload_predict_and_every_page(server, browser, tmp_path):
         page.wait_for_selector(f"h1:has-text('{title}')", timeout=60_000)
         e2e.wait_idle(page)
         assert not e2e.page_errors(page), (path, e2e.page_errors(page))
+        if path == "confusion":  # a click on a cell picks the faces shown below the matrix
+            cells = page.locator(".st-key-cm_fig .nsewdrag").first.bounding_box()
+            page.mouse.click(cells["x"] + cells["width"] * 3.5 / 7, cells["y"] + cells["height"] * 3.5 / 7)
+            page.wait_for_function("() => document.body.innerText.includes("
+                                   "'are happiness and predicted happiness')", timeout=60_000)
+            e2e.wait_idle(page)
         e2e.full_screenshot(page, ARTIFACTS / f"{path}.png")
 
     assert not console_errors, console_errors

@@ -249,3 +249,16 @@ def test_shipped_checkpoints_every_page_without_data(name, monkeypatch, astronau
     for page in PAGES[1:]:
         go(at, page)
         assert not at.error, [e.value for e in at.error]
+
+
+@needs_data
+@pytest.mark.realdata
+def test_explain_dataset_sample_is_used_as_aligned(app):
+    app.radio(key="source").set_value("Sample").run()
+    names = app.selectbox(key="sample").options
+    fer = [n for n in names if n.startswith("FER2013 test face")]
+    assert len(fer) == 7
+    app.selectbox(key="sample").set_value(fer[0]).run()
+    assert not app.exception
+    out = texts(app)
+    assert "already aligned" in out and "Prediction:" in out
