@@ -18,8 +18,15 @@ PAGES = Path(__file__).resolve().parent.parent / "pages"
 def _warm_up(checkpoint: str | None):
     """Once per process and checkpoint, in a background thread: import the model stack, load
     the detector and the checkpoint and run one explanation (see ``resources.warm_up``)."""
+    import logging
     import threading
     import time
+
+    class _NotWarmUp(logging.Filter):  # cached loaders warn when called outside a script run
+        def filter(self, record: logging.LogRecord) -> bool:
+            return record.threadName != "dashboard-warm-up"
+
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(_NotWarmUp())
 
     def work() -> None:
         # Let the first page reach the browser before torch's import competes for the CPU.
