@@ -101,3 +101,22 @@ def test_sanity_check_passes_occlusion_and_leaves_the_network_alone(patch_model,
         assert torch.equal(v, before[k])
     again = sanity_check(Occlusion(patch_model, window=8, stride=8), x[:4], seed=0)
     torch.testing.assert_close(again.similarity, result.similarity, rtol=0, atol=0)
+
+
+@pytest.mark.realdata
+def test_on_the_shipped_fer2013_checkpoint_occlusion_beats_a_random_map(data_root):
+    from deep_emotion.checkpoints import CheckpointError, load_checkpoint
+    from deep_emotion.data import load_dataset
+
+    try:
+        ckpt = load_checkpoint("fer2013")
+    except CheckpointError:
+        pytest.skip("no shipped fer2013 checkpoint")
+    faces = load_dataset("fer2013", data_root, split="PrivateTest").images[:32]
+    x = ckpt.preprocessing.to_input(faces)
+    black = ckpt.preprocessing.pixel_value(0)
+    occ = Occlusion(ckpt.model, ckpt.preprocessing).attribute(x)
+    ours = deletion_curve(ckpt.model, x, occ.maps, occ.target, baseline=black).auc.mean()
+    rand = deletion_curve(ckpt.model, x, random_maps(occ.maps.shape), occ.target,
+                          baseline=black).auc.mean()
+    assert ours < rand
