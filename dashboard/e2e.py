@@ -19,7 +19,8 @@ import urllib.request
 from pathlib import Path
 
 __all__ = ["ROOT", "chromium_path", "free_port", "serve", "launch", "sample_photo",
-           "upload_and_wait", "wait_idle", "full_screenshot", "page_errors", "MAP_KEYS", "PAGES"]
+           "upload_and_wait", "wait_idle", "full_screenshot", "page_errors", "tour", "compress_png",
+           "MAP_KEYS", "PAGES"]
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -157,3 +158,83 @@ def upload_and_wait(page, photo: Path, timeout_ms: float = 60_000) -> float:
     for key in MAP_KEYS:
         page.wait_for_selector(chart_selector(key), timeout=timeout_ms, state="attached")
     return time.perf_counter() - start
+
+
+def tour(page, url: str, photo: Path, out: Path, *, click_cell: bool = True) -> dict:
+    """Upload ``photo`` on the Explain page, then visit every page; screenshot each to
+    ``out/<page>.png``.  Returns timings and the errors found on each page."""
+    started = time.perf_counter()
+    page.goto(url)
+    page.wait_for_selector('[data-testid="stFileUploaderDropzoneInput"]', state="attached",
+                           timeout=60_000)
+    first_page = time.perf_counter() - started
+    upload_to_maps = upload_and_wait(page, photo)
+    wait_idle(page)
+    shots = {"explain": full_screenshot(page, out / "explain.png")}
+    errors = {"explain": page_errors(page)}
+    body = {"explain": page.locator('[data-testid="stMain"]').inner_text()}
+    for path, title in PAGES.items():
+        if not path:
+            continue
+        page.set_viewport_size({"width": 1400, "height": 1000})
+        page.goto(f"{url}/{path}")
+        page.wait_for_selector(f"h1:has-text('{title}')", timeout=60_000)
+        wait_idle(page)
+        if path == "confusion" and click_cell:  # a click on a cell picks the faces below
+            cells = page.locator(".st-key-cm_fig .nsewdrag").first.bounding_box()
+            if cells:
+                page.mouse.click(cells["x"] + cells["width"] * 3.5 / 7,
+                                 cells["y"] + cells["height"] * 3.5 / 7)
+                page.wait_for_timeout(500)
+                wait_idle(page)
+        errors[path] = page_errors(page)
+        body[path] = page.locator('[data-testid="stMain"]').inner_text()
+        shots[path] = full_screenshot(page, out / f"{path}.png")
+    return {"first_page_ready_after_goto_s": first_page, "upload_to_maps_s": upload_to_maps,
+            "errors": errors, "text": body, "screenshots": shots}
+
+
+def compress_png(src: Path, dst: Path, width: int = 1100, colours: int = 128) -> Path:
+    """A smaller copy for the README: scaled to ``width`` and reduced to a palette."""
+    from PIL import Image
+
+    with Image.open(src) as im:
+        im = im.convert("RGB")
+        if im.width > width:
+            im = im.resize((width, round(im.height * width / im.width)), Image.Resampling.LANCZOS)
+        im = im.quantize(colors=colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        im.save(dst, optimize=True)
+    return dst
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m dashboard.e2e --screenshots docs/screenshots``: the README's screenshots,
+    from the checkpoints in ``checkpoints/`` (or $DEEP_EMOTION_CHECKPOINTS)."""
+    import argparse
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("--screenshots", type=Path, default=ROOT / "docs" / "screenshots")
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        photo = sample_photo(tmp / "astronaut.jpg")
+        with serve() as (url, _), sync_playwright() as p:
+            browser = launch(p)
+            result = tour(browser.new_page(viewport={"width": 1400, "height": 1000}), url, photo,
+                          tmp / "raw")
+            browser.close()
+        for name, shot in result["screenshots"].items():
+            dst = compress_png(shot, args.screenshots / f"{name}.png")
+            print(f"{dst} ({dst.stat().st_size // 1024} KB)")
+    bad = {k: v for k, v in result["errors"].items() if v}
+    if bad:
+        print(f"errors on pages: {bad}", file=sys.stderr)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
