@@ -12,6 +12,8 @@ with that fold's network):
    and for a random map, with the mean curves.
 3. **Sanity** (a smaller seeded sample): cascading randomisation per method.
 
+Stages 2 and 3 use the first network and its test faces (fold 0 of a cross-validated one).
+
 Stages run in chunks; state is saved to ``NAME.analysis.partial.npz`` after each, so an
 interrupted run resumes where it stopped (with the same settings), and is removed at the end.
 """
@@ -213,7 +215,9 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
                 state.save(partial, digest)
         seconds[stage] = round(time.perf_counter() - started, 1)
 
-    text = json.dumps(_assemble(ckpt, config, state, classes, source, total, seconds),
+    sampled = {stage: min(n, len(first.data)) for stage, n in
+               (("faithfulness", config.faithfulness_faces), ("sanity", config.sanity_faces))}
+    text = json.dumps(_assemble(ckpt, config, state, classes, source, total, seconds, sampled),
                       separators=(",", ":"), allow_nan=False)
     out_path.write_text(text + "\n")
     partial.unlink(missing_ok=True)
@@ -290,7 +294,7 @@ def _summary(values: np.ndarray, bins: int) -> dict:
             "histogram": {"edges": [_r(e) for e in edges], "counts": hist.tolist()}}
 
 
-def _assemble(ckpt, config, state, classes, source, total, seconds) -> dict:
+def _assemble(ckpt, config, state, classes, source, total, seconds, sampled) -> dict:
     layout = region_layout(size=ckpt.preprocessing.size)
     counts = state.counts
     sensitivity, means = {}, {}
@@ -321,10 +325,10 @@ def _assemble(ckpt, config, state, classes, source, total, seconds) -> dict:
                     "landmarks": layout.landmarks, "labels": layout.labels.tolist()},
         "counts": {e: int(n) for e, n in zip(classes, counts)},
         "region_sensitivity": sensitivity, "class_mean_maps": means, "agreement": agreement,
-        "faithfulness": {"faces": min(config.faithfulness_faces, total), "score": "probability",
+        "faithfulness": {"faces": sampled["faithfulness"], "score": "probability",
                          "deletion_baseline": "black", "insertion_start": "blurred face",
                          "methods": state.trust.get("faithfulness", {})},
-        "sanity": {"faces": min(config.sanity_faces, total),
+        "sanity": {"faces": sampled["sanity"],
                    "similarity": "Spearman of |map| with the original map",
                    "methods": state.trust.get("sanity", {})},
         "seconds": seconds, "code_commit": code_commit(),
