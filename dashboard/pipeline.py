@@ -1,58 +1,38 @@
 """Photo -> faces -> prediction -> maps, as plain NumPy results the pages can cache and draw.
 
-This module is the one seam between the dashboard and ``deep_emotion``'s face pipeline and
-explainers.  It calls ``deep_emotion.faces`` and ``deep_emotion.explain`` when they are
-installed; while either is missing (they are built in parallel) a small, clearly labelled
-fallback keeps the page usable, and ``capabilities()`` tells the page what it is running on.
-Nothing here imports streamlit, so every function is testable on its own.
+The one seam between the dashboard and the core: decoding, detection and alignment are
+``deep_emotion.faces``; STN attention, attributions, agreement and faithfulness are
+``deep_emotion.explain`` (the same code the CLI and the precomputed analyses run).  Nothing
+here imports streamlit, so every function is testable on its own.
 """
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from deep_emotion.model import ALIGN_CORNERS
+from deep_emotion import faces as face_pipeline
+from deep_emotion.explain import face as face_explainer
+from deep_emotion.explain import metrics
 from deep_emotion.predict import predict_proba
 
-__all__ = ["PhotoError", "Photo", "FaceBox", "read_photo", "aligned_photo", "crop_face", "explain_face",
-           "capabilities", "METHODS", "BASELINES", "report_json", "maps_npz", "maps_png"]
+__all__ = ["PhotoError", "Photo", "FaceBox", "read_photo", "aligned_photo", "crop_face",
+           "explain_face", "detector_warm_up", "METHODS", "BASELINES", "AGREEMENT_TOP",
+           "report_json", "maps_npz", "maps_png"]
 
-# Attribution methods the page offers, in the order it lists them (occlusion is always shown).
+# Attribution methods the page offers beside occlusion (always shown), in the order listed.
 METHODS = ("occlusion", "flip", "saliency", "ig", "smoothgrad", "gradcam", "guided-gradcam")
 # Occlusion patch fill, as a pixel intensity: black (the paper's), mid-gray, or the face's mean.
 BASELINES = ("black", "gray", "mean")
-FACE_SIDE = 48
+AGREEMENT_TOP = 0.1  # top-k fraction for the STN-vs-occlusion IoU, as the analyses use
 
 
 class PhotoError(Exception):
-    """The upload is not a usable photo; the message says why and what to try instead."""
-
-
-def _optional(module: str):
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        return None
-
-
-def _faces():
-    """``deep_emotion.faces`` when its public API is complete, else None (use the fallback)."""
-    mod = _optional("deep_emotion.faces")
-    names = ("decode_image", "detect_faces", "align_face", "FaceImageError")
-    return mod if mod is not None and all(hasattr(mod, n) for n in names) else None
-
-
-def capabilities() -> dict[str, bool]:
-    """Which parts of the core are installed (the page says when it runs on a fallback)."""
-    return {"faces": _faces() is not None,
-            "explain": _optional("deep_emotion.explain") is not None}
+    """The upload is not a usable photo; the message (the face pipeline's) says why."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -76,24 +56,19 @@ class Photo:
 
 
 def read_photo(data: bytes, name: str | None = None) -> Photo:
-    """Decode ``data`` in memory and find the faces in it.
+    """Decode ``data`` in memory and find the faces in it, largest first.
 
     Raises:
-        PhotoError: not an image, truncated, too large, or an unsupported format, with the
-            face pipeline's reason.
+        PhotoError: empty, oversized, not an accepted format, a decompression bomb, truncated,
+            or a name whose extension contradicts the bytes, with the pipeline's reason.
     """
-    faces_mod = _faces()
-    if faces_mod is not None:
-        try:
-            decoded = faces_mod.decode_image(data, name=name or None)
-            found = faces_mod.detect_faces(decoded.rgb)
-        except faces_mod.FaceImageError as e:
-            raise PhotoError(str(e)) from e
-        boxes = [FaceBox(tuple(int(v) for v in f.box), float(getattr(f, "score", 1.0)), f)
-                 for f in found]
-        return Photo(np.asarray(decoded.rgb), boxes, list(getattr(decoded, "notes", []) or []),
-                     "MTCNN (deep_emotion.faces)")
-    return _fallback_read(data)
+    try:
+        decoded = face_pipeline.decode_image(data, name=name or None)
+        found = face_pipeline.detect_faces(decoded.rgb)
+    except face_pipeline.FaceImageError as e:
+        raise PhotoError(str(e)) from e
+    boxes = [FaceBox(tuple(int(v) for v in f.box), float(f.score), f) for f in found]
+    return Photo(np.asarray(decoded.rgb), boxes, list(decoded.notes), face_pipeline.DETECTOR_NAME)
 
 
 def aligned_photo(gray: np.ndarray) -> Photo:
@@ -105,66 +80,27 @@ def aligned_photo(gray: np.ndarray) -> Photo:
 
 
 def crop_face(photo: Photo, index: int | None) -> np.ndarray:
-    """uint8 (48, 48) grayscale face ``index`` of ``photo`` (the whole photo when None)."""
+    """uint8 (48, 48) grayscale face ``index`` of ``photo`` (the photo's centre when None)."""
     if photo.aligned:
-        return _fallback_crop(photo.rgb, None)
-    faces_mod = _faces()
-    face = photo.faces[index] if index is not None and photo.faces else None
-    if faces_mod is not None and (face is None or face.raw is not None):
-        try:
-            return np.asarray(faces_mod.align_face(photo.rgb, face.raw if face else None))
-        except faces_mod.FaceImageError as e:
-            raise PhotoError(str(e)) from e
-    return _fallback_crop(photo.rgb, face.box if face else None)
+        from PIL import Image
 
-
-def _fallback_read(data: bytes) -> Photo:
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    if not data:
-        raise PhotoError("the file is empty")
+        gray = Image.fromarray(photo.rgb).convert("L").resize((48, 48), Image.Resampling.BILINEAR)
+        return np.asarray(gray, dtype=np.uint8)
+    face = photo.faces[index].raw if index is not None and photo.faces else None
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            if im.width * im.height > 40_000_000:
-                raise PhotoError(f"the image is {im.width}x{im.height}; photos up to 40 "
-                                 "megapixels are accepted")
-            rgb = np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
-        raise PhotoError(f"this file is not a readable image ({e.__class__.__name__}: {e}); "
-                         "try a JPEG, PNG or WebP photo") from e
-    import cv2
-
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
-    min_side = max(24, min(gray.shape) // 12)
-    found = cascade.detectMultiScale(gray, 1.1, 5, minSize=(min_side, min_side))
-    boxes = [FaceBox(tuple(int(v) for v in b)) for b in sorted(found, key=lambda b: -b[2] * b[3])]
-    notes = [] if boxes else ["no face found: the centre of the photo is used"]
-    return Photo(rgb, boxes, notes, "OpenCV Haar cascade (fallback)")
+        return np.asarray(face_pipeline.align_face(photo.rgb, face), dtype=np.uint8)
+    except face_pipeline.FaceImageError as e:
+        raise PhotoError(str(e)) from e
 
 
-def _fallback_crop(rgb: np.ndarray, box: tuple[int, int, int, int] | None) -> np.ndarray:
-    from PIL import Image
-
-    h, w = rgb.shape[:2]
-    if box is None:
-        side = min(h, w)
-        x, y = (w - side) // 2, (h - side) // 2
-    else:
-        x, y, bw, bh = box
-        side = int(max(bw, bh) * 1.1)  # FER2013 crops are slightly looser than Haar boxes
-        x, y = x + bw // 2 - side // 2, y + bh // 2 - side // 2
-    im = Image.fromarray(rgb).convert("L").crop((x, y, x + side, y + side))
-    return np.asarray(im.resize((FACE_SIDE, FACE_SIDE), Image.Resampling.BILINEAR), np.uint8)
+def detector_warm_up() -> None:
+    """Load the detector's networks (once per process) on a blank image."""
+    face_pipeline.detect_faces(np.full((64, 64, 3), 128, np.uint8))
 
 
 # --------------------------------------------------------------------------------------------
 # Explanations
 # --------------------------------------------------------------------------------------------
-
-def _input(face: np.ndarray, preprocessing) -> torch.Tensor:
-    return preprocessing.to_input(torch.from_numpy(np.array(face, dtype=np.uint8, copy=True))[None])
-
 
 def baseline_intensity(face: np.ndarray, baseline: str) -> float:
     """The pixel intensity (0..255) an occluded patch is filled with."""
@@ -177,89 +113,6 @@ def baseline_intensity(face: np.ndarray, baseline: str) -> float:
     raise ValueError(f"baseline must be one of {BASELINES}, got {baseline!r}")
 
 
-def _baseline_value(face: np.ndarray, baseline: str, preprocessing) -> float:
-    return preprocessing.pixel_value(baseline_intensity(face, baseline))
-
-
-def _stn_fallback(model, x: torch.Tensor, preprocessing) -> dict[str, np.ndarray]:
-    """Where the spatial transformer looks: theta, the warped face, its outline and density."""
-    with torch.no_grad():
-        theta = model.theta(x)  # (1, 2, 3)
-        side = x.shape[-1]
-        grid = F.affine_grid(theta, [1, 1, side, side], align_corners=ALIGN_CORNERS)
-        warped = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros",
-                               align_corners=ALIGN_CORNERS)
-    # Grid coords in [-1, 1] -> pixel coords (align_corners=False: pixel centres at k + 0.5).
-    pix = ((grid[0].numpy() + 1) * side - 1) / 2  # (S, S, 2) x, y
-    edge = np.concatenate([pix[0, :], pix[:, -1], pix[-1, ::-1], pix[::-1, 0]])
-    # Sampling density: how many output samples land on each input pixel, smoothed.
-    xs = np.clip(np.round(pix[..., 0]).astype(int), -1, side)
-    ys = np.clip(np.round(pix[..., 1]).astype(int), -1, side)
-    inside = (xs >= 0) & (xs < side) & (ys >= 0) & (ys < side)
-    density = np.zeros((side, side), np.float32)
-    np.add.at(density, (ys[inside], xs[inside]), 1.0)
-    import cv2
-    density = cv2.GaussianBlur(density, (0, 0), 2.0)
-    density /= density.max() or 1.0
-    return {"theta": theta[0].numpy(), "warped": preprocessing.to_pixels(warped)[0, 0].numpy(),
-            "outline": edge.astype(np.float32), "heatmap": density}
-
-
-def _attribution_fallback(model, x, target: int, method: str, window: int, stride: int,
-                          baseline) -> np.ndarray:
-    from captum import attr
-
-    if method == "occlusion":
-        a = attr.Occlusion(model).attribute(x, target=target, sliding_window_shapes=(1, window, window),
-                                            strides=(1, stride, stride), baselines=baseline,
-                                            perturbations_per_eval=64)
-    elif method == "flip":
-        raise ValueError("the flip map needs deep_emotion.explain")
-    elif method == "saliency":
-        a = attr.Saliency(model).attribute(x, target=target, abs=True)
-    elif method == "ig":
-        a = attr.IntegratedGradients(model).attribute(x, target=target, baselines=baseline,
-                                                      n_steps=32)
-    elif method == "smoothgrad":
-        a = attr.NoiseTunnel(attr.Saliency(model)).attribute(
-            x, target=target, nt_type="smoothgrad", nt_samples=16, stdevs=0.2)
-    elif method in ("gradcam", "guided-gradcam"):
-        layer = model.features[3]  # the ReLU after the first pooling stage (22x22 maps)
-        if method == "gradcam":
-            a = attr.LayerGradCam(model, layer).attribute(x, target=target, relu_attributions=True)
-            a = attr.LayerAttribution.interpolate(a, x.shape[-2:], "bilinear")
-        else:
-            a = attr.GuidedGradCam(model, layer).attribute(x, target=target)
-    else:
-        raise ValueError(f"unknown method {method!r}; one of {METHODS}")
-    return a.detach()[0, 0].numpy().astype(np.float32)
-
-
-def _agreement_fallback(a: np.ndarray, b: np.ndarray, top: float = 0.2) -> float:
-    """IoU of the top ``top`` fraction of pixels of two maps."""
-    k = max(1, int(a.size * top))
-    ta = set(np.argsort(-a.ravel())[:k])
-    tb = set(np.argsort(-b.ravel())[:k])
-    return len(ta & tb) / len(ta | tb)
-
-
-def _deletion_fallback(model, x, target: int, saliency: np.ndarray, baseline, steps: int = 16):
-    """Probability of ``target`` as the most salient pixels are deleted first; (curve, AUC)."""
-    order = np.argsort(-saliency.ravel())
-    n = order.size
-    base = baseline if isinstance(baseline, torch.Tensor) else torch.full_like(x, float(baseline))
-    batch = []
-    for i in range(steps + 1):
-        mask = torch.zeros(n, dtype=torch.bool)
-        mask[torch.as_tensor(order[: round(n * i / steps)])] = True
-        mask = mask.view_as(x[0, 0])
-        batch.append(torch.where(mask, base[0, 0], x[0, 0]))
-    with torch.no_grad():
-        probs = torch.softmax(model(torch.stack(batch)[:, None]), 1)[:, target].numpy()
-    auc = float(np.trapezoid(probs, dx=1.0 / steps))
-    return probs.astype(np.float32), auc
-
-
 def explain_face(checkpoint, face: np.ndarray, *, tta: str = "none", window: int = 8,
                  stride: int = 4, baseline: str = "black", methods: tuple[str, ...] = (),
                  target: int | None = None) -> dict:
@@ -268,60 +121,29 @@ def explain_face(checkpoint, face: np.ndarray, *, tta: str = "none", window: int
     Args:
         checkpoint: a loaded ``deep_emotion.checkpoints.Checkpoint`` (never modified).
         face: uint8 (48, 48) grayscale face framed like FER2013.
-        tta: test-time augmentation for the probabilities (``deep_emotion.predict.TTA_MODES``).
+        tta: test-time augmentation for the probabilities (``deep_emotion.predict.TTA_MODES``);
+            the maps explain the plain face.
         window, stride: occlusion patch side and step in pixels.
         baseline: what occluded pixels become (``BASELINES``).
         methods: extra attribution methods from ``METHODS``.
-        target: class index to explain; the predicted class when None.
+        target: class index to explain; the most probable class when None.
 
     Returns:
-        dict with ``probs`` (C,), ``target``, ``stn`` (theta, warped, outline, heatmap),
-        ``maps`` {method: (48, 48) float32}, ``agreement`` (STN vs occlusion, 0..1),
-        ``deletion`` {curve, auc} for the occlusion map, and ``backend`` names.
+        dict with ``probs`` (C,), ``target``, ``classes``, ``stn`` (theta (2, 3), warped view
+        (R, R) pixels, outline (4, 2) input pixels, heatmap (48, 48)), ``maps`` {method:
+        (48, 48) float32}, ``agreement`` (top-10% IoU of STN and |occlusion|, 0..1),
+        ``spearman`` (rank correlation of the two), ``deletion`` / ``insertion`` {curve, auc}
+        of the occlusion map, and ``meta`` per method (what its values mean, its parameters).
     """
     model, pre = checkpoint.model, checkpoint.preprocessing
-    images = torch.from_numpy(np.array(face, dtype=np.uint8, copy=True))[None]
+    face = np.array(face, dtype=np.uint8, copy=True)  # writable: torch shares the buffer
+    images = torch.from_numpy(face)[None]
     probs = predict_proba(model, images, pre, tta=tta)[0].numpy()
     target = int(np.argmax(probs)) if target is None else int(target)
     wanted = ("occlusion",) + tuple(m for m in methods if m != "occlusion")
-    core = _explain_api()
-    if core is not None:
-        return _explain_core(core, checkpoint, face, images, probs, target, wanted, window, stride,
-                             baseline)
-    x = _input(face, pre)
-    base = _baseline_value(face, baseline, pre)
-    backend = "fallback (Captum directly)"
-    wanted = tuple(m for m in wanted if m != "flip")
-    stn = _stn_fallback(model, x, pre)
-    maps = {m: _attribution_fallback(model, x, target, m, window, stride, base) for m in wanted}
-    occl = maps["occlusion"]
-    curve, auc = _deletion_fallback(model, x, target, occl, base)
-    return {"probs": probs.astype(np.float32), "target": target, "classes": list(checkpoint.classes),
-            "stn": stn, "maps": maps, "agreement": _agreement_fallback(stn["heatmap"], occl),
-            "agreement_name": "top-20% overlap (IoU)",
-            "deletion": {"curve": curve, "auc": auc}, "backend": backend}
-
-
-def _explain_api():
-    """The explain modules this page needs, or None while they are not installed."""
-    try:
-        from deep_emotion.explain import face, metrics  # noqa: F401
-    except ImportError:
-        return None
-    return face, metrics
-
-
-def _explain_core(core, checkpoint, face, images, probs, target, wanted, window, stride,
-                  baseline) -> dict:
-    """``explain_face`` through ``deep_emotion.explain`` (the same code as the CLI)."""
-    face_api, metrics = core
-    model, pre = checkpoint.model, checkpoint.preprocessing
-    params = {"occlusion": {"window": window, "stride": stride,
-                            "baseline": baseline_intensity(face, baseline)},
-              "flip": {"window": window, "stride": stride,
-                       "baseline": baseline_intensity(face, baseline)}}
-    out = face_api.explain_face(checkpoint, np.asarray(face, dtype=np.uint8), ("stn", *wanted),
-                                target=target, params=params)
+    fill = baseline_intensity(face, baseline)
+    params = {m: {"window": window, "stride": stride, "baseline": fill} for m in ("occlusion", "flip")}
+    out = face_explainer.explain_face(checkpoint, face, ("stn", *wanted), target=target, params=params)
     stn_meta = out["stn"].meta
     stn = {"theta": np.asarray(stn_meta["theta"], np.float32),
            "warped": np.asarray(stn_meta["view"], np.float32),
@@ -330,23 +152,21 @@ def _explain_core(core, checkpoint, face, images, probs, target, wanted, window,
     maps = {m: out[m].map for m in wanted}
     x = pre.to_input(images)
     t = torch.tensor([target])
-    as_batch = {"occlusion": torch.from_numpy(maps["occlusion"])[None],
-                "stn": torch.from_numpy(stn["heatmap"])[None]}
-    iou = float(metrics.topk_iou(as_batch["stn"], as_batch["occlusion"].abs(), 0.1)[0])
-    rho = float(metrics.spearman(as_batch["stn"], as_batch["occlusion"])[0])
-    deletion = metrics.deletion_curve(model, x, as_batch["occlusion"], t,
-                                      baseline=pre.pixel_value(0.0))
-    insertion = metrics.insertion_curve(model, x, as_batch["occlusion"], t)
+    occlusion = torch.from_numpy(maps["occlusion"])[None]
+    heat = torch.from_numpy(stn["heatmap"])[None]
+    deletion = metrics.deletion_curve(model, x, occlusion, t, baseline=pre.pixel_value(0.0))
+    insertion = metrics.insertion_curve(model, x, occlusion, t)
     return {"probs": probs.astype(np.float32), "target": target, "classes": list(checkpoint.classes),
-            "stn": stn, "maps": maps, "agreement": iou, "agreement_name": "top-10% overlap (IoU)",
-            "spearman": rho,
+            "stn": stn, "maps": maps,
+            "agreement": float(metrics.topk_iou(heat, occlusion.abs(), AGREEMENT_TOP)[0]),
+            "agreement_name": f"top-{AGREEMENT_TOP:.0%} overlap (IoU)",
+            "spearman": float(metrics.spearman(heat, occlusion)[0]),
             "deletion": {"curve": deletion.scores[0].numpy().astype(np.float32),
                          "auc": float(deletion.auc[0])},
             "insertion": {"curve": insertion.scores[0].numpy().astype(np.float32),
                           "auc": float(insertion.auc[0])},
             "meta": {m: {k: v for k, v in out[m].meta.items() if k not in ("view", "grid_outline")}
-                     for m in out},
-            "backend": "deep_emotion.explain"}
+                     for m in out}}
 
 
 # --------------------------------------------------------------------------------------------
@@ -373,14 +193,11 @@ def report_json(result: dict, context: dict) -> str:
         "stn_theta": np.round(result["stn"]["theta"], 6).tolist(),
         "agreement_stn_vs_occlusion": {"value": round(float(result["agreement"]), 6),
                                        "measure": result["agreement_name"]},
-        "spearman_stn_vs_occlusion": (round(float(result["spearman"]), 6)
-                                      if "spearman" in result else None),
+        "spearman_stn_vs_occlusion": round(float(result["spearman"]), 6),
         "deletion_auc_occlusion": round(float(result["deletion"]["auc"]), 6),
-        "insertion_auc_occlusion": (round(float(result["insertion"]["auc"]), 6)
-                                    if "insertion" in result else None),
+        "insertion_auc_occlusion": round(float(result["insertion"]["auc"]), 6),
         "method_details": result.get("meta", {}),
         "methods": sorted(result["maps"]),
-        "backend": result["backend"],
     }, indent=1)
 
 

@@ -228,9 +228,7 @@ def warm_up(ckpt_name: str | None) -> None:
     configure_torch()
     try:
         blank = np.full((64, 64, 3), 128, np.uint8)
-        faces = pipeline._faces()
-        if faces is not None:
-            faces.detect_faces(blank)
+        pipeline.detector_warm_up()
         if ckpt_name:
             ckpt = checkpoint(ckpt_name)
             with model_lock(ckpt_name):

@@ -113,8 +113,6 @@ def method_picker() -> tuple[str, ...]:
     from dashboard import pipeline
 
     others = [m for m in pipeline.METHODS if m != "occlusion"]
-    if not pipeline.capabilities()["explain"]:
-        others.remove("flip")
     chosen = st.multiselect("Other methods", others, default=["ig", "gradcam"], key="methods",
                             format_func=METHOD_LABELS.get)
     return tuple(m for m in others if m in chosen)

@@ -73,8 +73,6 @@ with right:
 
 explained = classes[result["target"]]
 st.subheader(f"Why “{explained}”: the network's own attention beside occlusion")
-if result["backend"] != "deep_emotion.explain":
-    st.caption(f"Maps computed by the dashboard's {result['backend']}.")
 stn = result["stn"]
 st.plotly_chart(figures.stn_panels(face, stn["warped"], stn["outline"], stn["heatmap"]), key="stn_fig")
 st.caption("The aligned 48×48 face the network reads, with the region its spatial transformer "
@@ -89,15 +87,12 @@ with o2:
     m1, m2, m3 = st.columns(3)
     m1.metric("STN ↔ occlusion agreement", f"{result['agreement']:.2f}",
               help=f"{result['agreement_name']}: 1 means both maps pick the same pixels, 0 none.")
-    if "spearman" in result:
-        m2.metric("Rank correlation", f"{result['spearman']:+.2f}",
-                  help="Spearman correlation of the STN and occlusion maps over all pixels.")
+    m2.metric("Rank correlation", f"{result['spearman']:+.2f}",
+              help="Spearman correlation of the STN and occlusion maps over all pixels.")
     m3.metric("Faithfulness (deletion AUC)", f"{result['deletion']['auc']:.2f}",
               help="Probability of the class as the pixels occlusion ranks highest are deleted "
                    "first, averaged over the curve: lower means the map found what matters.")
-    curves = {"deletion": result["deletion"]["curve"]}
-    if "insertion" in result:
-        curves["insertion"] = result["insertion"]["curve"]
+    curves = {"deletion": result["deletion"]["curve"], "insertion": result["insertion"]["curve"]}
     st.plotly_chart(figures.deletion_curves(curves, kind="faithfulness",
                                             title="Occlusion map: delete / insert its top pixels"),
                     key="deletion_fig")

@@ -47,6 +47,13 @@ def test_bad_photos_raise_photo_error(data, name):
     assert str(e.value)
 
 
+def test_dataset_face_is_used_as_is():
+    gray = np.arange(48 * 48, dtype=np.uint8).reshape(48, 48)
+    photo = pipeline.aligned_photo(gray)
+    assert photo.aligned and len(photo.faces) == 1
+    np.testing.assert_array_equal(pipeline.crop_face(photo, 0), gray)
+
+
 def test_no_face_falls_back_to_the_centre():
     from PIL import Image
 
@@ -66,8 +73,9 @@ def test_explain_face_shapes_and_ranges(ckpt, face):
     assert r["stn"]["heatmap"].shape == (48, 48)
     assert r["stn"]["outline"].shape == (4, 2)
     assert r["stn"]["theta"].shape == (2, 3)
-    assert 0.0 <= r["agreement"] <= 1.0
-    assert 0.0 <= r["deletion"]["auc"] <= 1.0
+    assert 0.0 <= r["agreement"] <= 1.0 and -1.0 <= r["spearman"] <= 1.0
+    assert 0.0 <= r["deletion"]["auc"] <= 1.0 and 0.0 <= r["insertion"]["auc"] <= 1.0
+    assert r["meta"]["occlusion"]["params"]["window"] == 8
 
 
 @pytest.mark.parametrize("baseline", pipeline.BASELINES)
