@@ -5,7 +5,10 @@ Reports, measured in the same run:
   * first page ready: seconds from spawning the server to the photo uploader in the browser;
   * baseline: one session alone, upload -> all maps drawn (median of --baseline-runs);
   * load: N sessions at once (--rounds times), errors and the 50th/95th percentile, and the
-    p95 as a ratio of the baseline.
+    p95 as a ratio of the baseline;
+  * server compute only: the same N uploads through ``dashboard.pipeline`` in N threads with
+    the app's locking and no browser, to separate the server's share from the browsers'
+    (all N Chromium renderers run on the same machine as the server here).
 
 Each session uploads a slightly different photo (brightness shifted), so no session is served
 from another's cache.  Errors are timeouts, page crashes and any exception or error element.
@@ -101,6 +104,41 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
+def server_compute(files: list[Path], sessions: int) -> list[float]:
+    """The server's share, without browsers: ``sessions`` threads each decode, detect, align
+    and explain one photo through ``dashboard.pipeline`` with the app's locking (one model
+    lock; the detector has its own) and one torch thread.  Seconds per thread."""
+    import threading
+
+    import torch
+
+    from dashboard import catalog, pipeline
+    from deep_emotion.checkpoints import load_checkpoint
+
+    torch.set_num_threads(1)
+    name = "fer2013" if "fer2013" in catalog.checkpoint_names() else catalog.checkpoint_names()[0]
+    ckpt = load_checkpoint(catalog.checkpoint_dir() / name)
+    lock = threading.Lock()
+    pipeline.detector_warm_up()
+    pipeline.explain_face(ckpt, np.zeros((48, 48), np.uint8), methods=("ig", "gradcam"))
+    times = [0.0] * sessions
+
+    def one(i: int) -> None:
+        start = time.perf_counter()
+        photo = pipeline.read_photo(files[i].read_bytes(), files[i].name)
+        face = pipeline.crop_face(photo, 0 if photo.faces else None)
+        with lock:
+            pipeline.explain_face(ckpt, face, methods=("ig", "gradcam"))
+        times[i] = time.perf_counter() - start
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(sessions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return times
+
+
 def first_page_ready(timeout_ms: float) -> tuple[float, float]:
     """(seconds to healthy, seconds to the uploader in the browser) from spawning a server."""
     from playwright.sync_api import sync_playwright
@@ -137,6 +175,10 @@ def main(argv: list[str] | None = None) -> int:
     with e2e.serve() as (url, _):
         out = asyncio.run(run(url, files, args.sessions, args.rounds, args.baseline_runs, timeout_ms))
 
+    compute = server_compute(files[:args.sessions], args.sessions)
+    print(f"server compute only ({args.sessions} threads, no browser): p95 "
+          f"{percentile(compute, 95):.2f} s, max {max(compute):.2f} s")
+
     base = [r["seconds"] for r in out["baseline"] if r["seconds"] is not None]
     base_med = statistics.median(base) if base else float("nan")
     results = [r for load in out["loads"] for r in load["results"]]
@@ -151,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
           f"p95/baseline {p95 / base_med:.2f}x")
     for e in errors:
         print(f"  error: {e}")
-    summary = {"first_page_ready_s": ready, "server_healthy_s": healthy,
+    summary = {"server_compute_s": compute, "first_page_ready_s": ready, "server_healthy_s": healthy,
                "baseline_median_s": base_med, "baseline_s": base, "sessions": args.sessions,
                "rounds": args.rounds, "load_s": times, "errors": errors, "p50_s": p50, "p95_s": p95,
                "round_wall_s": [load["wall_s"] for load in out["loads"]]}
