@@ -13,7 +13,8 @@ import streamlit as st
 from dashboard import catalog
 
 __all__ = ["checkpoint_picker", "current_checkpoint", "dataset_picker", "photo_source",
-           "occlusion_controls", "method_picker", "tta_picker", "face_picker", "no_checkpoint"]
+           "occlusion_controls", "method_picker", "tta_picker", "face_picker", "no_checkpoint",
+           "target_picker"]
 
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
 TTA_LABELS = {"none": "none", "flip": "mirror (2 views)", "tencrop": "ten crops"}
@@ -101,6 +102,12 @@ def occlusion_controls() -> tuple[int, int, str]:
     baseline = c3.selectbox("Baseline", list(pipeline.BASELINES), key="occ_baseline",
                             help="What the hidden patch is replaced with.")
     return window, stride, baseline
+
+
+def target_picker(ckpt_name: str, classes) -> int | None:
+    """The class to explain (None: the predicted one); keyed per checkpoint, whose heads differ."""
+    return st.selectbox("Explain the class", [None, *range(len(classes))], key=f"target_{ckpt_name}",
+                        format_func=lambda i: "the predicted one" if i is None else classes[i])
 
 
 METHOD_LABELS = {"occlusion": "Occlusion", "flip": "Occlusion flips (the paper's test)",

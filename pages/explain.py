@@ -59,8 +59,7 @@ with st.expander("Explanation settings", expanded=False):
     tta = widgets.tta_picker()
     window, stride, baseline = widgets.occlusion_controls()
     methods = widgets.method_picker()
-    target = st.selectbox("Explain the class", [None, *range(len(ckpt.classes))], key="target",
-                          format_func=lambda i: "the predicted one" if i is None else ckpt.classes[i])
+    target = widgets.target_picker(ckpt_name, ckpt.classes)
 
 result = resources.explanation(ckpt_name, face, tta, window, stride, baseline, methods, target)
 classes = result["classes"]
@@ -82,16 +81,18 @@ o1, o2 = st.columns([1, 1])
 with o1:
     st.plotly_chart(figures.map_overlay(face, result["maps"]["occlusion"],
                                         f"Occlusion ({window}px window, stride {stride}, {baseline})",
-                                        signed=True, colorbar_title="Δ score"), key="occlusion_fig")
+                                        signed=True, colorbar_title="logit drop"), key="occlusion_fig")
 with o2:
     m1, m2, m3 = st.columns(3)
-    m1.metric("STN ↔ occlusion agreement", f"{result['agreement']:.2f}",
-              help=f"{result['agreement_name']}: 1 means both maps pick the same pixels, 0 none.")
+    m1.metric("STN ↔ occlusion", f"{result['agreement']:.2f}",
+              help=f"Agreement, {result['agreement_name']}: 1 means both maps pick the same "
+                   "pixels, 0 none.")
     m2.metric("Rank correlation", f"{result['spearman']:+.2f}",
               help="Spearman correlation of the STN and occlusion maps over all pixels.")
-    m3.metric("Faithfulness (deletion AUC)", f"{result['deletion']['auc']:.2f}",
-              help="Probability of the class as the pixels occlusion ranks highest are deleted "
-                   "first, averaged over the curve: lower means the map found what matters.")
+    m3.metric("Deletion AUC", f"{result['deletion']['auc']:.2f}",
+              help="Faithfulness of the occlusion map: the class's probability as the pixels it "
+                   "ranks highest are deleted first, averaged over the curve. Lower means the "
+                   "map found what matters.")
     curves = {"deletion": result["deletion"]["curve"], "insertion": result["insertion"]["curve"]}
     st.plotly_chart(figures.deletion_curves(curves, kind="faithfulness",
                                             title="Occlusion map: delete / insert its top pixels"),

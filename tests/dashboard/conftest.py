@@ -170,3 +170,15 @@ def two_faces_jpeg() -> bytes:
 
     a = data.astronaut()
     return jpeg(np.concatenate([a, a[:, ::-1]], axis=1))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _join_warm_up():
+    """Let the frame's background warm-up finish before the interpreter exits: a daemon thread
+    still inside torch at shutdown aborts the process ("terminate called ...")."""
+    yield
+    import threading
+
+    for t in threading.enumerate():
+        if t.name == "dashboard-warm-up":
+            t.join(timeout=120)
