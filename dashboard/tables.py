@@ -60,11 +60,16 @@ def results_table(cards: Mapping[str, Mapping]) -> pd.DataFrame:
                              "protocol": protocol.get("name", "") if isinstance(protocol, Mapping)
                              else str(protocol),
                              "split": split, "TTA": tta, "accuracy": m["accuracy"],
-                             "± std": m.get("fold_accuracy_std", m.get("accuracy_std")),
+                             "± std": m.get("fold_accuracy_std", m.get("accuracy_std", float("nan"))),
                              "paper": PAPER_RESULTS.get(ds)})
     df = pd.DataFrame(rows)
     if not df.empty:
+        df["± std"] = df["± std"].astype(float)
+        df["paper"] = df["paper"].astype(float)
         df["Δ vs paper"] = df["accuracy"] - df["paper"]
+        order = {"test": 0, "PrivateTest": 0}
+        df = df.sort_values(["checkpoint", "split"], key=lambda c: c.map(order).fillna(1)
+                            if c.name == "split" else c, kind="stable").reset_index(drop=True)
     return df
 
 
