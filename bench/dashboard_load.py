@@ -3,7 +3,8 @@ for every map, against one ``streamlit run`` server on a loopback port.
 
 Reports, measured in the same run:
   * first page ready: seconds from spawning the server to the photo uploader in the browser;
-  * baseline: one session alone, upload -> all maps drawn (median of --baseline-runs);
+  * baseline: one session alone, upload -> all maps drawn (median of --baseline-runs), the
+    upload made once the page is ready (idle, its first figure drawn);
   * load: N sessions at once (--rounds times), errors and the 50th/95th percentile, and the
     p95 as a ratio of the baseline;
   * server compute only: the same N uploads through ``dashboard.pipeline`` in N threads with
@@ -66,6 +67,9 @@ async def session(browser, url: str, photo: Path, timeout_ms: float) -> dict:
     try:
         await page.goto(url)
         await page.wait_for_selector(UPLOADER, state="attached", timeout=timeout_ms)
+        # Upload once the page is ready (idle, first figure drawn), as a person would.
+        await page.wait_for_selector(e2e.READY_SELECTOR, state="attached", timeout=timeout_ms)
+        await page.wait_for_function(e2e.IDLE_JS, timeout=timeout_ms)
         start = time.perf_counter()
         await page.locator(UPLOADER).set_input_files(str(photo))
         for key in e2e.MAP_KEYS:

@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 
 __all__ = ["ROOT", "chromium_path", "free_port", "serve", "launch", "sample_photo",
-           "upload_and_wait", "wait_idle", "full_screenshot", "page_errors", "tour", "compress_png",
+           "upload_and_wait", "wait_idle", "IDLE_JS", "READY_SELECTOR", "full_screenshot", "page_errors", "tour", "compress_png",
            "MAP_KEYS", "PAGES"]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,13 +107,22 @@ def sample_photo(path: Path) -> Path:
     return path
 
 
+# True when the app is idle: stApp carries the script's run state; spinners and skeletons
+# cover cached work still in flight.
+IDLE_JS = ("() => { const app = document.querySelector('[data-testid=\"stApp\"]');"
+           " const state = app && app.getAttribute('data-test-script-state');"
+           " return state !== 'running' && state !== 'rerunRequested' && !document.querySelector("
+           "'[data-testid=\"stSpinner\"], [data-testid=\"stSkeleton\"]'); }")
+# The Explain page is ready for a photo: uploader on screen, idle, and its first Plotly figure
+# drawn (so plotly.js is loaded, as it is by the time a person has picked a file).
+READY_SELECTOR = ".st-key-intro_fig .js-plotly-plot .main-svg"
+
+
 def wait_idle(page, timeout_ms: float = 60_000, settle_ms: int = 900) -> None:
-    """Wait until the script run is over: no running-status widget, spinner or skeleton, and
-    none for ``settle_ms`` (a rerun can start a moment after the previous one ends)."""
+    """Wait until the script run is over (no running script, spinner or skeleton) and stays
+    over for ``settle_ms`` (a rerun can start a moment after the previous one ends)."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
-    busy = ("() => !document.querySelector("
-            "'[data-testid=\"stStatusWidget\"], [data-testid=\"stSpinner\"], "
-            "[data-testid=\"stSkeleton\"]')")
+    busy = IDLE_JS
     deadline = time.perf_counter() + timeout_ms / 1000
     quiet_since = None
     while time.perf_counter() < deadline:
@@ -168,6 +177,8 @@ def tour(page, url: str, photo: Path, out: Path, *, click_cell: bool = True) -> 
     page.wait_for_selector('[data-testid="stFileUploaderDropzoneInput"]', state="attached",
                            timeout=60_000)
     first_page = time.perf_counter() - started
+    page.wait_for_selector(READY_SELECTOR, state="attached", timeout=60_000)
+    wait_idle(page)
     upload_to_maps = upload_and_wait(page, photo)
     wait_idle(page)
     shots = {"explain": full_screenshot(page, out / "explain.png")}
