@@ -99,8 +99,8 @@ def _selection_text(protocol: str, data: FaceDataset) -> str:
         val = [s for s in sorted(set(data.splits)) if OFFICIAL_SPLITS.get(s) == "val"]
         return (f"epoch with the best {'/'.join(val)} accuracy; the test split was evaluated "
                 "once, after training")
-    return ("per fold, the epoch with the best accuracy on that fold's validation rows; each "
-            "test fold was evaluated once, after training")
+    return ("the epoch with the best accuracy on the validation rows (each fold's own, for "
+            "cross-validation); each test split was evaluated once, after training")
 
 
 def _weights_hash(name: str) -> str:
