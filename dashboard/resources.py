@@ -278,13 +278,17 @@ def explanation(ckpt_name: str, face48: np.ndarray, tta: str, window: int, strid
 
 def _builtin_samples() -> dict[str, callable]:
     """Licence-clean photos shipped inside registry packages, loaded at run time."""
-    out = {}
     try:
-        import skimage.data as skd  # noqa: F401
-        out["Astronaut Eileen Collins (NASA, public domain)"] = lambda: skd.astronaut()
+        import skimage.data as skd
     except ImportError:
-        pass
-    return out
+        return {}
+    return {
+        "Astronaut Eileen Collins (NASA, public domain)": skd.astronaut,
+        # The same photo beside its mirror image: two faces, to show the face picker.
+        "Two faces: the astronaut and her mirror image": lambda: np.concatenate(
+            [skd.astronaut(), skd.astronaut()[:, ::-1]], axis=1),
+        "Chelsea the cat (CC0): no human face, so the centre is used": skd.chelsea,
+    }
 
 
 def samples() -> list[str]:

@@ -83,11 +83,17 @@ def test_explain_camera(app, astronaut_jpeg):
     assert "Prediction:" in texts(app)
 
 
-def test_explain_builtin_sample(app):
+def test_explain_builtin_samples(app):
     app.radio(key="source").set_value("Sample").run()
     assert not app.exception
-    assert app.selectbox(key="sample").options
     assert "Prediction:" in texts(app)
+    builtin = [n for n in app.selectbox(key="sample").options if "test face" not in n]
+    assert len(builtin) == 3
+    app.selectbox(key="sample").set_value(builtin[1]).run()  # two faces: the picker appears
+    assert not app.exception and len(app.radio(key="face_index").options) == 2
+    app.selectbox(key="sample").set_value(builtin[2]).run()  # the cat: no face, a warning
+    assert not app.exception
+    assert "0 faces found" in texts(app) and app.warning
 
 
 def test_explain_every_control(app, astronaut_jpeg):
