@@ -49,7 +49,8 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(port: int | None = None, env: dict | None = None, timeout: float = 60.0):
+def serve(port: int | None = None, env: dict | None = None, timeout: float = 60.0,
+          unset: tuple[str, ...] = ()):
     """Start ``streamlit run dashboard/app.py`` on a loopback port; yield (url, seconds to ready).
 
     "Ready" is the first 200 from ``/_stcore/health``.  The server is stopped on exit; its log
@@ -60,7 +61,8 @@ def serve(port: int | None = None, env: dict | None = None, timeout: float = 60.
            "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
            "--browser.gatherUsageStats", "false"]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
+    server_env = {k: v for k, v in {**os.environ, **(env or {})}.items() if k not in unset}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=server_env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -221,7 +223,8 @@ def compress_png(src: Path, dst: Path, width: int = 1100, colours: int = 128) ->
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m dashboard.e2e --screenshots docs/screenshots``: the README's screenshots,
-    from the checkpoints in ``checkpoints/`` (or $DEEP_EMOTION_CHECKPOINTS)."""
+    from the checkpoints in ``checkpoints/`` (or $DEEP_EMOTION_CHECKPOINTS).  The server does
+    not see $DEEP_EMOTION_DATA, so no dataset face ends up in a committed picture."""
     import argparse
     import tempfile
 
@@ -233,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         photo = sample_photo(tmp / "astronaut.jpg")
-        with serve() as (url, _), sync_playwright() as p:
+        with serve(unset=("DEEP_EMOTION_DATA",)) as (url, _), sync_playwright() as p:
             browser = launch(p)
             result = tour(browser.new_page(viewport={"width": 1400, "height": 1000}), url, photo,
                           tmp / "raw")
