@@ -5,7 +5,7 @@
 #
 # Every run writes runs/<name>/ (last.pt resume state each epoch, metrics.jsonl) and a
 # candidate checkpoint runs/candidates/<name>.{safetensors,json}; a finished candidate is
-# skipped, an interrupted one resumes.  Candidates are promoted to checkpoints/ by copying
+# skipped, an interrupted one resumes.  Candidates are promoted to checkpoints/ by scripts/promote.py
 # (selection on validation accuracy only; test numbers are in the card, computed once).
 # On 2 CPU cores each run uses one thread, so two lanes can run side by side.
 set -euo pipefail
