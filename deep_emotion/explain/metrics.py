@@ -54,6 +54,12 @@ def spearman(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.where(den > 0, (ra * rb).sum(1) / den.clamp_min(1e-300), torch.nan)
 
 
+def _constant(maps: torch.Tensor) -> torch.Tensor:
+    """bool (B,) maps whose pixels are all equal."""
+    flat = maps.flatten(1)
+    return (flat == flat[:, :1]).all(1)
+
+
 def _top_mask(maps: torch.Tensor, k: int) -> torch.Tensor:
     flat = _flat(maps)
     # stable sort: ties are broken by pixel index, so masks are deterministic
@@ -172,7 +178,9 @@ class SanityCheck(NamedTuple):
     """Cascading model-randomisation result for one method on B faces.
 
     layers:     names of the layers randomised, in order (step i randomises layers[:i+1]).
-    similarity: float (L, B) Spearman correlation of |map| with the original at each step.
+    similarity: float (L, B) Spearman correlation of |map| with the original at each step;
+                0 where the randomised map became constant (it keeps none of the ranking),
+                NaN where the original map is constant (nothing to compare).
     passed:     mean similarity at the last step (all layers random) < ``threshold``; False
                 when it is undefined (a constant map on every face, e.g. a flip map where no
                 window changes the decision).
@@ -234,7 +242,10 @@ def sanity_check(explainer: Explainer, images: torch.Tensor,
             torch.manual_seed(seed + i)
             modules[name].reset_parameters()
         maps = explainer.rebuild(randomised).attribute(images, target).maps.abs()
-        sims.append(spearman(reference, maps))
+        sim = spearman(reference, maps)
+        # a randomised map that became constant keeps no ranking of the original: 0, not NaN
+        became_constant = _constant(maps) & ~_constant(reference)
+        sims.append(torch.where(became_constant, 0.0, sim))
     sim = torch.stack(sims).float()
     last = float(torch.nanmean(sim[-1])) if len(sims) else float("nan")
     return SanityCheck(layers, sim, bool(np.isfinite(last) and last < threshold), threshold)

@@ -28,6 +28,17 @@ class EdgeDetector(Explainer):
         return (gx ** 2 + gy ** 2).sqrt().detach(), {}
 
 
+class OnlyTheOriginal(Explainer):
+    """The face for the network it was built on, an all-zero map for any other."""
+
+    name = "only-the-original"
+    values = "|x| or 0"
+    original = None
+
+    def _attribute(self, x, target):
+        return (x.abs() if self.model is OnlyTheOriginal.original else torch.zeros_like(x)), {}
+
+
 def test_spearman_is_one_for_monotone_maps_and_minus_one_for_reversed():
     a = torch.rand(3, 48, 48)
     torch.testing.assert_close(spearman(a, a.exp() * 5), torch.ones(3, dtype=torch.float64))
@@ -89,6 +100,14 @@ def test_sanity_check_fails_a_map_that_ignores_the_model(patch_model, patch_batc
     result = sanity_check(EdgeDetector(patch_model), x[:4])
     assert not result.passed
     torch.testing.assert_close(result.similarity, torch.ones_like(result.similarity))
+
+
+def test_a_map_that_goes_blank_on_a_random_network_counts_as_fully_changed(patch_model,
+                                                                          patch_batch):
+    OnlyTheOriginal.original = patch_model
+    result = sanity_check(OnlyTheOriginal(patch_model), patch_batch[0][:2])
+    assert result.passed and (result.similarity == 0).all()
+    assert result.summary()["faces_defined"] == 2
 
 
 def test_sanity_check_passes_occlusion_and_leaves_the_network_alone(patch_model, patch_batch):
