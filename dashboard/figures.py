@@ -366,14 +366,15 @@ def quantile_bars(per_group: Mapping[str, Mapping], title: str = "", measure: st
     return fig
 
 
-def sanity_curves(methods: Mapping[str, Mapping], threshold: float = 0.5) -> go.Figure:
-    """Similarity of each method's map to the original as layers are randomised (top down)."""
+def sanity_curves(methods: Mapping[str, Mapping], threshold: float = 0.5, verdict=None) -> go.Figure:
+    """Similarity of each method's map to the original as layers are randomised (top down);
+    ``verdict(check) -> str`` names each method's result in the legend."""
     fig = go.Figure()
     for method, s in methods.items():
         ys = s.get("mean_spearman", [])
         layers = s.get("layers", list(range(len(ys))))
         fig.add_trace(go.Scatter(x=list(range(1, len(ys) + 1)), y=ys, mode="lines+markers",
-                                 name=f"{method} ({'passes' if s.get('passed') else 'fails'})",
+                                 name=f"{method} ({verdict(s) if verdict else ('passes' if s.get('passed') else 'fails')})",
                                  customdata=layers,
                                  hovertemplate=f"{method}: up to %{{customdata}} random, "
                                                "similarity %{y:.2f}<extra></extra>"))

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["per_class_from_confusion", "per_class_table", "metric_views", "results_table",
-           "faithfulness_table", "sanity_table", "trust_reading", "split_sizes_table",
+           "faithfulness_table", "sanity_table", "sanity_verdict", "trust_reading", "split_sizes_table",
            "PAPER_RESULTS"]
 
 # Accuracies the paper reports (Minaee & Abdolrashidi, Sensors 2021, Table 1-4), for the
@@ -90,11 +90,23 @@ def faithfulness_table(methods: Mapping[str, Mapping], labels: Mapping[str, str]
     return pd.DataFrame(rows).sort_values("deletion AUC ↓").set_index("method")
 
 
+def _last_similarity(check: Mapping) -> float:
+    values = check.get("mean_spearman") or [None]
+    return float("nan") if values[-1] is None else float(values[-1])
+
+
+def sanity_verdict(check: Mapping) -> str:
+    """passes / fails, or undefined when the last similarity is NaN (a constant map, e.g.
+    occlusion flips on a network whose decision no patch changes)."""
+    if not np.isfinite(_last_similarity(check)):
+        return "undefined"
+    return "passes" if check.get("passed") else "fails"
+
+
 def sanity_table(checks: Mapping[str, Mapping], labels: Mapping[str, str] | None = None) -> pd.DataFrame:
     labels = labels or {}
-    rows = [{"method": labels.get(m, m),
-             "similarity, all layers random": (v.get("mean_spearman") or [float("nan")])[-1],
-             "threshold": v.get("threshold"), "verdict": "passes" if v.get("passed") else "fails"}
+    rows = [{"method": labels.get(m, m), "similarity, all layers random": _last_similarity(v),
+             "threshold": v.get("threshold"), "verdict": sanity_verdict(v)}
             for m, v in checks.items()]
     return pd.DataFrame(rows)
 
@@ -122,8 +134,10 @@ def trust_reading(analyses: Mapping, labels: Mapping[str, str] | None = None) ->
                 out.append("Every method beats a random map at deletion.")
     checks = analyses.get("sanity", {}).get("methods", {})
     if checks:
-        passed = [labels.get(m, m) for m, v in checks.items() if v.get("passed")]
-        failed = [labels.get(m, m) for m, v in checks.items() if not v.get("passed")]
+        verdicts = {m: sanity_verdict(v) for m, v in checks.items()}
+        passed = [labels.get(m, m) for m, v in verdicts.items() if v == "passes"]
+        failed = [labels.get(m, m) for m, v in verdicts.items() if v == "fails"]
+        undefined = [labels.get(m, m) for m, v in verdicts.items() if v == "undefined"]
         if passed:
             out.append("Change when the network is randomised, so they depend on what it learned: "
                        + ", ".join(passed) + ".")
@@ -131,4 +145,8 @@ def trust_reading(analyses: Mapping, labels: Mapping[str, str] | None = None) ->
             out.append("Barely change on a randomised network (read them with care: they may "
                        "show the face's edges rather than the model's reasons): "
                        + ", ".join(failed) + ".")
+        if undefined:
+            out.append("No verdict for " + ", ".join(undefined) + ": on a randomised network "
+                       "the map is constant (nothing it does changes the decision), so its "
+                       "similarity to the original cannot be measured.")
     return out or ["These analyses hold no faithfulness or sanity results yet."]

@@ -47,9 +47,11 @@ st.caption(f"Adebayo et al. (2018): re-initialise the layers one by one from the
            "explains the image, not the model.")
 checks = sanity.get("methods", {})
 if checks:
-    st.dataframe(tables.sanity_table(checks, labels), hide_index=True)
+    st.dataframe(tables.sanity_table(checks, labels).style.format(precision=3, na_rep="—"),
+                 hide_index=True)
     threshold = next(iter(checks.values())).get("threshold", 0.5)
-    st.plotly_chart(figures.sanity_curves({labels.get(m, m): v for m, v in checks.items()}, threshold),
+    st.plotly_chart(figures.sanity_curves({labels.get(m, m): v for m, v in checks.items()}, threshold,
+                                          verdict=tables.sanity_verdict),
                     key="sanity_fig")
 else:
     st.info("These analyses hold no sanity-check results.")

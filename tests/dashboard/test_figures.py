@@ -170,12 +170,16 @@ def test_trust_reading_in_plain_words():
     analyses = {"faithfulness": {"methods": {
         "occlusion": {"deletion_auc": 0.1}, "saliency": {"deletion_auc": 0.5},
         "random": {"deletion_auc": 0.4}}},
-        "sanity": {"methods": {"occlusion": {"passed": True}, "saliency": {"passed": False}}}}
+        "sanity": {"methods": {"occlusion": {"mean_spearman": [0.5, 0.1], "passed": True},
+                               "saliency": {"mean_spearman": [0.9, 0.8], "passed": False}}}}
     text = " ".join(tables.trust_reading(analyses))
     assert "**occlusion** is the most faithful" in text
     assert "No better than random at deletion: saliency" in text
     assert "Barely change" in text and "saliency" in text
     assert tables.trust_reading({}) == ["These analyses hold no faithfulness or sanity results yet."]
+    flat = {"sanity": {"methods": {"flip": {"mean_spearman": [0.5, None], "passed": False}}}}
+    assert "No verdict for flip" in " ".join(tables.trust_reading(flat))
+    assert tables.sanity_table(flat["sanity"]["methods"]).loc[0, "verdict"] == "undefined"
 
 
 def test_stn_panels_three_views():
