@@ -111,7 +111,7 @@ def dataset_status(name: str) -> str | None:
     try:
         dataset(name)
     except DatasetError as e:
-        return f"{label(name)} is not on disk: {e}"
+        return f"{label(name)} is not on disk: {str(e).rstrip('.')}."
     return None
 
 
