@@ -7,7 +7,6 @@ that model's lock, because Captum's layer methods add (and then remove) hooks on
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from pathlib import Path
 
@@ -23,9 +22,9 @@ from deep_emotion.emotions import shared_classes
 from deep_emotion.predict import predict_proba
 
 __all__ = ["checkpoint_names", "card", "checkpoint", "model_lock", "dataset", "dataset_names",
-           "dataset_status", "evaluation_split", "predictions", "cross_dataset", "photo",
-           "explanation", "samples", "sample_bytes", "digest", "analysis", "CheckpointError",
-           "DatasetError"]
+           "dataset_status", "label", "evaluation_split", "protocol_test_rows", "predictions",
+           "cross_dataset", "photo", "face", "explanation", "samples", "sample_bytes", "analysis",
+           "configure_torch", "warm_up", "CheckpointError", "DatasetError"]
 
 # Datasets the dashboard knows, with the label users read; FERG only when a loader exists.
 DATASET_LABELS = {"fer2013": "FER2013", "ferplus": "FER+", "ckplus": "CK+", "jaffe": "JAFFE",
@@ -204,7 +203,8 @@ def _cross(ckpt_name: str, ds_name: str, tta: str, _stamp_: float, model_classes
     k = len(shared)
     conf = np.bincount(true * k + pred, minlength=k * k).reshape(k, k)
     return {"classes": list(shared), "confusion": conf, "accuracy": float((pred == true).mean()),
-            "rows": rows, "true": true, "pred": pred, "split": split, "n": int(len(rows))}
+            "rows": rows, "true": true, "pred": pred, "split": split, "n": int(len(rows)),
+            "networks": len(ckpt.models)}
 
 
 def configure_torch() -> int:
@@ -235,10 +235,6 @@ def warm_up(ckpt_name: str | None) -> None:
                 pipeline.explain_face(ckpt, blank[:48, :48, 0], methods=pipeline.METHODS[1:])
     except Exception:  # noqa: BLE001 - warming is best effort; the real call reports errors
         pass
-
-
-def digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 @st.cache_data(show_spinner="Finding faces…", max_entries=32)

@@ -59,6 +59,9 @@ else:
     st.metric("Accuracy on the shared classes", f"{cross['accuracy']:.1%}",
               help=f"{cross['n']} faces of {resources.label(ds_name)} ({split}); "
                    f"shared classes: {', '.join(classes)}")
+    if cross["networks"] > 1:
+        st.caption(f"{ckpt_name} holds one network per cross-validation fold; the first fold's "
+                   "network is evaluated here.")
 
 title = f"{ckpt_name} on {resources.label(ds_name)} ({split})"
 event = st.plotly_chart(figures.confusion_matrix(confusion, classes, normalise=normalise, title=title),
