@@ -24,6 +24,7 @@ from deep_emotion.predict import predict_proba
 __all__ = ["checkpoint_names", "card", "checkpoint", "model_lock", "dataset", "dataset_names",
            "dataset_status", "label", "evaluation_split", "protocol_test_rows", "predictions",
            "cross_dataset", "photo", "face", "explanation", "samples", "sample_bytes", "analysis",
+           "analysis_is_stale",
            "configure_torch", "warm_up", "CheckpointError", "DatasetError"]
 
 # Datasets the dashboard knows, with the label users read; FERG only when a loader exists.
@@ -341,6 +342,12 @@ def analysis(name: str) -> tuple[dict | None, str | None]:
         return _analysis(str(path), _stamp(path)), None
     except (OSError, ValueError) as e:
         return None, f"`{path}` could not be read ({e}); run the analysis again."
+
+
+def analysis_is_stale(name: str, analyses: dict) -> bool:
+    """True when the analyses were computed for other weights than the checkpoint's now."""
+    made_for = analyses.get("weights_sha256")
+    return bool(made_for) and made_for != card(name).get("weights_sha256")
 
 
 @st.cache_data(show_spinner="Reading the analyses…", max_entries=8)

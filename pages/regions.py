@@ -17,6 +17,9 @@ analyses, problem = resources.analysis(ckpt_name)
 if analyses is None:
     st.info(problem)
     st.stop()
+if resources.analysis_is_stale(ckpt_name, analyses):
+    st.warning(f"These analyses were computed for earlier weights of **{ckpt_name}**. Run "
+               f"`deep-emotion analyze --checkpoint {ckpt_name}` again to match the checkpoint.")
 
 dataset = (resources.card(ckpt_name).get("dataset") or {}).get("name", "?")
 st.markdown(f"**{resources.label(dataset)}** (checkpoint `{ckpt_name}`): {analyses.get('faces', '?')} "

@@ -16,6 +16,9 @@ analyses, problem = resources.analysis(ckpt_name)
 if analyses is None:
     st.info(problem)
     st.stop()
+if resources.analysis_is_stale(ckpt_name, analyses):
+    st.warning(f"These analyses were computed for earlier weights of **{ckpt_name}**. Run "
+               f"`deep-emotion analyze --checkpoint {ckpt_name}` again to match the checkpoint.")
 
 labels = {"stn": "STN attention", "random": "random map (reference)", **widgets.METHOD_LABELS}
 faith = analyses.get("faithfulness", {})

@@ -268,3 +268,20 @@ def test_explain_dataset_sample_is_used_as_aligned(app):
     assert not app.exception
     out = texts(app)
     assert "already aligned" in out and "Prediction:" in out
+
+
+def test_stale_analyses_are_flagged(app_env, monkeypatch, tmp_path):
+    import json
+    import shutil
+
+    for f in app_env.glob("fer2013*"):
+        shutil.copy(f, tmp_path / f.name)
+    analysis = tmp_path / "fer2013.analysis.json"
+    data = json.loads(analysis.read_text()) | {"weights_sha256": "0" * 64}
+    analysis.write_text(json.dumps(data))
+    monkeypatch.setenv("DEEP_EMOTION_CHECKPOINTS", str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    for page in ("regions", "trust"):
+        go(at, page)
+        assert at.warning and "earlier weights" in at.warning[0].value
