@@ -207,15 +207,16 @@ def tour(page, url: str, photo: Path, out: Path, *, click_cell: bool = True) -> 
             "errors": errors, "text": body, "screenshots": shots}
 
 
-def compress_png(src: Path, dst: Path, width: int = 1100, colours: int = 128) -> Path:
-    """A smaller copy for the README: scaled to ``width`` and reduced to a palette."""
+def compress_png(src: Path, dst: Path, width: int = 1100, colours: int = 256) -> Path:
+    """A smaller copy for the README: scaled to ``width`` and reduced to a palette (octree
+    keeps the colour scales true; median cut shifted them)."""
     from PIL import Image
 
     with Image.open(src) as im:
         im = im.convert("RGB")
         if im.width > width:
             im = im.resize((width, round(im.height * width / im.width)), Image.Resampling.LANCZOS)
-        im = im.quantize(colors=colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        im = im.quantize(colors=colours, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
         dst.parent.mkdir(parents=True, exist_ok=True)
         im.save(dst, optimize=True)
     return dst
