@@ -70,6 +70,8 @@ def results_table(cards: Mapping[str, Mapping]) -> pd.DataFrame:
         order = {"test": 0, "PrivateTest": 0}
         df = df.sort_values(["checkpoint", "split"], key=lambda c: c.map(order).fillna(1)
                             if c.name == "split" else c, kind="stable").reset_index(drop=True)
+        if df["± std"].isna().all():  # no cross-validated checkpoint: nothing to show
+            df = df.drop(columns="± std")
     return df
 
 
