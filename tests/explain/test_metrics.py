@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from deep_emotion.explain.attributions import Attribution, Explainer, Occlusion
+from deep_emotion.explain.attributions import Explainer, Occlusion
 from deep_emotion.explain.metrics import (deletion_curve, insertion_curve, random_maps,
                                           randomisation_order, sanity_check, spearman, topk_iou)
 from deep_emotion.preprocess import DEFAULT_PREPROCESSING
