@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from deep_emotion.checkpoints import checkpoint_dir, list_checkpoints, read_card
+from deep_emotion.model import build_model, count_parameters
 
 __all__ = ["PAPER_ACCURACY", "results_rows", "results_markdown", "update_readme",
            "ablation_markdown"]
@@ -33,7 +34,8 @@ def _variant(card: dict) -> str:
         parts.append(f"fine-tuned from {Path(training['init']).name}")
     if training.get("teacher"):
         parts.append(f"distilled from {Path(training['teacher']).name}")
-    if card.get("parameters") and card["parameters"] != 76_797:
+    paper_size = count_parameters(build_model(num_classes=len(card.get("classes", [])) or 7))
+    if card.get("parameters") and card["parameters"] != paper_size:
         parts.append(f"{card['parameters']:,} parameters")
     return f" ({', '.join(parts)})" if parts else ""
 
