@@ -44,34 +44,39 @@ def metric_views(card: Mapping) -> list[tuple[str, str]]:
     return sorted(views, key=lambda v: (order.get(v[0], 1), v[1] != "none"))
 
 
+TTA_COLUMNS = {"none": "accuracy", "flip": "+ flip TTA", "tencrop": "+ ten-crop TTA"}
+
+
 def results_table(cards: Mapping[str, Mapping]) -> pd.DataFrame:
-    """One row per checkpoint and (split, tta): our accuracy beside the paper's number."""
+    """One row per checkpoint: test accuracy without and with TTA beside the paper's number.
+
+    ``± std`` is the spread over cross-validation folds (blank for a single split); ``Δ vs
+    paper`` compares the accuracy without TTA.  Validation numbers are left out: they chose
+    the epoch, so they are not results.
+    """
     rows = []
     for name, card in cards.items():
+        test = (card.get("metrics") or {}).get("test")
+        if not isinstance(test, Mapping):
+            continue
         ds = (card.get("dataset") or {}).get("name", "?")
         protocol = card.get("protocol") or {}
-        for split, by_tta in card.get("metrics", {}).items():
-            if not isinstance(by_tta, Mapping):
-                continue
-            for tta, m in by_tta.items():
-                if not isinstance(m, Mapping) or m.get("accuracy") is None:
-                    continue
-                rows.append({"checkpoint": name, "dataset": ds,
-                             "protocol": protocol.get("name", "") if isinstance(protocol, Mapping)
-                             else str(protocol),
-                             "split": split, "TTA": tta, "accuracy": m["accuracy"],
-                             "± std": m.get("fold_accuracy_std", m.get("accuracy_std", float("nan"))),
-                             "paper": PAPER_RESULTS.get(ds)})
+        row = {"checkpoint": name, "dataset": ds,
+               "protocol": protocol.get("name", "") if isinstance(protocol, Mapping) else str(protocol)}
+        for tta, column in TTA_COLUMNS.items():
+            m = test.get(tta)
+            row[column] = m.get("accuracy") if isinstance(m, Mapping) else float("nan")
+        none = test.get("none") if isinstance(test.get("none"), Mapping) else {}
+        row["± std"] = none.get("fold_accuracy_std", float("nan"))
+        row["paper"] = PAPER_RESULTS.get(ds, float("nan"))
+        rows.append(row)
     df = pd.DataFrame(rows)
-    if not df.empty:
-        df["± std"] = df["± std"].astype(float)
-        df["paper"] = df["paper"].astype(float)
-        df["Δ vs paper"] = df["accuracy"] - df["paper"]
-        order = {"test": 0, "PrivateTest": 0}
-        df = df.sort_values(["checkpoint", "split"], key=lambda c: c.map(order).fillna(1)
-                            if c.name == "split" else c, kind="stable").reset_index(drop=True)
-        if df["± std"].isna().all():  # no cross-validated checkpoint: nothing to show
-            df = df.drop(columns="± std")
+    if df.empty:
+        return df
+    df = df.astype({c: float for c in (*TTA_COLUMNS.values(), "± std", "paper")})
+    df["Δ vs paper"] = df["accuracy"] - df["paper"]
+    if df["± std"].isna().all():  # no cross-validated checkpoint: nothing to show
+        df = df.drop(columns="± std")
     return df
 
 

@@ -79,10 +79,12 @@ results = tables.results_table(cards)
 if results.empty:
     st.info("No card has metrics yet: run `deep-emotion evaluate NAME`.")
 else:
-    formats = {"accuracy": "{:.1%}", "paper": "{:.1%}", "± std": "{:.1%}", "Δ vs paper": "{:+.1%}"}
+    formats = {c: "{:.1%}" for c in (*tables.TTA_COLUMNS.values(), "paper", "± std")}
+    formats["Δ vs paper"] = "{:+.1%}"
     st.dataframe(results.style.format({k: v for k, v in formats.items() if k in results}, na_rep="—"),
                  hide_index=True)
-    st.caption("Paper: Minaee & Abdolrashidi, *Deep-Emotion* (Sensors 2021): FER2013 70.02%, "
+    st.caption("Test accuracy of every shipped checkpoint; ± std is the spread over "
+               "cross-validation folds. Paper: Minaee & Abdolrashidi, *Deep-Emotion* (Sensors 2021): FER2013 70.02%, "
                "FERG 99.3%, JAFFE 92.8%, CK+ 98.0%; FER+ is not reported there. The paper's "
                "splits for JAFFE and CK+ are not published, so those rows compare protocols, "
                "not only models.")

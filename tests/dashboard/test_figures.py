@@ -158,12 +158,19 @@ def test_metric_views_test_split_first():
 
 
 def test_results_table_beside_paper():
-    card = {"dataset": {"name": "jaffe"}, "protocol": {"name": "loso"},
-            "metrics": {"test": {"none": {"accuracy": 0.9, "fold_accuracy_std": 0.05}}}}
-    df = tables.results_table({"jaffe": card})
-    row = df.iloc[0]
-    assert row["paper"] == tables.PAPER_RESULTS["jaffe"] and row["± std"] == 0.05
-    assert row["protocol"] == "loso"
+    cv = {"dataset": {"name": "jaffe"}, "protocol": {"name": "loso"},
+          "metrics": {"val": {"none": {"accuracy": 0.99}},
+                      "test": {"none": {"accuracy": 0.9, "fold_accuracy_std": 0.05},
+                               "tencrop": {"accuracy": 0.92}}}}
+    plus = {"dataset": {"name": "ferplus"}, "metrics": {"test": {"none": {"accuracy": 0.8}}}}
+    df = tables.results_table({"jaffe": cv, "ferplus": plus}).set_index("checkpoint")
+    assert list(df.index) == ["jaffe", "ferplus"]  # one row each; validation left out
+    assert df.loc["jaffe", "accuracy"] == 0.9 and df.loc["jaffe", "+ ten-crop TTA"] == 0.92
+    assert np.isnan(df.loc["jaffe", "+ flip TTA"])
+    assert df.loc["jaffe", "± std"] == 0.05 and df.loc["jaffe", "protocol"] == "loso"
+    assert df.loc["jaffe", "Δ vs paper"] == pytest.approx(0.9 - tables.PAPER_RESULTS["jaffe"])
+    assert np.isnan(df.loc["ferplus", "paper"])  # FER+ is not in the paper
+    assert "± std" not in tables.results_table({"ferplus": plus})
 
 
 def test_trust_reading_in_plain_words():
