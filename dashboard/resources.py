@@ -18,7 +18,7 @@ from dashboard import catalog, pipeline
 from deep_emotion.checkpoints import (Checkpoint, CheckpointError, checkpoint_dir, load_checkpoint,
                                       read_card)
 from deep_emotion.data import DATASETS, DatasetError, FaceDataset, data_root, load_dataset
-from deep_emotion.emotions import shared_classes
+from deep_emotion import evaluate
 from deep_emotion.predict import predict_proba
 
 __all__ = ["checkpoint_names", "card", "checkpoint", "model_lock", "dataset", "dataset_names",
@@ -190,21 +190,14 @@ def cross_dataset(ckpt_name: str, ds_name: str, tta: str = "none") -> dict:
 def _cross(ckpt_name: str, ds_name: str, tta: str, _stamp_: float, model_classes: tuple) -> dict:
     ckpt = checkpoint(ckpt_name)
     ds, split = evaluation_split(dataset(ds_name))
-    shared = shared_classes(model_classes, tuple(ds.classes))
-    if len(shared) < 2:
-        raise DatasetError(f"{ckpt_name} and {label(ds_name)} share fewer than two classes")
-    keep_rows = np.isin(ds.labels.numpy(), [ds.classes.index(c) for c in shared])
-    rows = np.flatnonzero(keep_rows)
-    images = ds.images[torch.as_tensor(rows)]
-    with model_lock(ckpt_name):
-        probs = predict_proba(ckpt.model, images, ckpt.preprocessing, tta=tta)
-    cols = [model_classes.index(c) for c in shared]
-    pred = probs[:, cols].argmax(1).numpy()
-    true = np.array([shared.index(ds.classes[i]) for i in ds.labels.numpy()[rows]])
-    k = len(shared)
-    conf = np.bincount(true * k + pred, minlength=k * k).reshape(k, k)
-    return {"classes": list(shared), "confusion": conf, "accuracy": float((pred == true).mean()),
-            "rows": rows, "true": true, "pred": pred, "split": split, "n": int(len(rows)),
+    try:
+        with model_lock(ckpt_name):
+            result = evaluate.cross_dataset(ckpt.model, model_classes, ckpt.preprocessing, ds, tta)
+    except ValueError as e:
+        raise DatasetError(f"{ckpt_name} and {label(ds_name)}: {e}") from e
+    return {"classes": result["classes"], "confusion": np.asarray(result["confusion"]),
+            "accuracy": result["accuracy"], "rows": result["rows"], "true": result["true"],
+            "pred": result["pred"], "split": split, "n": int(len(result["rows"])),
             "networks": len(ckpt.models)}
 
 

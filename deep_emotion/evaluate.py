@@ -20,7 +20,7 @@ from deep_emotion.predict import TTA_MODES, predict_proba
 from deep_emotion.preprocess import Preprocessing
 
 __all__ = ["confusion_matrix", "classification_metrics", "evaluate_model", "pool_folds",
-           "TTA_MODES"]
+           "cross_dataset", "TTA_MODES"]
 
 
 def confusion_matrix(pred: torch.Tensor, labels: torch.Tensor, num_classes: int) -> np.ndarray:
@@ -82,3 +82,36 @@ def pool_folds(fold_metrics: Sequence[dict], classes: Sequence[str]) -> dict:
 
 def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
     return float((logits.argmax(1) == labels).float().mean()) if len(labels) else math.nan
+
+
+def cross_dataset(model: nn.Module, model_classes: Sequence[str], preprocessing: Preprocessing,
+                  data: FaceDataset, tta: str = "none") -> dict:
+    """A network trained on one dataset judged on another, over the classes both share by name.
+
+    Rows of ``data`` whose class the network lacks are dropped; the network's scores for
+    classes ``data`` lacks are dropped before the argmax, so it answers "which of the shared
+    classes".
+
+    Returns:
+        ``classes`` (shared, in the network's order), ``rows`` (indices into ``data``),
+        ``true``/``pred`` (indices into ``classes``), and the metrics of
+        ``metrics_from_confusion`` (accuracy, per-class, confusion).
+
+    Raises:
+        ValueError: when fewer than two classes are shared.
+    """
+    from deep_emotion.emotions import shared_classes
+
+    shared = shared_classes(tuple(model_classes), tuple(data.classes))
+    if len(shared) < 2:
+        raise ValueError(f"the network's classes {list(model_classes)} and {data.name}'s "
+                         f"{list(data.classes)} share fewer than two")
+    labels = data.labels.numpy()
+    rows = np.flatnonzero(np.isin(labels, [data.classes.index(c) for c in shared]))
+    probs = predict_proba(model, data.images[torch.as_tensor(rows)], preprocessing, tta=tta)
+    cols = [list(model_classes).index(c) for c in shared]
+    pred = probs[:, cols].argmax(1).numpy()
+    true = np.array([shared.index(data.classes[i]) for i in labels[rows]], dtype=np.int64)
+    cm = confusion_matrix(torch.from_numpy(pred), torch.from_numpy(true), len(shared))
+    return metrics_from_confusion(cm, shared) | {"classes": list(shared), "rows": rows,
+                                                 "true": true, "pred": pred}

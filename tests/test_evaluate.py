@@ -68,3 +68,30 @@ def test_evaluate_model_reports_each_tta_mode():
     model = build_model(num_classes=3)
     out = evaluate_model(model, ds, DEFAULT_PREPROCESSING, ("none", "flip"))
     assert set(out) == {"none", "flip"} and out["none"]["n"] == 6
+
+
+def test_cross_dataset_judges_only_the_shared_classes_by_name():
+    from deep_emotion.data import FaceDataset
+    from deep_emotion.evaluate import cross_dataset
+
+    class Fixed(torch.nn.Module):
+        """Scores favour 'contempt' (absent from the data), then the true class of each row."""
+
+        def __init__(self):
+            super().__init__()
+            self.unused = torch.nn.Parameter(torch.zeros(1))  # predict_proba reads the device
+
+        def forward(self, x):
+            b = len(x)
+            scores = torch.zeros(b, 3)
+            scores[:, 1] = 10.0  # contempt: dropped before the argmax
+            scores[torch.arange(b), torch.tensor([0, 2, 2, 0])[:b]] = 5.0
+            return scores
+
+    faces = torch.zeros(5, 48, 48, dtype=torch.uint8)
+    data = FaceDataset("toy", faces, torch.tensor([0, 1, 1, 0, 2]),
+                       ("anger", "happiness", "fear"), "mem", "0")
+    out = cross_dataset(Fixed(), ("anger", "contempt", "happiness"), DEFAULT_PREPROCESSING, data)
+    assert out["classes"] == ["anger", "happiness"]
+    assert out["rows"].tolist() == [0, 1, 2, 3]  # the 'fear' row is dropped
+    assert out["accuracy"] == 1.0 and out["confusion"] == [[2, 0], [0, 2]]
