@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from deep_emotion.augment import AugmentConfig
 from deep_emotion.checkpoints import checkpoint_dir, list_checkpoints, read_card
 from deep_emotion.model import build_model, count_parameters
 
@@ -116,8 +117,9 @@ def _config_diff(card: dict, base: dict) -> str:
                if not k.startswith(skip) and ours.get(k) != theirs.get(k)]
     aug_ours = card.get("training", {}).get("augment", {})
     aug_base = base.get("training", {}).get("augment", {})
-    changes += [f"augment.{k}={aug_ours.get(k, 'default')}" for k in sorted(set(aug_ours) | set(aug_base))
-                if aug_ours.get(k) != aug_base.get(k)]
+    defaults = AugmentConfig().to_dict()
+    changes += [f"augment.{k}={aug_ours.get(k, defaults[k])}"
+                for k in sorted(set(aug_ours) | set(aug_base)) if aug_ours.get(k) != aug_base.get(k)]
     return ", ".join(changes) or "— (baseline)"
 
 
