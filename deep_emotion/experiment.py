@@ -22,7 +22,8 @@ from deep_emotion.evaluate import evaluate_model, pool_folds
 from deep_emotion.preprocess import DEFAULT_PREPROCESSING
 from deep_emotion.train import TrainConfig, fit
 
-__all__ = ["Fold", "PROTOCOLS", "make_folds", "run_training", "evaluate_checkpoint"]
+__all__ = ["Fold", "PROTOCOLS", "make_folds", "run_training", "checkpoint_folds",
+           "evaluate_checkpoint"]
 
 PROTOCOLS = {
     "official": "the dataset's published split: train on its training split, select on its "
@@ -174,6 +175,31 @@ def run_training(cfg: TrainConfig, data_dir: str | Path | None, out: str | Path,
     return card
 
 
+def checkpoint_folds(ckpt: Checkpoint, data_dir: str | Path | None) -> tuple[FaceDataset, list[Fold]]:
+    """The dataset a checkpoint's card names and the folds its protocol defines, one per
+    network, rebuilt exactly as training built them (evaluation and analyses use these rows).
+
+    Raises:
+        ValueError: the card names no dataset or protocol, the classes differ, or the number
+            of folds differs from the number of networks.
+    """
+    card = ckpt.card
+    dataset = card.get("dataset", {}).get("name")
+    if not dataset or "protocol" not in card:
+        raise ValueError(f"{ckpt.name}: the card names no dataset/protocol")
+    data = load_dataset(dataset, data_dir)
+    if tuple(data.classes) != ckpt.classes:
+        raise ValueError(f"{ckpt.name} predicts {ckpt.classes} but {dataset} has {data.classes}")
+    proto = card["protocol"]
+    folds = make_folds(data, proto["name"], folds=card.get("training", {}).get("folds", 10),
+                       seed=proto.get("seed", 0))
+    if proto.get("folds"):
+        folds = [f for f in folds if f.name in proto["folds"]]
+    if len(folds) != len(ckpt.models):
+        raise ValueError(f"{ckpt.name}: {len(ckpt.models)} networks for {len(folds)} folds")
+    return data, folds
+
+
 def evaluate_checkpoint(ckpt: Checkpoint, data_dir: str | Path | None,
                         tta: tuple[str, ...] = ("none", "flip", "tencrop")) -> dict:
     """Re-derive the card's test split(s) from its protocol and evaluate the shipped weights.
@@ -183,20 +209,8 @@ def evaluate_checkpoint(ckpt: Checkpoint, data_dir: str | Path | None,
         "dataset_sha256_matches": bool}``; CV checkpoints give pooled metrics with fold stats.
     """
     card = ckpt.card
-    dataset = card.get("dataset", {}).get("name")
-    if not dataset or "protocol" not in card:
-        raise ValueError(f"{ckpt.name}: the card names no dataset/protocol to evaluate on")
-    data = load_dataset(dataset, data_dir)
-    if tuple(data.classes) != ckpt.classes:
-        raise ValueError(f"{ckpt.name} predicts {ckpt.classes} but {dataset} has {data.classes}")
-    training = card.get("training", {})
-    proto = card["protocol"]
-    folds = make_folds(data, proto["name"], folds=training.get("folds", 10), seed=proto.get("seed", 0))
-    wanted = proto.get("folds")
-    if wanted:
-        folds = [f for f in folds if f.name in wanted]
-    if len(folds) != len(ckpt.models):
-        raise ValueError(f"{ckpt.name}: {len(ckpt.models)} networks for {len(folds)} folds")
+    data, folds = checkpoint_folds(ckpt, data_dir)
+    dataset, proto = data.name, card["protocol"]
     per_fold = [evaluate_model(m, data.subset(f.test), ckpt.preprocessing, tta)
                 for m, f in zip(ckpt.models, folds)]
     if len(folds) == 1:

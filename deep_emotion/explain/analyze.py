@@ -32,7 +32,7 @@ import torch
 from tqdm import tqdm
 
 from deep_emotion.checkpoints import Checkpoint, code_commit, load_checkpoint, resolve
-from deep_emotion.data import FaceDataset, load_dataset
+from deep_emotion.data import FaceDataset
 from deep_emotion.explain.attributions import METHODS, make_explainer
 from deep_emotion.explain.metrics import (deletion_curve, insertion_curve, random_maps,
                                           sanity_check, spearman, topk_iou)
@@ -111,24 +111,12 @@ class _Part:
 
 
 def _test_parts(ckpt: Checkpoint, data_dir) -> tuple[list[_Part], str]:
-    from deep_emotion.experiment import make_folds  # heavy, and only needed here
+    from deep_emotion.experiment import checkpoint_folds  # heavy, and only needed here
 
-    card = ckpt.card
-    dataset = card.get("dataset", {}).get("name")
-    if not dataset or "protocol" not in card:
-        raise ValueError(f"{ckpt.name}: the card names no dataset/protocol to analyse")
-    data = load_dataset(dataset, data_dir)
-    if tuple(data.classes) != ckpt.classes:
-        raise ValueError(f"{ckpt.name} predicts {ckpt.classes} but {dataset} has {data.classes}")
-    proto = card["protocol"]
-    folds = make_folds(data, proto["name"], folds=card.get("training", {}).get("folds", 10),
-                       seed=proto.get("seed", 0))
-    if proto.get("folds"):
-        folds = [f for f in folds if f.name in proto["folds"]]
-    if len(folds) != len(ckpt.models):
-        raise ValueError(f"{ckpt.name}: {len(ckpt.models)} networks for {len(folds)} folds")
+    data, folds = checkpoint_folds(ckpt, data_dir)
     parts = [_Part(m, data.subset(f.test), f.name) for m, f in zip(ckpt.models, folds)]
-    return parts, f"{dataset} test faces of protocol {proto['name']!r} ({len(folds)} fold(s))"
+    protocol = ckpt.card["protocol"]["name"]
+    return parts, f"{data.name} test faces of protocol {protocol!r} ({len(folds)} fold(s))"
 
 
 @dataclass
