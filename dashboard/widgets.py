@@ -42,6 +42,25 @@ def no_checkpoint() -> None:
             "or copy a `NAME.json` + `NAME.safetensors` pair there, then reload the page.")
 
 
+def analyses_or_stop() -> tuple[str, dict]:
+    """The current checkpoint and its precomputed analyses; stops the page with a next step
+    when there is no checkpoint or no analysis, and warns when the analysis is stale."""
+    from dashboard import resources  # imports torch; only pages that show analyses need it
+
+    ckpt_name = current_checkpoint()
+    if ckpt_name is None:
+        no_checkpoint()
+        st.stop()
+    analyses, problem = resources.analysis(ckpt_name)
+    if analyses is None:
+        st.info(problem)
+        st.stop()
+    if resources.analysis_is_stale(ckpt_name, analyses):
+        st.warning(f"These analyses were computed for earlier weights of **{ckpt_name}**. Run "
+                   f"`deep-emotion analyze --checkpoint {ckpt_name}` again to match the checkpoint.")
+    return ckpt_name, analyses
+
+
 def dataset_picker(label: str = "Dataset", key: str = "dataset", default: str | None = None) -> str:
     from dashboard import resources
 

@@ -9,17 +9,7 @@ st.title("Face regions by emotion")
 st.caption("Which parts of the face drive each emotion, averaged over a checkpoint's test faces: "
            "the network's own attention (STN) beside occlusion and any other method analysed.")
 
-ckpt_name = widgets.current_checkpoint()
-if ckpt_name is None:
-    widgets.no_checkpoint()
-    st.stop()
-analyses, problem = resources.analysis(ckpt_name)
-if analyses is None:
-    st.info(problem)
-    st.stop()
-if resources.analysis_is_stale(ckpt_name, analyses):
-    st.warning(f"These analyses were computed for earlier weights of **{ckpt_name}**. Run "
-               f"`deep-emotion analyze --checkpoint {ckpt_name}` again to match the checkpoint.")
+ckpt_name, analyses = widgets.analyses_or_stop()
 
 dataset = (resources.card(ckpt_name).get("dataset") or {}).get("name", "?")
 st.markdown(f"**{resources.label(dataset)}** (checkpoint `{ckpt_name}`): {analyses.get('faces', '?')} "

@@ -2,23 +2,13 @@
 
 import streamlit as st
 
-from dashboard import figures, resources, tables, widgets
+from dashboard import figures, tables, widgets
 
 st.title("Trust")
 st.caption("A map is only useful if it reflects what the network actually uses. Two checks "
            "say how far to trust each method.")
 
-ckpt_name = widgets.current_checkpoint()
-if ckpt_name is None:
-    widgets.no_checkpoint()
-    st.stop()
-analyses, problem = resources.analysis(ckpt_name)
-if analyses is None:
-    st.info(problem)
-    st.stop()
-if resources.analysis_is_stale(ckpt_name, analyses):
-    st.warning(f"These analyses were computed for earlier weights of **{ckpt_name}**. Run "
-               f"`deep-emotion analyze --checkpoint {ckpt_name}` again to match the checkpoint.")
+ckpt_name, analyses = widgets.analyses_or_stop()
 
 labels = {"stn": "STN attention", "random": "random map (reference)", **widgets.METHOD_LABELS}
 faith = analyses.get("faithfulness", {})
