@@ -20,7 +20,7 @@ from deep_emotion.checkpoints import Checkpoint, save_checkpoint
 from deep_emotion.data import DatasetError, FaceDataset, load_dataset
 from deep_emotion.evaluate import evaluate_model, pool_folds
 from deep_emotion.preprocess import DEFAULT_PREPROCESSING
-from deep_emotion.train import TrainConfig, fit
+from deep_emotion.train import TrainConfig, fit, is_main_process
 
 __all__ = ["Fold", "PROTOCOLS", "make_folds", "run_training", "checkpoint_folds",
            "evaluate_checkpoint"]
@@ -171,7 +171,8 @@ def run_training(cfg: TrainConfig, data_dir: str | Path | None, out: str | Path,
         "train_seconds": round(time.time() - started, 1),
     }
     card = {k: v for k, v in card.items() if v is not None}
-    save_checkpoint(out, models if len(models) > 1 else models[0], card)
+    if is_main_process():
+        save_checkpoint(out, models if len(models) > 1 else models[0], card)
     return card
 
 

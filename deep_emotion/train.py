@@ -175,6 +175,13 @@ def build_schedule(opt: torch.optim.Optimizer, cfg: TrainConfig, steps_per_epoch
     return torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
 
 
+def is_main_process() -> bool:
+    """True unless this is a non-zero rank under torchrun: only rank 0 writes files, because
+    every rank holds the same weights and concurrent writers would interleave a card and a
+    weights file from different processes."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 class _Distributed:
     """Rank/world of this process; a no-op when not launched by torchrun."""
 
@@ -193,7 +200,7 @@ class _Distributed:
 
     @property
     def main(self) -> bool:
-        return self.rank == 0
+        return is_main_process()
 
     def barrier(self) -> None:
         if self.active:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The training campaign behind the shipped checkpoints (issue 4), as one resumable queue.
 #
-#   bash scripts/campaign.sh LANE      LANE = small | ferplus | ablations_a | ablations_b | finetune | all
+#   bash scripts/campaign.sh LANE      LANE = small | ferplus | ablations_a | ablations_b | finetune | long | ferplus_long | all
 #
 # Every run writes runs/<name>/ (last.pt resume state each epoch, metrics.jsonl) and a
 # candidate checkpoint runs/candidates/<name>.{safetensors,json}; a finished candidate is
@@ -47,6 +47,17 @@ ferplus() {
     --model dropout=0.2 --augment erase=0.25
 }
 
+long() {
+  # Session 2: the 60-epoch runs still underfit (train accuracy below validation), so these
+  # run longer with less dropout and a slower EMA; one thread each, side by side.
+  run fer2013_long --dataset fer2013 --epochs 160 --ema-decay 0.999 --model dropout=0.1 --augment erase=0.25
+}
+
+ferplus_long() {
+  run ferplus_soft_long --dataset ferplus --epochs 100 --soft-labels true --ema-decay 0.999 \
+    --model dropout=0.1 --augment erase=0.25
+}
+
 ablations_a() {
   # Short schedules (6 epochs) from one baseline, one change each; validation (PublicTest) only.
   run abl_base --dataset fer2013 --epochs 6 --model dropout=0.2 --augment erase=0.25
@@ -63,8 +74,8 @@ ablations_b() {
 }
 
 case "${1:-all}" in
-  small) small ;; finetune) finetune ;; ferplus) ferplus ;;
+  small) small ;; finetune) finetune ;; ferplus) ferplus ;; long) long ;; ferplus_long) ferplus_long ;;
   ablations_a) ablations_a ;; ablations_b) ablations_b ;;
   all) small; ferplus; ablations_a; ablations_b; finetune ;;
-  *) echo "usage: $0 small|finetune|ferplus|ablations_a|ablations_b|all" >&2; exit 2 ;;
+  *) echo "usage: $0 small|finetune|ferplus|ablations_a|ablations_b|long|ferplus_long|all" >&2; exit 2 ;;
 esac

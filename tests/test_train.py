@@ -140,6 +140,16 @@ def test_the_same_command_runs_data_parallel_under_torchrun_with_two_cpu_process
     assert [h["epoch"] for h in history] == [1, 2]
 
 
+def test_only_rank_zero_writes_files_so_ranks_never_interleave_a_card_and_its_weights(
+        tmp_path, monkeypatch):
+    from deep_emotion.experiment import run_training
+    root = write_ck_root(tmp_path / "data")
+    monkeypatch.setenv("RANK", "1")  # a second torchrun process (WORLD_SIZE unset: no process group)
+    cfg = TrainConfig(**TINY, dataset="ckplus", protocol="stratified", eval_tta=("none",))
+    run_training(cfg, root, tmp_path / "ckpt", tmp_path / "run", progress=False)
+    assert not any(tmp_path.glob("ckpt*")) and not (tmp_path / "run").exists()
+
+
 def test_fine_tuning_copies_the_body_and_maps_head_rows_by_class_name():
     from deep_emotion.model import build_model
     from deep_emotion.train import init_from
