@@ -116,12 +116,13 @@ def server_compute(files: list[Path], sessions: int) -> list[float]:
 
     import torch
 
-    from dashboard import catalog, pipeline
+    from dashboard import pipeline
+    from deep_emotion.catalog import checkpoint_dir, list_checkpoints
     from deep_emotion.checkpoints import load_checkpoint
 
     torch.set_num_threads(1)
-    name = "fer2013" if "fer2013" in catalog.checkpoint_names() else catalog.checkpoint_names()[0]
-    ckpt = load_checkpoint(catalog.checkpoint_dir() / name)
+    name = "fer2013" if "fer2013" in list_checkpoints() else list_checkpoints()[0]
+    ckpt = load_checkpoint(checkpoint_dir() / name)
     lock = threading.Lock()
     pipeline.detector_warm_up()
     pipeline.explain_face(ckpt, np.zeros((48, 48), np.uint8), methods=("ig", "gradcam"))

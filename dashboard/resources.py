@@ -14,9 +14,9 @@ import numpy as np
 import streamlit as st
 import torch
 
-from dashboard import catalog, pipeline
-from deep_emotion.checkpoints import (Checkpoint, CheckpointError, checkpoint_dir, load_checkpoint,
-                                      read_card)
+from dashboard import pipeline
+from deep_emotion.catalog import checkpoint_dir, list_checkpoints
+from deep_emotion.checkpoints import Checkpoint, CheckpointError, load_checkpoint, read_card
 from deep_emotion.data import DATASETS, DatasetError, FaceDataset, data_root, load_dataset
 from deep_emotion import evaluate
 from deep_emotion.predict import predict_proba
@@ -41,7 +41,7 @@ def _stamp(path: Path) -> float:
 
 def checkpoint_names() -> list[str]:
     """Checkpoints in ``checkpoints/`` (or $DEEP_EMOTION_CHECKPOINTS); cheap, not cached."""
-    return catalog.checkpoint_names()
+    return list_checkpoints()
 
 
 def _path(name: str) -> Path:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import catalog
+from deep_emotion.catalog import checkpoint_dir, list_checkpoints
 
 __all__ = ["checkpoint_picker", "current_checkpoint", "dataset_picker", "photo_source",
            "occlusion_controls", "method_picker", "tta_picker", "face_picker", "no_checkpoint",
@@ -22,7 +22,7 @@ TTA_LABELS = {"none": "none", "flip": "mirror (2 views)", "tencrop": "ten crops"
 
 def checkpoint_picker() -> str | None:
     """Sidebar select box over the checkpoints on disk; None when there are none."""
-    names = catalog.checkpoint_names()
+    names = list_checkpoints()
     if not names:
         return None
     if st.session_state.get("checkpoint") not in names:
@@ -32,13 +32,13 @@ def checkpoint_picker() -> str | None:
 
 
 def current_checkpoint() -> str | None:
-    names = catalog.checkpoint_names()
+    names = list_checkpoints()
     name = st.session_state.get("checkpoint")
     return name if name in names else (names[0] if names else None)
 
 
 def no_checkpoint() -> None:
-    st.info(f"No checkpoint found in `{catalog.checkpoint_dir()}`. Train one with `deep-emotion train` "
+    st.info(f"No checkpoint found in `{checkpoint_dir()}`. Train one with `deep-emotion train` "
             "or copy a `NAME.json` + `NAME.safetensors` pair there, then reload the page.")
 
 

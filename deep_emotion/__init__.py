@@ -1,11 +1,21 @@
 """Deep-Emotion Lab: the attentional facial-expression network, its data, training and explanations.
 
 No Streamlit or Plotly here (DESIGN.md rule 1): everything the dashboard shows is a function
-of this package.
+of this package.  The network's names below load on first use (PEP 562), so importing a
+torch-free module such as ``deep_emotion.catalog`` does not pay for importing torch.
 """
 
-from deep_emotion.emotions import EMOTIONS
-from deep_emotion.model import DeepEmotion, DeepEmotionConfig, build_model, count_parameters
+from importlib import import_module
 
 __all__ = ["EMOTIONS", "DeepEmotion", "DeepEmotionConfig", "build_model", "count_parameters"]
 __version__ = "0.1.0"
+
+_LAZY = {"EMOTIONS": "deep_emotion.emotions", "DeepEmotion": "deep_emotion.model",
+         "DeepEmotionConfig": "deep_emotion.model", "build_model": "deep_emotion.model",
+         "count_parameters": "deep_emotion.model"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'deep_emotion' has no attribute {name!r}")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,20 +20,18 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from deep_emotion.catalog import CheckpointError, resolve
 from deep_emotion.emotions import check_classes
 from deep_emotion.model import DeepEmotion, DeepEmotionConfig, count_parameters
 from deep_emotion.preprocess import Preprocessing
 
+# CheckpointError and resolve come from the torch-free catalog; re-exported for callers that
+# load weights anyway.
 __all__ = ["Checkpoint", "CheckpointError", "load_checkpoint", "save_checkpoint",
-           "list_checkpoints", "checkpoint_dir", "resolve", "code_commit", "CARD_FORMAT"]
+           "resolve", "code_commit", "CARD_FORMAT"]
 
 CARD_FORMAT = "deep-emotion-card/1"
 ARCHITECTURES = {"DeepEmotion": DeepEmotion}
-CHECKPOINTS_ENV = "DEEP_EMOTION_CHECKPOINTS"
-
-
-class CheckpointError(Exception):
-    """A checkpoint is missing, corrupted, or its card does not match its weights."""
 
 
 @dataclass
@@ -62,34 +59,6 @@ class Checkpoint:
     @property
     def config(self) -> DeepEmotionConfig:
         return DeepEmotionConfig.from_dict(self.card["config"])
-
-
-def checkpoint_dir() -> Path:
-    """The shipped checkpoints folder (``checkpoints/`` beside the package) or $DEEP_EMOTION_CHECKPOINTS."""
-    env = os.environ.get(CHECKPOINTS_ENV)
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "checkpoints"
-
-
-def list_checkpoints(folder: Path | None = None) -> list[str]:
-    """Names of the checkpoints in ``folder`` that have both a card and weights."""
-    folder = folder or checkpoint_dir()
-    if not folder.is_dir():
-        return []
-    return sorted(p.stem for p in folder.glob("*.json") if p.with_suffix(".safetensors").is_file())
-
-
-def resolve(name_or_path: str | Path) -> Path:
-    """``NAME``, ``NAME.json``, ``NAME.safetensors`` or a path -> the path without suffix."""
-    p = Path(name_or_path)
-    if p.suffix in (".json", ".safetensors"):
-        p = p.with_suffix("")
-    if p.with_suffix(".json").is_file():
-        return p
-    shipped = checkpoint_dir() / p.name
-    if len(p.parts) == 1 and shipped.with_suffix(".json").is_file():
-        return shipped
-    raise CheckpointError(f"no checkpoint {str(name_or_path)!r} (looked for {p}.json and "
-                          f"{shipped}.json); available: {list_checkpoints() or 'none'}")
 
 
 def code_commit() -> str:

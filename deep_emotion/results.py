@@ -10,7 +10,8 @@ import re
 from pathlib import Path
 
 from deep_emotion.augment import AugmentConfig
-from deep_emotion.checkpoints import checkpoint_dir, list_checkpoints, read_card
+from deep_emotion.catalog import checkpoint_dir, list_checkpoints
+from deep_emotion.checkpoints import read_card
 from deep_emotion.model import build_model, count_parameters
 
 __all__ = ["PAPER_ACCURACY", "results_rows", "results_markdown", "update_readme",

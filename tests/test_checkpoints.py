@@ -84,3 +84,25 @@ def test_an_unknown_name_lists_what_is_available(tmp_path, monkeypatch, random_c
     with pytest.raises(CheckpointError, match=r"available: \['random_fer'\]"):
         load_checkpoint("nope")
     assert load_checkpoint("random_fer").name == "random_fer"
+
+
+def test_the_catalog_lists_cards_with_weights_and_follows_the_environment(tmp_path, monkeypatch):
+    from deep_emotion.catalog import checkpoint_dir, list_checkpoints
+
+    for name in ("fer2013.json", "fer2013.safetensors", "fer2013.analysis.json", "orphan.json"):
+        (tmp_path / name).write_text("{}")
+    monkeypatch.setenv("DEEP_EMOTION_CHECKPOINTS", str(tmp_path))
+    assert checkpoint_dir() == tmp_path
+    assert list_checkpoints() == ["fer2013"]  # analyses and cards without weights are not listed
+    monkeypatch.setenv("DEEP_EMOTION_CHECKPOINTS", str(tmp_path / "missing"))
+    assert list_checkpoints() == []
+
+
+def test_listing_checkpoints_does_not_import_torch():
+    """The dashboard draws its picker before the model stack loads (torch takes seconds)."""
+    import subprocess
+    import sys
+
+    code = "import sys, deep_emotion.catalog as c; c.list_checkpoints(); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

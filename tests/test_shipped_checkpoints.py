@@ -3,7 +3,8 @@ accuracy their cards claim, and the README's results table is generated from the
 
 import pytest
 
-from deep_emotion.checkpoints import checkpoint_dir, list_checkpoints, load_checkpoint
+from deep_emotion.catalog import checkpoint_dir, list_checkpoints
+from deep_emotion.checkpoints import load_checkpoint
 from deep_emotion.experiment import evaluate_checkpoint
 from deep_emotion.results import results_markdown, results_rows
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from deep_emotion.checkpoints import card_summary, list_checkpoints, load_checkpoint
+from deep_emotion.catalog import list_checkpoints
+from deep_emotion.checkpoints import card_summary, load_checkpoint
 
 NAME = "info"
 HELP = "describe a checkpoint (architecture, classes, dataset, protocol, metrics)"

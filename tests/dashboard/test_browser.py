@@ -10,10 +10,12 @@ The checkpoints are the shipped ones when ``checkpoints/`` has any, else generat
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from dashboard import catalog, e2e
+from dashboard import e2e
+from deep_emotion.catalog import list_checkpoints
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ARTIFACTS = e2e.ROOT / "test-artifacts"
@@ -24,8 +26,8 @@ def server(checkpoints_dir):
     if e2e.chromium_path() is None:
         pytest.skip("no Chromium: apt-get install chromium (or set $CHROMIUM)")
     pytest.importorskip("playwright")
-    shipped = catalog.ROOT / "checkpoints"
-    folder = shipped if any(shipped.glob("*.safetensors")) else checkpoints_dir
+    shipped = Path(__file__).resolve().parents[2] / "checkpoints"
+    folder = shipped if list_checkpoints(shipped) else checkpoints_dir
     with e2e.serve(env={"DEEP_EMOTION_CHECKPOINTS": str(folder)}) as (url, ready):
         yield url, ready
 

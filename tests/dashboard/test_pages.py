@@ -7,6 +7,7 @@ Uploads go through ``file_uploader``/``camera_input`` (supported by AppTest sinc
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -233,11 +234,9 @@ def test_model_card_cross_validated(app):
 # --- A fresh clone: only the shipped checkpoints, no datasets ---------------------------------
 
 def _shipped() -> list[str]:
-    from dashboard import catalog
+    from deep_emotion.catalog import list_checkpoints
 
-    folder = catalog.ROOT / "checkpoints"
-    return sorted(p.stem for p in folder.glob("*.json")
-                  if not p.name.endswith(".analysis.json") and p.with_suffix(".safetensors").is_file())
+    return list_checkpoints(Path(__file__).resolve().parents[2] / "checkpoints")
 
 
 @pytest.mark.skipif(not _shipped(), reason="no checkpoints shipped in checkpoints/ yet")

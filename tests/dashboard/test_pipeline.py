@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dashboard import catalog, pipeline
+from dashboard import pipeline
 from tests.dashboard.conftest import FER, ROOT, make_checkpoint
 
 
@@ -100,18 +100,6 @@ def test_downloads(ckpt, face):
     assert abs(sum(report["probabilities"].values()) - 1) < 1e-4
 
 
-def test_catalog_agrees_with_core(tmp_path, monkeypatch):
-    from deep_emotion.checkpoints import checkpoint_dir, list_checkpoints
-
-    assert catalog.checkpoint_dir() == checkpoint_dir()
-    make_checkpoint(tmp_path, "fer2013", FER, "fer2013")
-    (tmp_path / "fer2013.analysis.json").write_text("{}")
-    (tmp_path / "orphan.json").write_text("{}")
-    monkeypatch.setenv("DEEP_EMOTION_CHECKPOINTS", str(tmp_path))
-    assert catalog.checkpoint_dir() == checkpoint_dir()
-    assert catalog.checkpoint_names() == list_checkpoints() == ["fer2013"]
-
-
 def test_streamlit_config():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["browser"]["gatherUsageStats"] is False
@@ -136,7 +124,7 @@ def test_imports_run_pages_to_dashboard_to_core():
         assert not any(m.startswith("torch") for m in mods), page
     for module in (ROOT / "dashboard").glob("*.py"):
         assert not any(m.startswith("pages") for m in _imports(module)), module
-    pure = ("figures.py", "tables.py", "pipeline.py", "catalog.py")
+    pure = ("figures.py", "tables.py", "pipeline.py")
     for name in pure:
         assert "streamlit" not in _imports(ROOT / "dashboard" / name), name
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deep_emotion.checkpoints import checkpoint_dir, list_checkpoints
+from deep_emotion.catalog import checkpoint_dir, list_checkpoints
 from deep_emotion.explain.analyze import AnalyzeConfig, analysis_path, analyze, load_analysis
 from deep_emotion.explain.regions import REGIONS
 
