@@ -35,11 +35,12 @@ from deep_emotion.predict import predict_proba
 from deep_emotion.preprocess import DEFAULT_PREPROCESSING, Preprocessing
 
 __all__ = ["TrainConfig", "FitResult", "fit", "class_weights", "init_from", "SCHEDULES",
-           "OPTIMIZERS"]
+           "OPTIMIZERS", "PRECISIONS"]
 
 SCHEDULES = ("onecycle", "cosine", "constant")
 OPTIMIZERS = ("adam", "adamw", "sgd")
 CLASS_WEIGHTING = ("none", "balanced", "sqrt")
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass
@@ -69,6 +70,8 @@ class TrainConfig:
     model: dict = field(default_factory=dict)    # DeepEmotionConfig overrides
     augment: dict = field(default_factory=dict)  # AugmentConfig overrides
     channels_last: bool = True        # 1.6x on AVX-512 CPUs for this network
+    precision: str = "fp32"           # bf16: autocast the training forward (1.9x on CPUs with
+                                      # AVX-512 BF16/AMX); weights, optimizer, evaluation stay fp32
     threads: int | None = None        # torch intra-op threads (None: torch's default)
     eval_tta: tuple[str, ...] = ("none", "flip", "tencrop")  # modes reported for the test split
 
@@ -85,6 +88,8 @@ class TrainConfig:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.class_weighting not in CLASS_WEIGHTING:
             raise ValueError(f"class_weighting must be one of {CLASS_WEIGHTING}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be >= 1")
         self.eval_tta = tuple(self.eval_tta)
@@ -309,9 +314,13 @@ def fit(cfg: TrainConfig, train: FaceDataset, val: FaceDataset, run_dir: Path | 
                 continue
             x = augment_batch(x_all[idx], aug, generator=None).contiguous(memory_format=fmt)
             y = y_all[idx]
-            with torch.no_grad():
-                t_logits = teacher(x) if teacher is not None else None
-            logits = net(x)
+            # bf16 autocast runs the convolutions and matmuls in bfloat16 (oneDNN/AMX kernels);
+            # the loss, the update and the fp32 master weights are untouched.
+            with torch.autocast(env.device.type, dtype=torch.bfloat16,
+                                enabled=cfg.precision == "bf16"):
+                with torch.no_grad():
+                    t_logits = teacher(x).float() if teacher is not None else None
+                logits = net(x).float()
             loss = _loss(logits, y, soft_all[idx] if soft_all is not None else None, weights, cfg,
                          t_logits)
             opt.zero_grad(set_to_none=True)

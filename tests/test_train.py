@@ -92,6 +92,16 @@ def test_soft_labels_ema_class_weights_and_distillation_all_train(tmp_path):
     assert fit(cfg, data, data, teacher=teacher, progress=False).history
 
 
+def test_bf16_autocast_learns_and_keeps_fp32_weights_and_evaluation():
+    data = toy_faces(16)
+    cfg = TrainConfig(epochs=8, batch_size=16, lr=3e-3, threads=1, label_smoothing=0.0,
+                      precision="bf16", augment={"erase": 0.0, "rotate_deg": 0.0, "flip": 0.0})
+    result = fit(cfg, data, data, progress=False)
+    assert result.best_val_accuracy > 0.9
+    assert all(p.dtype == torch.float32 for p in result.model.state_dict().values()
+               if p.is_floating_point())
+
+
 def test_soft_labels_without_votes_is_a_clear_error():
     data = toy_faces()
     with pytest.raises(ValueError, match="soft_labels needs a dataset with vote distributions"):
@@ -105,7 +115,8 @@ def test_balanced_class_weights_are_inverse_frequency():
 
 
 @pytest.mark.parametrize("bad", [{"schedule": "linear"}, {"optimizer": "lion"},
-                                 {"epochs": 0}, {"augment": {"blur": 1}}])
+                                 {"epochs": 0}, {"augment": {"blur": 1}},
+                                 {"precision": "fp8"}])
 def test_invalid_training_options_are_refused(bad):
     with pytest.raises((ValueError, TypeError)):
         TrainConfig(**bad)
