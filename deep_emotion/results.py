@@ -13,6 +13,7 @@ from deep_emotion.augment import AugmentConfig
 from deep_emotion.catalog import checkpoint_dir, list_checkpoints
 from deep_emotion.checkpoints import read_card
 from deep_emotion.model import build_model, count_parameters
+from deep_emotion.train import TrainConfig
 
 __all__ = ["PAPER_ACCURACY", "results_rows", "results_markdown", "update_readme",
            "ablation_markdown"]
@@ -110,9 +111,15 @@ def _flatten(d: dict, prefix: str = "") -> dict:
 
 
 def _config_diff(card: dict, base: dict) -> str:
-    """What differs between two cards' training and model configs, e.g. ``model.use_stn=False``."""
-    ours = _flatten({"training": card.get("training", {}), "model": card.get("config", {})})
-    theirs = _flatten({"training": base.get("training", {}), "model": base.get("config", {})})
+    """What differs between two cards' training and model configs, e.g. ``model.use_stn=False``.
+
+    A training field an older card lacks (added to ``TrainConfig`` later) counts at its default.
+    """
+    train_defaults = TrainConfig().to_dict()
+    ours = _flatten({"training": train_defaults | card.get("training", {}),
+                     "model": card.get("config", {})})
+    theirs = _flatten({"training": train_defaults | base.get("training", {}),
+                       "model": base.get("config", {})})
     skip = ("training.model.", "training.augment.")  # already visible as model.* / resolved below
     changes = [f"{k.split('.', 1)[1]}={ours[k]}" for k in sorted(ours)
                if not k.startswith(skip) and ours.get(k) != theirs.get(k)]

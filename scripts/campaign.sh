@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The training campaign behind the shipped checkpoints (issue 4), as one resumable queue.
 #
-#   bash scripts/campaign.sh LANE      LANE = small | finetune_v2 | ferplus | ablations_a | ablations_b | finetune | long | longer | ferplus_long | ablation_bf16 | all
+#   bash scripts/campaign.sh LANE      LANE = small | finetune_v2 | ferplus | ablations_a | ablations_b | finetune | long | longer | ferplus_long | ablation_bf16 | ablations_c | all
 #
 # Every run writes runs/<name>/ (last.pt resume state each epoch, metrics.jsonl) and a
 # candidate checkpoint runs/candidates/<name>.{safetensors,json}; a finished candidate is
@@ -90,14 +90,20 @@ ablations_b() {
   run abl_dropout_05 --dataset fer2013 --epochs 6 --model dropout=0.5 --augment erase=0.25
 }
 
+ablations_c() {
+  # Two directions the accuracy issue names: class-balanced loss (disgust, fear) and the warp's padding.
+  run abl_class_sqrt --dataset fer2013 --epochs 6 --model dropout=0.2 --augment erase=0.25 --class-weighting sqrt
+  run abl_pad_border --dataset fer2013 --epochs 6 --model dropout=0.2 padding_mode=\"border\" --augment erase=0.25
+}
+
 ablation_bf16() {
   # bfloat16 autocast (1.9x per step on this CPU): does it cost accuracy against abl_base?
   run abl_bf16 --dataset fer2013 --epochs 6 --model dropout=0.2 --augment erase=0.25 --precision bf16
 }
 
 case "${1:-all}" in
-  small) small ;; finetune) finetune ;; finetune_v2) finetune_v2 ;; ferplus) ferplus ;; long) long ;; longer) longer ;; ferplus_long) ferplus_long ;; ablation_bf16) ablation_bf16 ;;
+  small) small ;; finetune) finetune ;; finetune_v2) finetune_v2 ;; ferplus) ferplus ;; long) long ;; longer) longer ;; ferplus_long) ferplus_long ;; ablation_bf16) ablation_bf16 ;; ablations_c) ablations_c ;;
   ablations_a) ablations_a ;; ablations_b) ablations_b ;;
   all) small; ferplus; ablations_a; ablations_b; finetune ;;
-  *) echo "usage: $0 small|finetune_v2|finetune|ferplus|ablations_a|ablations_b|long|longer|ferplus_long|ablation_bf16|all" >&2; exit 2 ;;
+  *) echo "usage: $0 small|finetune_v2|finetune|ferplus|ablations_a|ablations_b|long|longer|ferplus_long|ablation_bf16|ablations_c|all" >&2; exit 2 ;;
 esac
