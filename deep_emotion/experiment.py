@@ -98,10 +98,11 @@ def make_folds(data: FaceDataset, protocol: str, *, folds: int = 10, seed: int =
 def _selection_text(protocol: str, data: FaceDataset) -> str:
     if protocol == "official":
         val = [s for s in sorted(set(data.splits)) if OFFICIAL_SPLITS.get(s) == "val"]
-        return (f"epoch with the best {'/'.join(val)} accuracy; the test split was evaluated "
-                "once, after training")
+        return (f"epoch with the best {'/'.join(val)} accuracy (ties: lower {'/'.join(val)} "
+                "loss); the test split was evaluated once, after training")
     return ("the epoch with the best accuracy on the validation rows (each fold's own, for "
-            "cross-validation); each test split was evaluated once, after training")
+            "cross-validation; ties: lower validation loss); each test split was evaluated "
+            "once, after training")
 
 
 def _weights_hash(name: str) -> str:

@@ -109,6 +109,18 @@ class TrainConfig:
         return cls(**data)
 
 
+def improves(val_acc: float, val_loss: float, best_acc: float, best_loss: float) -> bool:
+    """Whether an epoch beats the best so far: higher validation accuracy, or the same
+    accuracy with a lower validation loss.
+
+    Why the tie-break: on small validation sets (JAFFE: 23 faces, CK+: 98) hundreds of epochs
+    share the top accuracy, and keeping the first of them keeps an early, less-trained network.
+    The loss is the mean negative log-likelihood of the true labels, so it still uses only
+    validation rows.
+    """
+    return val_acc > best_acc or (val_acc == best_acc and val_loss < best_loss)
+
+
 @dataclass
 class FitResult:
     model: DeepEmotion              # best-on-validation weights, eval mode, on the CPU
@@ -278,6 +290,7 @@ def fit(cfg: TrainConfig, train: FaceDataset, val: FaceDataset, run_dir: Path | 
 
     history: list[dict] = []
     start_epoch, best_acc, best_epoch, best_state = 0, -1.0, -1, None
+    best_loss = math.inf
     last_path = run_dir / "last.pt" if run_dir else None
     if last_path and last_path.exists():
         state = torch.load(last_path, map_location="cpu", weights_only=True)
@@ -288,6 +301,7 @@ def fit(cfg: TrainConfig, train: FaceDataset, val: FaceDataset, run_dir: Path | 
             ema.load_state_dict(state["ema"])
         start_epoch, best_acc, best_epoch = state["epoch"] + 1, state["best_acc"], state["best_epoch"]
         best_state = state["best_model"]
+        best_loss = state.get("best_loss", math.inf)  # resume states from before the tie-break
         history = json.loads(state["history"])
         torch.set_rng_state(state["rng"]["torch"])
     net = nn.parallel.DistributedDataParallel(model) if env.active else model
@@ -343,13 +357,15 @@ def fit(cfg: TrainConfig, train: FaceDataset, val: FaceDataset, run_dir: Path | 
         judged = ema if ema is not None else model
         val_probs = predict_proba(judged, val.images, preprocessing)
         val_acc = float((val_probs.argmax(1) == val.labels).float().mean())
+        true_p = val_probs.gather(1, val.labels.view(-1, 1).to(val_probs.device))
+        val_loss = float(-true_p.clamp_min(1e-12).log().mean())
         record = {"epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1),
-                  "train_acc": correct / max(seen, 1), "val_acc": val_acc,
+                  "train_acc": correct / max(seen, 1), "val_acc": val_acc, "val_loss": val_loss,
                   "lr": opt.param_groups[0]["lr"], "seconds": round(time.perf_counter() - t0, 2),
                   "images_per_s": round(seen * env.world / train_seconds, 1)}
         history.append(record)
-        if val_acc > best_acc:
-            best_acc, best_epoch = val_acc, epoch + 1
+        if improves(val_acc, val_loss, best_acc, best_loss):
+            best_acc, best_loss, best_epoch = val_acc, val_loss, epoch + 1
             best_state = {k: v.detach().cpu().clone() for k, v in judged.state_dict().items()}
         if env.main and progress:
             tqdm.write(f"epoch {epoch + 1}/{cfg.epochs} loss {record['train_loss']:.4f} "
@@ -364,7 +380,8 @@ def fit(cfg: TrainConfig, train: FaceDataset, val: FaceDataset, run_dir: Path | 
             torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                         "schedule": sched.state_dict(),
                         "ema": ema.state_dict() if ema is not None else None,
-                        "epoch": epoch, "best_acc": best_acc, "best_epoch": best_epoch,
+                        "epoch": epoch, "best_acc": best_acc, "best_loss": best_loss,
+                        "best_epoch": best_epoch,
                         "best_model": best_state, "history": json.dumps(history),
                         "rng": {"torch": torch.get_rng_state()}}, tmp)
             os.replace(tmp, run_dir / "last.pt")

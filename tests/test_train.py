@@ -13,7 +13,7 @@ from deep_emotion import train as train_module
 from deep_emotion.checkpoints import load_checkpoint
 from deep_emotion.data import ckplus
 from deep_emotion.data.base import FaceDataset
-from deep_emotion.train import TrainConfig, class_weights, fit
+from deep_emotion.train import TrainConfig, class_weights, fit, improves
 
 TINY = {"epochs": 1, "batch_size": 16, "threads": 1}
 
@@ -50,7 +50,23 @@ def test_one_epoch_smoke_run_returns_best_weights_and_a_history(tmp_path):
     assert result.best_epoch == 1 and len(result.history) == 1
     assert not result.model.training
     record = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[0])
-    assert {"epoch", "train_loss", "train_acc", "val_acc", "lr", "seconds"} <= set(record)
+    assert {"epoch", "train_loss", "train_acc", "val_acc", "val_loss", "lr", "seconds"} <= set(record)
+
+
+def test_selection_prefers_accuracy_then_breaks_ties_on_validation_loss():
+    assert improves(0.90, 0.9, best_acc=0.80, best_loss=0.1)      # accuracy first
+    assert not improves(0.80, 0.1, best_acc=0.90, best_loss=0.9)
+    assert improves(0.90, 0.3, best_acc=0.90, best_loss=0.4)      # a tie: lower loss wins
+    assert not improves(0.90, 0.4, best_acc=0.90, best_loss=0.4)  # an exact tie keeps the first
+
+
+def test_the_selected_epoch_is_the_one_with_the_best_accuracy_then_loss(tmp_path):
+    data = toy_faces(16)
+    cfg = TrainConfig(epochs=8, batch_size=16, lr=3e-3, threads=1, label_smoothing=0.0,
+                      augment={"erase": 0.0, "rotate_deg": 0.0, "flip": 0.0})
+    result = fit(cfg, data, data, progress=False)
+    ranked = max(result.history, key=lambda r: (r["val_acc"], -r["val_loss"]))
+    assert result.best_epoch == ranked["epoch"]
 
 
 def test_a_few_epochs_learn_a_separable_toy_problem():
