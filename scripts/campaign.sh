@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The training campaign behind the shipped checkpoints (issue 4), as one resumable queue.
 #
-#   bash scripts/campaign.sh LANE      LANE = small | finetune_v2 | ferplus | ablations_a | ablations_b | finetune | long | longer | ferplus_long | ablation_bf16 | ablations_c | distill | distill_lean | small_v3 | all
+#   bash scripts/campaign.sh LANE      LANE = small | finetune_v2 | ferplus | ablations_a | ablations_b | finetune | long | longer | ferplus_long | ablation_bf16 | ablations_c | distill | distill_lean | small_v3 | small_cv_v3 | all
 #
 # Every run writes runs/<name>/ (last.pt resume state each epoch, metrics.jsonl) and a
 # candidate checkpoint runs/candidates/<name>.{safetensors,json}; a finished candidate is
 # skipped, an interrupted one resumes.  Candidates are promoted to checkpoints/ by scripts/promote.py
-# (selection on validation accuracy only; test numbers are in the card, computed once).
+# (selection on validation only: accuracy, ties broken by validation loss; test numbers are in
+# the card, computed once).
 # On 2 CPU cores each run uses one thread, so two lanes can run side by side.
+# Edit this file only by replacing it (write a copy, then mv): bash reads a running script as
+# it goes, so an in-place edit changes what a running lane reads next.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEEP_EMOTION_DATA="${DEEP_EMOTION_DATA:-$(cd .. && pwd)/shared/data}"
@@ -129,10 +132,18 @@ small_v3() {
   run jaffe_stratified_ft_v3 "${jf[@]}" --protocol stratified --epochs 300 --lr 0.001 --init checkpoints/fer2013_60ep
 }
 
+small_cv_v3() {
+  # The small_v3 recipes under the subject-independent protocols.
+  local ck=(--dataset ckplus --batch-size 32 --model dropout=0.1 --ema-decay 0.99)
+  local jf=(--dataset jaffe --batch-size 16 --model dropout=0.1 --ema-decay 0.99)
+  run ckplus_cv10_v3 "${ck[@]}" --protocol subject-kfold --folds 10 --epochs 100
+  run jaffe_loso_v3 "${jf[@]}" --protocol loso --epochs 400
+}
+
 case "${1:-all}" in
   small) small ;; finetune) finetune ;; finetune_v2) finetune_v2 ;; ferplus) ferplus ;; long) long ;; longer) longer ;; ferplus_long) ferplus_long ;; ablation_bf16) ablation_bf16 ;; ablations_c) ablations_c ;;
-  distill) distill ;; small_v3) small_v3 ;; distill_lean) distill_lean ;;
+  distill) distill ;; small_v3) small_v3 ;; small_cv_v3) small_cv_v3 ;; distill_lean) distill_lean ;;
   ablations_a) ablations_a ;; ablations_b) ablations_b ;;
   all) small; ferplus; ablations_a; ablations_b; finetune ;;
-  *) echo "usage: $0 small|finetune_v2|finetune|ferplus|ablations_a|ablations_b|long|longer|ferplus_long|ablation_bf16|ablations_c|distill|distill_lean|small_v3|all" >&2; exit 2 ;;
+  *) echo "usage: $0 small|finetune_v2|finetune|ferplus|ablations_a|ablations_b|long|longer|ferplus_long|ablation_bf16|ablations_c|distill|distill_lean|small_v3|small_cv_v3|all" >&2; exit 2 ;;
 esac
