@@ -168,6 +168,7 @@ def run_training(cfg: TrainConfig, data_dir: str | Path | None, out: str | Path,
         "best_epoch": fold_results[0]["best_epoch"] if len(folds) == 1 else None,
         "training": cfg.to_dict(),
         "init_weights_sha256": _weights_hash(cfg.init) if cfg.init else None,
+        "teacher_weights_sha256": _weights_hash(cfg.teacher) if cfg.teacher else None,
         "history": history,
         "train_seconds": round(time.time() - started, 1),
     }

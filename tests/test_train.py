@@ -177,6 +177,19 @@ def test_only_rank_zero_writes_files_so_ranks_never_interleave_a_card_and_its_we
     assert not any(tmp_path.glob("ckpt*")) and not (tmp_path / "run").exists()
 
 
+def test_a_distilled_card_records_its_teacher_and_the_teachers_weight_hash(tmp_path):
+    from deep_emotion.experiment import run_training
+    root = write_ck_root(tmp_path / "data")
+    base = dict(TINY, dataset="ckplus", protocol="stratified", eval_tta=("none",))
+    run_training(TrainConfig(**base), root, tmp_path / "teacher", tmp_path / "t", progress=False)
+    teacher = load_checkpoint(tmp_path / "teacher")
+    run_training(TrainConfig(**base, teacher=str(tmp_path / "teacher")), root,
+                 tmp_path / "student", tmp_path / "s", progress=False)
+    card = load_checkpoint(tmp_path / "student").card
+    assert card["training"]["teacher"] == str(tmp_path / "teacher")
+    assert card["teacher_weights_sha256"] == teacher.card["weights_sha256"]
+
+
 def test_fine_tuning_copies_the_body_and_maps_head_rows_by_class_name():
     from deep_emotion.model import build_model
     from deep_emotion.train import init_from
