@@ -133,11 +133,14 @@ small_v3() {
 }
 
 small_cv_v3() {
-  # The small_v3 recipes under the subject-independent protocols.
+  # The small_v3 recipes under the subject-independent protocols (the last two ran side by side).
   local ck=(--dataset ckplus --batch-size 32 --model dropout=0.1 --ema-decay 0.99)
   local jf=(--dataset jaffe --batch-size 16 --model dropout=0.1 --ema-decay 0.99)
   run ckplus_cv10_v3 "${ck[@]}" --protocol subject-kfold --folds 10 --epochs 100
   run jaffe_loso_v3 "${jf[@]}" --protocol loso --epochs 400
+  run ckplus_cv10_ft_v3 "${ck[@]}" --protocol subject-kfold --folds 10 --epochs 60 --lr 0.001 \
+    --init checkpoints/fer2013_60ep
+  run jaffe_loso_ft_v3 "${jf[@]}" --protocol loso --epochs 200 --lr 0.001 --init checkpoints/fer2013_60ep
 }
 
 case "${1:-all}" in
