@@ -36,7 +36,7 @@ if own:
     classes = list(card["classes"])
     confusion = np.asarray(m["confusion"])
     per_class = m.get("per_class") or tables.per_class_from_confusion(confusion, classes)
-    st.metric("Accuracy", f"{m['accuracy']:.1%}" if m.get("accuracy") is not None else "—",
+    st.metric("Accuracy", f"{m['accuracy']:.2%}" if m.get("accuracy") is not None else "—",
               help=f"{ckpt_name} on {resources.label(ds_name)} {split}, TTA {tta}, from the card.")
 else:
     st.markdown(f"**Cross-dataset view:** `{ckpt_name}` was trained on "

@@ -7,6 +7,7 @@ Uploads go through ``file_uploader``/``camera_input`` (supported by AppTest sinc
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -149,6 +150,7 @@ def test_confusion_from_card_every_control(app):
         app.selectbox(key="cm_view").set_value(view).run()
         assert not app.exception
         assert f"TTA {view[1]}" in app.metric[0].help
+        assert re.fullmatch(r"\d{1,3}\.\d\d%", app.metric[0].value)  # as precise as the README
     app.radio(key="cm_norm").set_value("row-normalised").run()
     assert not app.exception
     app.selectbox(key="cell_true").set_value("fear")
