@@ -357,7 +357,7 @@ def fit(cfg: TrainConfig, train: FaceDataset, val: FaceDataset, run_dir: Path | 
         judged = ema if ema is not None else model
         val_probs = predict_proba(judged, val.images, preprocessing)
         val_acc = float((val_probs.argmax(1) == val.labels).float().mean())
-        true_p = val_probs.gather(1, val.labels.view(-1, 1).to(val_probs.device))
+        true_p = val_probs.gather(1, val.labels.view(-1, 1))  # probabilities are on the CPU
         val_loss = float(-true_p.clamp_min(1e-12).log().mean())
         record = {"epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1),
                   "train_acc": correct / max(seen, 1), "val_acc": val_acc, "val_loss": val_loss,

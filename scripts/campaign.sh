@@ -120,27 +120,27 @@ distill_lean() {
     --augment erase=0 --precision bf16 --teacher checkpoints/fer2013 --class-weighting sqrt
 }
 
+# The small_v3 recipe (session 4), shared by the stratified and subject-independent lanes.
+V3_CK=(--dataset ckplus --batch-size 32 --model dropout=0.1 --ema-decay 0.99)
+V3_JF=(--dataset jaffe --batch-size 16 --model dropout=0.1 --ema-decay 0.99)
+
 small_v3() {
   # Session 4: the first small-dataset recipes stopped while training accuracy was 0.80-0.95
   # (JAFFE: 1,200 steps in all) and validation swung epoch to epoch.  Longer schedules with an
   # EMA of the weights; fine-tuning from the same fer2013_60ep network as the shipped _ft rows.
-  local ck=(--dataset ckplus --batch-size 32 --model dropout=0.1 --ema-decay 0.99)
-  local jf=(--dataset jaffe --batch-size 16 --model dropout=0.1 --ema-decay 0.99)
-  run ckplus_stratified_v3 "${ck[@]}" --protocol stratified --epochs 150
-  run jaffe_stratified_v3 "${jf[@]}" --protocol stratified --epochs 600
-  run ckplus_stratified_ft_v3 "${ck[@]}" --protocol stratified --epochs 100 --lr 0.001 --init checkpoints/fer2013_60ep
-  run jaffe_stratified_ft_v3 "${jf[@]}" --protocol stratified --epochs 300 --lr 0.001 --init checkpoints/fer2013_60ep
+  run ckplus_stratified_v3 "${V3_CK[@]}" --protocol stratified --epochs 150
+  run jaffe_stratified_v3 "${V3_JF[@]}" --protocol stratified --epochs 600
+  run ckplus_stratified_ft_v3 "${V3_CK[@]}" --protocol stratified --epochs 100 --lr 0.001 --init checkpoints/fer2013_60ep
+  run jaffe_stratified_ft_v3 "${V3_JF[@]}" --protocol stratified --epochs 300 --lr 0.001 --init checkpoints/fer2013_60ep
 }
 
 small_cv_v3() {
   # The small_v3 recipes under the subject-independent protocols (the last two ran side by side).
-  local ck=(--dataset ckplus --batch-size 32 --model dropout=0.1 --ema-decay 0.99)
-  local jf=(--dataset jaffe --batch-size 16 --model dropout=0.1 --ema-decay 0.99)
-  run ckplus_cv10_v3 "${ck[@]}" --protocol subject-kfold --folds 10 --epochs 100
-  run jaffe_loso_v3 "${jf[@]}" --protocol loso --epochs 400
-  run ckplus_cv10_ft_v3 "${ck[@]}" --protocol subject-kfold --folds 10 --epochs 60 --lr 0.001 \
+  run ckplus_cv10_v3 "${V3_CK[@]}" --protocol subject-kfold --folds 10 --epochs 100
+  run jaffe_loso_v3 "${V3_JF[@]}" --protocol loso --epochs 400
+  run ckplus_cv10_ft_v3 "${V3_CK[@]}" --protocol subject-kfold --folds 10 --epochs 60 --lr 0.001 \
     --init checkpoints/fer2013_60ep
-  run jaffe_loso_ft_v3 "${jf[@]}" --protocol loso --epochs 200 --lr 0.001 --init checkpoints/fer2013_60ep
+  run jaffe_loso_ft_v3 "${V3_JF[@]}" --protocol loso --epochs 200 --lr 0.001 --init checkpoints/fer2013_60ep
 }
 
 case "${1:-all}" in
