@@ -17,7 +17,7 @@ import numpy as np
 
 from deep_emotion import protocols
 from deep_emotion.checkpoints import Checkpoint, save_checkpoint
-from deep_emotion.data import DatasetError, FaceDataset, load_dataset
+from deep_emotion.data import DatasetError, FaceDataset, data_root, ferplus, load_dataset
 from deep_emotion.evaluate import evaluate_model, pool_folds
 from deep_emotion.preprocess import DEFAULT_PREPROCESSING
 from deep_emotion.train import TrainConfig, fit, is_main_process
@@ -118,6 +118,8 @@ def run_training(cfg: TrainConfig, data_dir: str | Path | None, out: str | Path,
         The card that was written (``out.json``), with the metrics.
     """
     data = load_dataset(cfg.dataset, data_dir)
+    if cfg.vote_share:
+        data = ferplus.with_vote_targets(data, data_root(data_dir), cfg.vote_share)
     folds = make_folds(data, cfg.protocol, folds=cfg.folds, seed=cfg.seed)
     if cfg.fold is not None:
         folds = [folds[cfg.fold]]
@@ -156,7 +158,8 @@ def run_training(cfg: TrainConfig, data_dir: str | Path | None, out: str | Path,
         "classes": list(data.classes),
         "preprocessing": pre.to_dict(),
         "dataset": {"name": data.name, "file": Path(data.source).name, "sha256": data.sha256,
-                    "rows": len(data)},
+                    "rows": len(data),
+                    **({"vote_targets": data.meta["vote_targets"]} if cfg.vote_share else {})},
         "protocol": {"name": cfg.protocol, "description": PROTOCOLS[cfg.protocol],
                      "seed": cfg.seed, "folds": [f.name for f in folds],
                      "split_sizes": [f.sizes() for f in folds] if len(folds) > 1 else folds[0].sizes(),

@@ -62,6 +62,8 @@ class TrainConfig:
     label_smoothing: float = 0.1
     class_weighting: str = "none"     # none | balanced | sqrt (inverse frequency, or its root)
     soft_labels: bool = False         # train on vote distributions (FER+) instead of majority
+    vote_share: float = 0.0           # FER2013 only: share of each training target taken from
+                                      # the image's FER+ votes (data.ferplus.with_vote_targets)
     ema_decay: float = 0.0            # >0: evaluate and keep an exponential moving average
     init: str | None = None           # checkpoint to fine-tune from (head rows mapped by class)
     teacher: str | None = None        # checkpoint to distil from (same classes), or None
@@ -90,6 +92,11 @@ class TrainConfig:
             raise ValueError(f"class_weighting must be one of {CLASS_WEIGHTING}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if not 0.0 <= self.vote_share <= 1.0:
+            raise ValueError(f"vote_share must be in [0, 1], got {self.vote_share}")
+        if self.vote_share and self.dataset != "fer2013":
+            raise ValueError("vote_share mixes FER+ votes into FER2013 targets; "
+                             f"it does not apply to {self.dataset!r}")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be >= 1")
         self.eval_tta = tuple(self.eval_tta)
@@ -282,8 +289,9 @@ def fit(cfg: TrainConfig, train: FaceDataset, val: FaceDataset, run_dir: Path | 
     ema = copy.deepcopy(model).eval() if cfg.ema_decay > 0 else None
     weights = class_weights(train.labels, num_classes, cfg.class_weighting)
     weights = weights.to(env.device) if weights is not None else None
-    soft_all = train.soft_labels if cfg.soft_labels else None
-    if cfg.soft_labels and soft_all is None:
+    use_soft = cfg.soft_labels or cfg.vote_share > 0
+    soft_all = train.soft_labels if use_soft else None
+    if use_soft and soft_all is None:
         raise ValueError(f"soft_labels needs a dataset with vote distributions; {train.name} has none")
     if teacher is not None:
         teacher = teacher.to(env.device).eval()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The training campaign behind the shipped checkpoints (issue 4), as one resumable queue.
 #
-#   bash scripts/campaign.sh LANE      LANE = small | finetune_v2 | ferplus | ablations_a | ablations_b | finetune | long | longer | ferplus_long | ablation_bf16 | ablations_c | distill | distill_lean | small_v3 | small_cv_v3 | all
+#   bash scripts/campaign.sh LANE      LANE = small | finetune_v2 | ferplus | ablations_a | ablations_b | finetune | long | longer | ferplus_long | ablation_bf16 | ablations_c | distill | distill_lean | small_v3 | small_cv_v3 | ckplus_v4 | ferplus_ft | fer2013_votes | fer2013_votes_ft | all
 #
 # Every run writes runs/<name>/ (last.pt resume state each epoch, metrics.jsonl) and a
 # candidate checkpoint runs/candidates/<name>.{safetensors,json}; a finished candidate is
@@ -143,10 +143,47 @@ small_cv_v3() {
   run jaffe_loso_ft_v3 "${V3_JF[@]}" --protocol loso --epochs 200 --lr 0.001 --init checkpoints/fer2013_60ep
 }
 
+ckplus_v4() {
+  # Session 5: the shipped ckplus row (small_v3) is one test face short of the paper.  Three
+  # variations of its recipe at the same seed, hence the same split; promote.py takes one only
+  # if it beats the shipped row on validation (accuracy, then validation loss).
+  run ckplus_stratified_v4_300ep "${V3_CK[@]}" --protocol stratified --epochs 300
+  run ckplus_stratified_v4_ema995 "${V3_CK[@]}" --protocol stratified --epochs 150 --ema-decay 0.995
+  run ckplus_stratified_v4_batch16 "${V3_CK[@]}" --protocol stratified --epochs 150 --batch-size 16
+}
+
+ferplus_ft() {
+  # Session 5: ferplus_soft_long ended underfitting (training accuracy 0.74 below validation
+  # 0.77).  Start from the shipped fer2013 network instead: trained on the same Training images
+  # (FER2013 labels) and selected on PublicTest, so no validation or test row leaks in.
+  run ferplus_soft_ft --dataset ferplus --epochs 100 --soft-labels true --ema-decay 0.999 \
+    --model dropout=0.1 --augment erase=0.25 --precision bf16 --lr 0.001 --init checkpoints/fer2013
+}
+
+fer2013_votes() {
+  # Session 5: FER+ votes as a teacher signal for FER2013 (the issue's list): each Training
+  # target is 0.7 * one-hot(FER2013 label) + 0.3 * the image's FER+ vote distribution.  Below
+  # 0.5 the FER2013 label stays the argmax of every target.  Otherwise the shipped fer2013
+  # recipe (longer), so the two compare on PublicTest.
+  run fer2013_votes30 --dataset fer2013 --epochs 240 --ema-decay 0.999 --model dropout=0.1 \
+    --augment erase=0.25 --precision bf16 --vote-share 0.3
+}
+
+fer2013_votes_ft() {
+  # The same targets continuing the shipped fer2013 network for 80 epochs, and the control: the
+  # same continuation with FER2013 labels only, so a gain is not just the extra epochs.
+  local ft=(--dataset fer2013 --epochs 80 --ema-decay 0.999 --model dropout=0.1 --augment erase=0.25
+            --precision bf16 --lr 0.001 --init checkpoints/fer2013)
+  run fer2013_votes30_ft "${ft[@]}" --vote-share 0.3
+  run fer2013_continue_ft "${ft[@]}"
+}
+
 case "${1:-all}" in
   small) small ;; finetune) finetune ;; finetune_v2) finetune_v2 ;; ferplus) ferplus ;; long) long ;; longer) longer ;; ferplus_long) ferplus_long ;; ablation_bf16) ablation_bf16 ;; ablations_c) ablations_c ;;
   distill) distill ;; small_v3) small_v3 ;; small_cv_v3) small_cv_v3 ;; distill_lean) distill_lean ;;
+  ckplus_v4) ckplus_v4 ;; ferplus_ft) ferplus_ft ;;
+  fer2013_votes) fer2013_votes ;; fer2013_votes_ft) fer2013_votes_ft ;;
   ablations_a) ablations_a ;; ablations_b) ablations_b ;;
   all) small; ferplus; ablations_a; ablations_b; finetune ;;
-  *) echo "usage: $0 small|finetune_v2|finetune|ferplus|ablations_a|ablations_b|long|longer|ferplus_long|ablation_bf16|ablations_c|distill|distill_lean|small_v3|small_cv_v3|all" >&2; exit 2 ;;
+  *) echo "usage: $0 small|finetune_v2|finetune|ferplus|ablations_a|ablations_b|long|longer|ferplus_long|ablation_bf16|ablations_c|distill|distill_lean|small_v3|small_cv_v3|ckplus_v4|ferplus_ft|fer2013_votes|fer2013_votes_ft|all" >&2; exit 2 ;;
 esac

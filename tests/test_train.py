@@ -132,7 +132,8 @@ def test_balanced_class_weights_are_inverse_frequency():
 
 @pytest.mark.parametrize("bad", [{"schedule": "linear"}, {"optimizer": "lion"},
                                  {"epochs": 0}, {"augment": {"blur": 1}},
-                                 {"precision": "fp8"}])
+                                 {"precision": "fp8"}, {"vote_share": 1.5},
+                                 {"dataset": "ckplus", "vote_share": 0.3}])
 def test_invalid_training_options_are_refused(bad):
     with pytest.raises((ValueError, TypeError)):
         TrainConfig(**bad)
@@ -201,3 +202,28 @@ def test_fine_tuning_copies_the_body_and_maps_head_rows_by_class_name():
     assert torch.equal(target.features[0].weight, source.features[0].weight)
     assert torch.equal(target.classifier[2].weight[0], source.classifier[2].weight[2])
     assert torch.equal(target.classifier[2].weight[2], source.classifier[2].weight[0])
+
+
+def test_vote_share_trains_fer2013_on_mixed_targets_and_the_card_names_the_votes(tmp_path, monkeypatch):
+    from deep_emotion import experiment
+    from tests.data.test_fer2013 import fake_rows, write_csv
+    from tests.data.test_ferplus import write_ferplus
+    root = tmp_path / "data"
+    write_csv(root / "fer2013" / "fer2013.csv", fake_rows())
+    write_ferplus(root)
+    seen = []
+    real_fit = experiment.fit
+
+    def spy(cfg, train, val, *args, **kwargs):
+        seen.append(train)
+        return real_fit(cfg, train, val, *args, **kwargs)
+
+    monkeypatch.setattr(experiment, "fit", spy)
+    cfg = TrainConfig(**TINY, vote_share=0.3, eval_tta=("none",))
+    card = experiment.run_training(cfg, root, tmp_path / "ckpt", tmp_path / "run", progress=False)
+    train = seen[0]
+    assert set(train.splits) == {"Training"}
+    assert torch.allclose(train.soft_labels[0], torch.tensor([0.7, 0, 0, 0, 0, 0, 0.3]))
+    assert card["dataset"]["name"] == "fer2013"
+    assert card["dataset"]["vote_targets"]["share"] == 0.3
+    assert card["training"]["vote_share"] == 0.3

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from deep_emotion.data import DatasetError, ferplus, load_dataset
 from tests.data.test_fer2013 import fake_rows, write_csv
@@ -93,3 +94,36 @@ def test_real_ferplus_majority_counts_match_the_published_ones(data_root):
                                  "sadness": 4371, "anger": 3111, "disgust": 248, "fear": 819,
                                  "contempt": 216}
     assert ds.meta["dropped"] == 222 + 4 + 173
+
+
+def test_vote_targets_mix_each_fer2013_label_with_the_votes_in_fer2013_class_order(root):
+    from deep_emotion.data import fer2013
+    write_ferplus(root)
+    data = fer2013.load(root)  # labels 0..6, 0: anger, disgust, fear, happiness, sadness, surprise, neutral, anger
+    mixed = ferplus.with_vote_targets(data, root, 0.3)
+    t = mixed.soft_labels.numpy()
+    assert np.allclose(t[0], [0.7, 0, 0, 0, 0, 0, 0.3])             # anger; votes: all neutral
+    assert np.allclose(t[1], [0, 0.7, 0, 0.18, 0, 0.12, 0])         # disgust; happiness .6 surprise .4
+    assert np.allclose(t[7], [0.7, 0, 0.27, 0, 0, 0, 0.03])         # anger; fear .9 neutral .1
+    assert np.allclose(t.sum(1), 1.0)
+    assert torch.equal(mixed.labels, data.labels) and mixed.classes == data.classes
+
+
+def test_rows_without_an_emotion_vote_keep_their_one_hot_label(root):
+    from deep_emotion.data import fer2013
+    write_ferplus(root)
+    mixed = ferplus.with_vote_targets(fer2013.load(root), root, 0.3)
+    one_hot = torch.nn.functional.one_hot(mixed.labels, 7).float()
+    for row in (2, 4, 5, 6):  # not a face, unknown, contempt only (no FER2013 class), unnamed
+        assert torch.equal(mixed.soft_labels[row], one_hot[row])
+    assert mixed.meta["vote_targets"]["rows_with_votes"] == 4
+    assert mixed.meta["vote_targets"]["share"] == 0.3
+
+
+def test_vote_targets_refuse_other_datasets_and_shares_outside_zero_to_one(root):
+    from deep_emotion.data import fer2013
+    write_ferplus(root)
+    with pytest.raises(ValueError, match="for FER2013, got ferplus"):
+        ferplus.with_vote_targets(ferplus.load(root), root, 0.3)
+    with pytest.raises(ValueError, match=r"in \[0, 1\]"):
+        ferplus.with_vote_targets(fer2013.load(root), root, 1.5)
