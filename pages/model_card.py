@@ -83,7 +83,7 @@ else:
     formats = {c: "{:.2%}" for c in (*tables.TTA_COLUMNS.values(), "paper", "± std")}
     formats["Δ vs paper"] = "{:+.2%}"
     st.dataframe(results.style.format({k: v for k, v in formats.items() if k in results}, na_rep="—"),
-                 hide_index=True)
+                 hide_index=True, placeholder="—")
     st.caption("Test accuracy of every shipped checkpoint; ± std is the spread over "
                "cross-validation folds. Paper: Minaee & Abdolrashidi, *Deep-Emotion* (Sensors 2021): FER2013 70.02%, "
                "FERG 99.3%, JAFFE 92.8%, CK+ 98.0%; FER+ is not reported there. The paper's "

@@ -25,7 +25,8 @@ st.caption(f"On {faith.get('faces', '?')} test faces, the probability of the pre
            "(insertion: a high area is better). A random map is the floor to beat.")
 methods = faith.get("methods", {})
 if methods:
-    st.dataframe(tables.faithfulness_table(methods, labels).style.format(precision=3, na_rep="—"))
+    st.dataframe(tables.faithfulness_table(methods, labels).style.format(precision=3, na_rep="—"),
+                 placeholder="—")
     kind = st.radio("Curves", ["deletion", "insertion"], horizontal=True, key="trust_curves")
     st.plotly_chart(figures.deletion_curves(
         {labels.get(m, m): v[f"{kind}_curve"] for m, v in methods.items() if f"{kind}_curve" in v},
@@ -41,7 +42,7 @@ st.caption(f"Adebayo et al. (2018): re-initialise the layers one by one from the
 checks = sanity.get("methods", {})
 if checks:
     st.dataframe(tables.sanity_table(checks, labels).style.format(precision=3, na_rep="—"),
-                 hide_index=True)
+                 hide_index=True, placeholder="—")
     threshold = next(iter(checks.values())).get("threshold", 0.5)
     st.plotly_chart(figures.sanity_curves({labels.get(m, m): v for m, v in checks.items()}, threshold,
                                           verdict=tables.sanity_verdict),

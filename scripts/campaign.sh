@@ -170,9 +170,9 @@ fer2013_votes() {
 }
 
 fer2013_votes_ft() {
-  # The same targets continuing the shipped fer2013 network for 80 epochs, and the control: the
+  # The same targets continuing the shipped fer2013 network for 60 epochs, and the control: the
   # same continuation with FER2013 labels only, so a gain is not just the extra epochs.
-  local ft=(--dataset fer2013 --epochs 80 --ema-decay 0.999 --model dropout=0.1 --augment erase=0.25
+  local ft=(--dataset fer2013 --epochs 60 --ema-decay 0.999 --model dropout=0.1 --augment erase=0.25
             --precision bf16 --lr 0.001 --init checkpoints/fer2013)
   run fer2013_votes30_ft "${ft[@]}" --vote-share 0.3
   run fer2013_continue_ft "${ft[@]}"
