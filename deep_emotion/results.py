@@ -132,8 +132,12 @@ def _config_diff(card: dict, base: dict) -> str:
 
 
 def ablation_markdown(folder: Path, baseline: str = "abl_base") -> str:
-    """Table of the ablation cards in ``folder``: what changed from ``baseline`` and the best
-    validation accuracy (PublicTest for FER2013) with its epoch.  No test numbers."""
+    """Table of the ablation cards in ``folder``: what changed from ``baseline`` and the
+    selected epoch's validation accuracy (PublicTest for FER2013).  No test numbers.
+
+    The epoch is the card's ``best_epoch`` (the one training kept: ties on accuracy go to the
+    lower validation loss); older cards without it fall back to the first best accuracy.
+    """
     import json
 
     cards = {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
@@ -144,7 +148,8 @@ def ablation_markdown(folder: Path, baseline: str = "abl_base") -> str:
              "| --- | ---: | --- | ---: | ---: |"]
     for name, card in cards.items():
         history = card.get("history", [])
-        best = max(history, key=lambda h: h["val_acc"]) if history else None
+        kept = [h for h in history if h.get("epoch") == card.get("best_epoch")]
+        best = kept[0] if kept else max(history, key=lambda h: h["val_acc"]) if history else None
         lines.append(f"| `{name}` | {card.get('training', {}).get('epochs')} | "
                      f"{_config_diff(card, base) if name != baseline else '— (baseline)'} | "
                      f"{_pct(best['val_acc']) if best else '—'} | {best['epoch'] if best else '—'} |")

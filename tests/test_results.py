@@ -22,3 +22,11 @@ def test_each_row_names_only_what_differs_and_older_cards_count_at_defaults(tmp_
     assert "| use_stn=False |" in rows["`abl_no_stn`"]  # precision=fp32 is the default: not a change
     assert "| precision=bf16 |" in rows["`abl_bf16`"]
     assert "49.00" in rows["`abl_no_stn`"]
+
+
+def test_the_epoch_shown_is_the_one_training_kept_when_accuracies_tie(tmp_path):
+    history = [{"epoch": 1, "val_acc": 0.6, "val_loss": 1.1}, {"epoch": 2, "val_acc": 0.6, "val_loss": 1.0}]
+    (tmp_path / "abl_base.json").write_text(json.dumps(
+        {"training": {}, "config": {}, "history": history, "best_epoch": 2}))
+    row = next(line for line in ablation_markdown(tmp_path).splitlines() if line.startswith("| `"))
+    assert row.endswith("| 60.00 | 2 |")
