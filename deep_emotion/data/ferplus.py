@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
-
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import torch
