@@ -204,7 +204,9 @@ distill_wide() {
 
 distill_wide_scratch() {
   # The shipped 240-epoch recipe from scratch, distilled from the wide teacher (PublicTest 65.14
-  # against the paper network's 61.94).  Started at the end of session 5; resumable.
+  # against the paper network's 61.94).  Result: PublicTest 61.58 at epoch 239, not promoted
+  # (docs/ablations/fer2013_kd_wide.json).  Epochs 1-11 ran with this lane's one thread; the
+  # resumed epochs 12-240 ran alone on the machine with --threads 2 appended by hand.
   run fer2013_kd_wide --dataset fer2013 --epochs 240 --ema-decay 0.999 --model dropout=0.1 \
     --augment erase=0.25 --precision bf16 --teacher checkpoints/fer2013_wide
 }
