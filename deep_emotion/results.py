@@ -148,8 +148,9 @@ def ablation_markdown(folder: Path, baseline: str = "abl_base") -> str:
              "| --- | ---: | --- | ---: | ---: |"]
     for name, card in cards.items():
         history = card.get("history", [])
-        kept = [h for h in history if h.get("epoch") == card.get("best_epoch")]
-        best = kept[0] if kept else max(history, key=lambda h: h["val_acc"]) if history else None
+        best = next((h for h in history if h.get("epoch") == card.get("best_epoch")), None)
+        if best is None and history:
+            best = max(history, key=lambda h: h["val_acc"])
         lines.append(f"| `{name}` | {card.get('training', {}).get('epochs')} | "
                      f"{_config_diff(card, base) if name != baseline else '— (baseline)'} | "
                      f"{_pct(best['val_acc']) if best else '—'} | {best['epoch'] if best else '—'} |")

@@ -194,9 +194,10 @@ teacher_wide() {
 }
 
 distill_wide() {
-  # The paper network (shipped fer2013) continued for 30 epochs under the wide teacher, shipped
-  # as checkpoints/fer2013_wide (float16).  fer2013_continue_ft is the same run without a teacher
-  # (60 epochs; its best PublicTest epoch was the 7th).
+  # The paper network (shipped fer2013) continued for 30 epochs under the wide teacher
+  # (checkpoints/fer2013_wide, shipped in float16).  fer2013_continue_ft is the same run without
+  # a teacher (60 epochs; its best PublicTest epoch was the 7th).  Result: 61.88 at epoch 1,
+  # not promoted (docs/ablations/fer2013_kd_wide_ft.json).
   run fer2013_kd_wide_ft --dataset fer2013 --epochs 30 --ema-decay 0.999 --model dropout=0.1 \
     --augment erase=0.25 --precision bf16 --lr 0.001 --init checkpoints/fer2013 \
     --teacher checkpoints/fer2013_wide --threads 2
