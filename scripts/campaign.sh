@@ -239,7 +239,8 @@ budget_width() {
   # FER+ recipe (ferplus_soft_long), to see what the top of the budget buys.  (With ferplus_wide
   # as teacher the FER+ run took 35 s an epoch here, against 21 s for the 10-filter student; it
   # was stopped at epoch 13 for time.)  Result: PublicTest 62.36 against 61.94 on FER2013, 78.64
-  # against 77.09 on FER+; wider variants, kept as ablation rows and not shipped.
+  # against 77.09 on FER+; wider variants.  FER+ shipped as an extra row (python scripts/promote.py
+  # ferplus_c20 ferplus_c20); FER2013 kept as an ablation row.
   local budget=(--model channels=20 hidden=32 dropout=0.1 --augment erase=0.25 --precision bf16 --threads 2)
   run fer2013_c20 --dataset fer2013 --epochs 240 --ema-decay 0.999 "${budget[@]}"
   run ferplus_c20 --dataset ferplus --epochs 100 --soft-labels true --ema-decay 0.999 "${budget[@]}"
