@@ -120,7 +120,7 @@ def run_training(cfg: TrainConfig, data_dir: str | Path | None, out: str | Path,
     data = load_dataset(cfg.dataset, data_dir)
     if cfg.vote_share:
         data = ferplus.with_vote_targets(data, data_root(data_dir), cfg.vote_share)
-    folds = make_folds(data, cfg.protocol, folds=cfg.folds, seed=cfg.seed)
+    folds = make_folds(data, cfg.protocol, folds=cfg.folds, seed=cfg.protocol_seed)
     if cfg.fold is not None:
         folds = [folds[cfg.fold]]
     run_dir = Path(run_dir) if run_dir else None
@@ -161,7 +161,7 @@ def run_training(cfg: TrainConfig, data_dir: str | Path | None, out: str | Path,
                     "rows": len(data),
                     **({"vote_targets": data.meta["vote_targets"]} if cfg.vote_share else {})},
         "protocol": {"name": cfg.protocol, "description": PROTOCOLS[cfg.protocol],
-                     "seed": cfg.seed, "folds": [f.name for f in folds],
+                     "seed": cfg.protocol_seed, "folds": [f.name for f in folds],
                      "split_sizes": [f.sizes() for f in folds] if len(folds) > 1 else folds[0].sizes(),
                      "selection": _selection_text(cfg.protocol, data)},
         "metrics": metrics,

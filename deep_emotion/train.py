@@ -51,7 +51,10 @@ class TrainConfig:
     protocol: str = "official"        # see deep_emotion.splits.PROTOCOLS
     folds: int = 10                   # for k-fold protocols
     fold: int | None = None           # train only this fold of a k-fold protocol (None: all)
-    seed: int = 0                     # model init, shuffling, augmentation and random splits
+    seed: int = 0                     # model init, shuffling, augmentation (and random splits,
+                                      # unless split_seed is set)
+    split_seed: int | None = None     # random splits only (None: seed), so several training
+                                      # seeds can share one split and one test set
     epochs: int = 60
     batch_size: int = 128             # global batch (split across DDP processes)
     optimizer: str = "adam"           # paper: Adam
@@ -76,6 +79,11 @@ class TrainConfig:
                                       # AVX-512 BF16/AMX); weights, optimizer, evaluation stay fp32
     threads: int | None = None        # torch intra-op threads (None: torch's default)
     eval_tta: tuple[str, ...] = ("none", "flip", "tencrop")  # modes reported for the test split
+
+    @property
+    def protocol_seed(self) -> int:
+        """The seed of the protocol's random split or folds (recorded as the card's protocol seed)."""
+        return self.seed if self.split_seed is None else self.split_seed
 
     def model_config(self, num_classes: int) -> DeepEmotionConfig:
         return DeepEmotionConfig(**{**self.model, "num_classes": num_classes})

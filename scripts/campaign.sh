@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The training campaign behind the shipped checkpoints (issue 4), as one resumable queue.
 #
-#   bash scripts/campaign.sh LANE      LANE = small | finetune_v2 | ferplus | ablations_a | ablations_b | finetune | long | longer | ferplus_long | ablation_bf16 | ablations_c | distill | distill_lean | small_v3 | small_cv_v3 | ckplus_v4 | ferplus_ft | fer2013_votes | fer2013_votes_ft | stn_long | teacher_wide | distill_wide | distill_wide_scratch | ferplus_wide | distill_ferplus | budget_width | all
+#   bash scripts/campaign.sh LANE      LANE = small | finetune_v2 | ferplus | ablations_a | ablations_b | finetune | long | longer | ferplus_long | ablation_bf16 | ablations_c | distill | distill_lean | small_v3 | small_cv_v3 | ckplus_v4 | ferplus_ft | fer2013_votes | fer2013_votes_ft | stn_long | teacher_wide | distill_wide | distill_wide_scratch | ferplus_wide | distill_ferplus | budget_width | distill_ferplus_long | ckplus_seeds [SEED ...] | all
 #
 # Every run writes runs/<name>/ (last.pt resume state each epoch, metrics.jsonl) and a
 # candidate checkpoint runs/candidates/<name>.{safetensors,json}; a finished candidate is
@@ -246,13 +246,39 @@ budget_width() {
   run ferplus_c20 --dataset ferplus --epochs 100 --soft-labels true --ema-decay 0.999 "${budget[@]}"
 }
 
+distill_ferplus_long() {
+  # Session 8: the shipped ferplus recipe (distill_ferplus) over 200 epochs instead of 100.  At
+  # the end of the 100-epoch run training accuracy (augmented, dropout on) was 74.0% against
+  # 77.6% on PublicTest, the underfitting that 60 -> 240 epochs fixed in part on FER2013.
+  # Compared with ferplus (PublicTest 77.77) on PublicTest only.
+  run ferplus_kd_long --dataset ferplus --epochs 200 --soft-labels true --ema-decay 0.999 \
+    --model dropout=0.1 --augment erase=0.25 --precision bf16 --threads 2 \
+    --teacher checkpoints/ferplus_wide
+}
+
+ckplus_seeds() {
+  # Session 8: the shipped ckplus recipe (small_v3) with training seeds 0-9 on the shipped split
+  # (--split-seed 0: the same 687/98/196 rows; seed 0 re-trains the shipped network with today's
+  # code, a check that the recipe is unchanged).  The 98 validation faces are all right for every
+  # recent recipe and one test face is half a point, so the spread over seeds is the honest error
+  # bar.  Rule fixed before the runs: ship the run that training's epoch rule prefers (validation
+  # accuracy, then lower validation loss); the test column is reported for every seed and never
+  # used.  Seeds as arguments run a subset, so two one-thread processes can share the cores:
+  # ckplus_seeds 0 2 4 6 8 / ckplus_seeds 1 3 5 7 9.
+  local seed seeds=("$@")
+  (( ${#seeds[@]} )) || seeds=(0 1 2 3 4 5 6 7 8 9)
+  for seed in "${seeds[@]}"; do
+    run "ckplus_seed$seed" "${V3_CK[@]}" --protocol stratified --epochs 150 --seed "$seed" --split-seed 0
+  done
+}
+
 case "${1:-all}" in
   small) small ;; finetune) finetune ;; finetune_v2) finetune_v2 ;; ferplus) ferplus ;; long) long ;; longer) longer ;; ferplus_long) ferplus_long ;; ablation_bf16) ablation_bf16 ;; ablations_c) ablations_c ;;
   distill) distill ;; small_v3) small_v3 ;; small_cv_v3) small_cv_v3 ;; distill_lean) distill_lean ;;
   ckplus_v4) ckplus_v4 ;; ferplus_ft) ferplus_ft ;;
   fer2013_votes) fer2013_votes ;; fer2013_votes_ft) fer2013_votes_ft ;; stn_long) stn_long ;; teacher_wide) teacher_wide ;; distill_wide) distill_wide ;; distill_wide_scratch) distill_wide_scratch ;; ferplus_wide) ferplus_wide ;;
-  distill_ferplus) distill_ferplus ;; budget_width) budget_width ;;
+  distill_ferplus) distill_ferplus ;; budget_width) budget_width ;; distill_ferplus_long) distill_ferplus_long ;; ckplus_seeds) shift; ckplus_seeds "$@" ;;
   ablations_a) ablations_a ;; ablations_b) ablations_b ;;
   all) small; ferplus; ablations_a; ablations_b; finetune ;;
-  *) echo "usage: $0 small|finetune_v2|finetune|ferplus|ablations_a|ablations_b|long|longer|ferplus_long|ablation_bf16|ablations_c|distill|distill_lean|small_v3|small_cv_v3|ckplus_v4|ferplus_ft|fer2013_votes|fer2013_votes_ft|stn_long|teacher_wide|distill_wide|distill_wide_scratch|ferplus_wide|distill_ferplus|budget_width|all" >&2; exit 2 ;;
+  *) echo "usage: $0 small|finetune_v2|finetune|ferplus|ablations_a|ablations_b|long|longer|ferplus_long|ablation_bf16|ablations_c|distill|distill_lean|small_v3|small_cv_v3|ckplus_v4|ferplus_ft|fer2013_votes|fer2013_votes_ft|stn_long|teacher_wide|distill_wide|distill_wide_scratch|ferplus_wide|distill_ferplus|budget_width|distill_ferplus_long|ckplus_seeds|all" >&2; exit 2 ;;
 esac

@@ -1,4 +1,4 @@
-"""Regenerate the README results table from the shipped checkpoint cards.
+"""Regenerate the README's tables: results (shipped cards), ablations and the seed study (docs/).
 
     python scripts/results_table.py          # rewrite README.md in place
     python scripts/results_table.py --check  # exit 1 if README.md is stale
@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from deep_emotion.results import results_markdown, results_rows, update_readme
+from deep_emotion.results import render_readme, update_readme
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -17,6 +17,5 @@ if __name__ == "__main__":
     p.add_argument("--check", action="store_true")
     args = p.parse_args()
     if args.check:
-        current = README.read_text()
-        sys.exit(0 if results_markdown(results_rows()) in current else 1)
+        sys.exit(0 if render_readme(README) == README.read_text() else 1)
     print("README.md updated" if update_readme(README) else "README.md already current")

@@ -1,8 +1,10 @@
-"""The generated ablation table: what changed from the baseline, read from run cards."""
+"""The generated ablation and seed-study tables, read from run cards."""
 
 import json
 
-from deep_emotion.results import ablation_markdown
+import pytest
+
+from deep_emotion.results import ablation_markdown, seed_study_markdown
 
 
 def _card(path, training: dict, config: dict, val: float) -> None:
@@ -30,3 +32,33 @@ def test_the_epoch_shown_is_the_one_training_kept_when_accuracies_tie(tmp_path):
         {"training": {}, "config": {}, "history": history, "best_epoch": 2}))
     row = next(line for line in ablation_markdown(tmp_path).splitlines() if line.startswith("| `"))
     assert row.endswith("| 60.00 | 2 |")
+
+
+def _seed_card(path, seed: int, val_loss: float, right: int, split_seed: int = 0, val_acc=1.0) -> None:
+    """A CK+-like card: 2 classes, 4 test faces of which ``right`` are classified correctly."""
+    history = [{"epoch": 1, "val_acc": 0.5, "val_loss": 2.0},
+               {"epoch": 2, "val_acc": val_acc, "val_loss": val_loss}]
+    first, second = min(right, 2), max(right - 2, 0)  # correct faces of each class (2 each)
+    confusion = [[first, 2 - first], [2 - second, second]]
+    path.write_text(json.dumps({
+        "dataset": {"name": "ckplus"}, "protocol": {"name": "stratified", "seed": split_seed},
+        "training": {"seed": seed}, "history": history, "best_epoch": 2,
+        "metrics": {"test": {"none": {"accuracy": right / 4, "n": 4, "confusion": confusion}}}}))
+
+
+def test_the_seed_study_selects_on_validation_loss_when_accuracy_ties_never_on_test(tmp_path):
+    _seed_card(tmp_path / "s0.json", 0, val_loss=0.30, right=4)
+    _seed_card(tmp_path / "s1.json", 1, val_loss=0.20, right=2)  # lowest loss, worst test
+    _seed_card(tmp_path / "s2.json", 2, val_loss=0.10, right=3, val_acc=0.9)  # lower accuracy
+    rows = [line for line in seed_study_markdown(tmp_path).splitlines() if line.startswith("| `")]
+    assert [r.split("|")[1].strip() for r in rows] == ["`s0`", "`s1` (selected)", "`s2`"]
+    assert "| 2 / 4 |" in rows[1]
+    mean = seed_study_markdown(tmp_path).splitlines()[-1]
+    assert mean.startswith("| mean ± std over 3 seeds") and "75.00 ± 25.00" in mean
+
+
+def test_a_seed_study_refuses_cards_from_different_splits(tmp_path):
+    _seed_card(tmp_path / "s0.json", 0, val_loss=0.3, right=4)
+    _seed_card(tmp_path / "s1.json", 1, val_loss=0.2, right=4, split_seed=1)
+    with pytest.raises(ValueError, match="do not share one split"):
+        seed_study_markdown(tmp_path)

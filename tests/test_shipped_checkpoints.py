@@ -6,7 +6,7 @@ import pytest
 from deep_emotion.catalog import checkpoint_dir, list_checkpoints
 from deep_emotion.checkpoints import load_checkpoint
 from deep_emotion.experiment import evaluate_checkpoint
-from deep_emotion.results import results_markdown, results_rows
+from deep_emotion.results import render_readme, results_markdown, results_rows
 
 SHIPPED = list_checkpoints(checkpoint_dir())
 
@@ -28,10 +28,11 @@ def test_each_shipped_checkpoint_loads_and_its_card_has_what_the_dashboard_shows
     assert "selection" in card["protocol"]
 
 
-def test_the_readme_results_table_is_generated_from_the_cards():
+def test_the_readme_tables_are_generated_from_the_cards_and_the_docs():
     from pathlib import Path
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    assert results_markdown(results_rows()) in readme, "run: python scripts/results_table.py"
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    assert results_markdown(results_rows()) in readme.read_text()
+    assert render_readme(readme) == readme.read_text(), "run: python scripts/results_table.py"
 
 
 @pytest.mark.realdata

@@ -191,6 +191,20 @@ def test_a_distilled_card_records_its_teacher_and_the_teachers_weight_hash(tmp_p
     assert card["teacher_weights_sha256"] == teacher.card["weights_sha256"]
 
 
+def test_a_split_seed_keeps_the_test_rows_while_the_training_seed_changes_the_network(tmp_path):
+    from deep_emotion.experiment import checkpoint_folds, evaluate_checkpoint, run_training
+    root = write_ck_root(tmp_path / "data")
+    base = dict(TINY, dataset="ckplus", protocol="stratified", eval_tta=("none",))
+    run_training(TrainConfig(**base), root, tmp_path / "seed0", tmp_path / "r0", progress=False)
+    run_training(TrainConfig(**base, seed=3, split_seed=0), root, tmp_path / "seed3",
+                 tmp_path / "r3", progress=False)
+    a, b = load_checkpoint(tmp_path / "seed0"), load_checkpoint(tmp_path / "seed3")
+    assert b.card["protocol"]["seed"] == 0 and b.card["training"]["seed"] == 3
+    assert np.array_equal(checkpoint_folds(a, root)[1][0].test, checkpoint_folds(b, root)[1][0].test)
+    assert not torch.equal(next(a.model.parameters()), next(b.model.parameters()))
+    assert evaluate_checkpoint(b, root, ("none",))["matches_card"]
+
+
 def test_fine_tuning_copies_the_body_and_maps_head_rows_by_class_name():
     from deep_emotion.model import build_model
     from deep_emotion.train import init_from
