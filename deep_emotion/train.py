@@ -82,7 +82,7 @@ class TrainConfig:
 
     @property
     def protocol_seed(self) -> int:
-        """The seed of the protocol's random split or folds (recorded as the card's protocol seed)."""
+        """Seed of the protocol's random split or folds (the card's ``protocol.seed``)."""
         return self.seed if self.split_seed is None else self.split_seed
 
     def model_config(self, num_classes: int) -> DeepEmotionConfig:

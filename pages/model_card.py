@@ -79,7 +79,7 @@ results = tables.results_table(cards)
 if results.empty:
     st.info("No card has metrics yet: run `deep-emotion evaluate NAME`.")
 else:
-    # Two decimals, as in the README: with one, CK+'s 97.96% would read as the paper's 98.0%.
+    # Two decimals, as in the README: with one, 97.96% on CK+ would read as the paper's 98.0%.
     formats = {c: "{:.2%}" for c in (*tables.TTA_COLUMNS.values(), "paper", "± std")}
     formats["Δ vs paper"] = "{:+.2%}"
     st.dataframe(results.style.format({k: v for k, v in formats.items() if k in results}, na_rep="—"),

@@ -34,7 +34,8 @@ def test_the_epoch_shown_is_the_one_training_kept_when_accuracies_tie(tmp_path):
     assert row.endswith("| 60.00 | 2 |")
 
 
-def _seed_card(path, seed: int, val_loss: float, right: int, split_seed: int = 0, val_acc=1.0) -> None:
+def _seed_card(path, seed: int, val_loss: float, right: int, split_seed: int = 0,
+               val_acc: float = 1.0) -> None:
     """A CK+-like card: 2 classes, 4 test faces of which ``right`` are classified correctly."""
     history = [{"epoch": 1, "val_acc": 0.5, "val_loss": 2.0},
                {"epoch": 2, "val_acc": val_acc, "val_loss": val_loss}]

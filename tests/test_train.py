@@ -200,7 +200,8 @@ def test_a_split_seed_keeps_the_test_rows_while_the_training_seed_changes_the_ne
                  tmp_path / "r3", progress=False)
     a, b = load_checkpoint(tmp_path / "seed0"), load_checkpoint(tmp_path / "seed3")
     assert b.card["protocol"]["seed"] == 0 and b.card["training"]["seed"] == 3
-    assert np.array_equal(checkpoint_folds(a, root)[1][0].test, checkpoint_folds(b, root)[1][0].test)
+    test_rows = [checkpoint_folds(c, root)[1][0].test for c in (a, b)]
+    assert np.array_equal(*test_rows)
     assert not torch.equal(next(a.model.parameters()), next(b.model.parameters()))
     assert evaluate_checkpoint(b, root, ("none",))["matches_card"]
 
