@@ -16,7 +16,7 @@ from deep_emotion.model import build_model, count_parameters
 from deep_emotion.train import TrainConfig, improves
 
 __all__ = ["PAPER_ACCURACY", "results_rows", "results_markdown", "update_readme",
-           "ablation_markdown", "seed_study_markdown", "render_readme"]
+           "ablation_markdown", "seed_study_markdown", "seed_markers", "render_readme"]
 
 # Minaee & Abdolrashidi, Deep-Emotion (2019/2021), reported test accuracy in %.
 PAPER_ACCURACY = {"fer2013": 70.02, "ckplus": 98.0, "jaffe": 92.8, "ferg": 99.3, "ferplus": None}
@@ -85,7 +85,7 @@ def results_markdown(rows: list[dict]) -> str:
 
 def render_readme(readme: Path, folder: Path | None = None) -> str:
     """The README's text with every generated table rewritten: results (from the shipped
-    cards), ablations (``docs/ablations``) and the seed study (``docs/seeds``).
+    cards), ablations (``docs/ablations``) and the seed studies (``docs/seeds/<dataset>``).
 
     Raises:
         ValueError: the README lacks the results markers.
@@ -97,9 +97,10 @@ def render_readme(readme: Path, folder: Path | None = None) -> str:
     ablations = readme.parent / "docs" / "ablations"
     if ABLATION_START in new and ablations.is_dir():
         new = replace_between(new, ABLATION_START, ABLATION_END, ablation_markdown(ablations))
-    seeds = readme.parent / "docs" / "seeds"
-    if SEEDS_START in new and seeds.is_dir():
-        new = replace_between(new, SEEDS_START, SEEDS_END, seed_study_markdown(seeds))
+    for study in sorted((readme.parent / "docs" / "seeds").glob("*/")):
+        start, end = seed_markers(study.name)
+        if start in new:
+            new = replace_between(new, start, end, seed_study_markdown(study))
     return new
 
 
@@ -172,7 +173,9 @@ def ablation_markdown(folder: Path, baseline: str = "abl_base") -> str:
     return "\n".join(lines)
 
 
-SEEDS_START, SEEDS_END = "<!-- seeds:start -->", "<!-- seeds:end -->"
+def seed_markers(study: str) -> tuple[str, str]:
+    """README markers around the table of seed study ``study`` (a folder of ``docs/seeds``)."""
+    return f"<!-- seeds:{study}:start -->", f"<!-- seeds:{study}:end -->"
 
 
 def _selected_epoch(card: dict) -> dict:
