@@ -63,3 +63,15 @@ def test_a_seed_study_refuses_cards_from_different_splits(tmp_path):
     _seed_card(tmp_path / "s1.json", 1, val_loss=0.2, right=4, split_seed=1)
     with pytest.raises(ValueError, match="do not share one split"):
         seed_study_markdown(tmp_path)
+
+
+def test_the_readme_gets_each_seed_study_between_its_own_markers(tmp_path):
+    from deep_emotion.results import START, END, render_readme, seed_markers
+    (tmp_path / "docs" / "seeds" / "jaffe").mkdir(parents=True)
+    _seed_card(tmp_path / "docs" / "seeds" / "jaffe" / "jaffe_seed0.json", 0, val_loss=0.3, right=3)
+    (tmp_path / "checkpoints").mkdir()
+    start, end = seed_markers("jaffe")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{START}\n{END}\n\n{start}\nstale\n{end}\n")
+    text = render_readme(readme, tmp_path / "checkpoints")
+    assert "stale" not in text and "| `jaffe_seed0` (selected) | 0 |" in text
