@@ -20,11 +20,12 @@ from deep_emotion.checkpoints import Checkpoint, CheckpointError, load_checkpoin
 from deep_emotion.data import DATASETS, DatasetError, FaceDataset, data_root, load_dataset
 from deep_emotion import evaluate
 from deep_emotion.predict import predict_proba
+from deep_emotion.results import seed_studies_dir, seed_study_of
 
 __all__ = ["checkpoint_names", "card", "checkpoint", "model_lock", "dataset", "dataset_names",
            "dataset_status", "label", "evaluation_split", "protocol_test_rows", "predictions",
            "cross_dataset", "photo", "face", "explanation", "samples", "sample_bytes", "analysis",
-           "analysis_is_stale",
+           "analysis_is_stale", "seed_study",
            "configure_torch", "warm_up", "CheckpointError", "DatasetError"]
 
 # Datasets the dashboard knows, with the label users read; FERG only when a loader exists.
@@ -57,6 +58,22 @@ def card(name: str) -> dict:
     """The checkpoint's card (a copy: callers may not change the cached one)."""
     p = _path(name)
     return _card(str(p), _stamp(p.with_suffix(".json")))
+
+
+@st.cache_data(show_spinner=False)
+def _seed_study(weights_sha256: str, root: str, stamp: float) -> dict | None:
+    try:
+        return seed_study_of(weights_sha256, Path(root))
+    except (OSError, ValueError, KeyError):  # a damaged study hides the section, never the page
+        return None
+
+
+def seed_study(name: str) -> dict | None:
+    """The seed study whose runs include this checkpoint's exact weights, or None
+    (``deep_emotion.results.seed_study_of``; README "Over training seeds")."""
+    sha = card(name).get("weights_sha256")
+    root = seed_studies_dir()
+    return _seed_study(sha, str(root), _stamp(root)) if sha else None
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=8)

@@ -80,6 +80,16 @@ def results_table(cards: Mapping[str, Mapping]) -> pd.DataFrame:
     return df
 
 
+def seed_study_table(study: Mapping) -> pd.DataFrame:
+    """One row per training seed of a study (``deep_emotion.results.seed_study``): the epoch
+    validation selected, its accuracy and loss, and test accuracy; the chosen seed is marked."""
+    return pd.DataFrame([{"seed": r["seed"], "chosen": "✓" * (r["name"] == study["selected"]),
+                          "epoch": r["epoch"], "validation": r["val_acc"],
+                          "validation loss": r["val_loss"], "test": r["test_acc"],
+                          "test faces right": f"{r['test_right']} / {r['test_n']}"}
+                         for r in study["runs"]])
+
+
 def split_sizes_table(sizes, folds=None) -> pd.DataFrame:
     """Rows per split: one row for a single split dict, one per fold for a list of dicts."""
     if isinstance(sizes, Mapping):

@@ -16,7 +16,8 @@ from deep_emotion.model import build_model, count_parameters
 from deep_emotion.train import TrainConfig, improves
 
 __all__ = ["PAPER_ACCURACY", "results_rows", "results_markdown", "update_readme",
-           "ablation_markdown", "seed_study_markdown", "seed_markers", "render_readme"]
+           "ablation_markdown", "seed_study", "seed_study_markdown", "seed_study_of",
+           "seed_markers", "render_readme"]
 
 # Minaee & Abdolrashidi, Deep-Emotion (2019/2021), reported test accuracy in %.
 PAPER_ACCURACY = {"fer2013": 70.02, "ckplus": 98.0, "jaffe": 92.8, "ferg": 99.3, "ferplus": None}
@@ -97,7 +98,7 @@ def render_readme(readme: Path, folder: Path | None = None) -> str:
     ablations = readme.parent / "docs" / "ablations"
     if ABLATION_START in new and ablations.is_dir():
         new = replace_between(new, ABLATION_START, ABLATION_END, ablation_markdown(ablations))
-    for study in sorted((readme.parent / "docs" / "seeds").glob("*/")):
+    for study in sorted(p for p in (readme.parent / "docs" / "seeds").glob("*") if p.is_dir()):
         start, end = seed_markers(study.name)
         if start in new:
             new = replace_between(new, start, end, seed_study_markdown(study))
@@ -183,49 +184,88 @@ def _selected_epoch(card: dict) -> dict:
     return next(h for h in card["history"] if h["epoch"] == card["best_epoch"])
 
 
-def seed_study_markdown(folder: Path) -> str:
-    """Table of runs that differ only in their training seed, on one shared split.
+def seed_study(folder: Path) -> dict:
+    """The runs of one seed study: ``{"runs": [...], "selected": name, "mean": acc, "std": acc}``.
 
-    Why: on a split whose validation rows are all classified correctly (CK+: 98 faces),
+    A study is a folder of run cards that differ only in their training seed, on one shared
+    split.  Why: on a split whose validation rows are all classified correctly (CK+: 98 faces),
     validation accuracy cannot tell two recipes apart and one test face is half a point, so
-    the spread over training seeds is the honest error bar.  The run marked *selected* is
+    the spread over training seeds is the honest error bar.  The run marked ``selected`` is
     chosen by validation alone, with the rule training uses for epochs (``train.improves``:
-    accuracy, then the lower validation loss); the test column never enters the choice.
+    accuracy, then the lower validation loss); test accuracy never enters the choice.
+
+    Each run is ``{"name", "seed", "epoch", "val_acc", "val_loss", "test_acc", "test_right",
+    "test_n", "weights_sha256"}``, sorted by seed; accuracies are fractions.
 
     Raises:
-        ValueError: the cards do not share one dataset, protocol and split seed.
+        ValueError: the folder holds no cards, or they do not share one dataset, protocol and
+            split seed.
     """
     import json
     import statistics
 
     cards = {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
     if not cards:
-        return f"(no seed-study cards in {folder})"
+        raise ValueError(f"no seed-study cards in {folder}")
     splits = {(c["dataset"]["name"], c["protocol"]["name"], c["protocol"]["seed"])
               for c in cards.values()}
     if len(splits) != 1:
         raise ValueError(f"the cards in {folder} do not share one split: {sorted(splits)}")
-    selected, best = None, (-1.0, float("inf"))
+    runs = []
     for name, card in cards.items():
-        epoch = _selected_epoch(card)
-        if improves(epoch["val_acc"], epoch["val_loss"], *best):
-            selected, best = name, (epoch["val_acc"], epoch["val_loss"])
+        epoch, test = _selected_epoch(card), card["metrics"]["test"]["none"]
+        runs.append({"name": name, "seed": card["training"]["seed"], "epoch": epoch["epoch"],
+                     "val_acc": epoch["val_acc"], "val_loss": epoch["val_loss"],
+                     "test_acc": test["accuracy"], "test_n": test["n"],
+                     "test_right": sum(row[i] for i, row in enumerate(test["confusion"])),
+                     "weights_sha256": card.get("weights_sha256")})
+    selected, best = None, (-1.0, float("inf"))
+    for run in runs:
+        if improves(run["val_acc"], run["val_loss"], *best):
+            selected, best = run["name"], (run["val_acc"], run["val_loss"])
+    tests = [r["test_acc"] for r in runs]
+    return {"runs": sorted(runs, key=lambda r: r["seed"]), "selected": selected,
+            "mean": statistics.mean(tests),
+            "std": statistics.stdev(tests) if len(tests) > 1 else 0.0}
+
+
+def seed_study_markdown(folder: Path) -> str:
+    """The README table of a seed study (``seed_study``): one row per seed, then mean ± std.
+
+    Raises:
+        ValueError: as ``seed_study``.
+    """
+    study = seed_study(folder)
     lines = ["| run | training seed | selected epoch | validation accuracy | validation loss | "
              "test, no TTA | test faces right |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    tests = []
-    for name, card in sorted(cards.items(), key=lambda kv: kv[1]["training"]["seed"]):
-        epoch, test = _selected_epoch(card), card["metrics"]["test"]["none"]
-        right = sum(row[i] for i, row in enumerate(test["confusion"]))
-        tests.append(test["accuracy"])
-        mark = " (selected)" if name == selected else ""
-        lines.append(f"| `{name}`{mark} | {card['training']['seed']} | {epoch['epoch']} | "
-                     f"{_pct(epoch['val_acc'])} | {epoch['val_loss']:.4f} | "
-                     f"{_pct(test['accuracy'])} | {right} / {test['n']} |")
-    spread = statistics.stdev(tests) if len(tests) > 1 else 0.0
-    lines.append(f"| mean ± std over {len(tests)} seeds | | | | | "
-                 f"{_pct(statistics.mean(tests))} ± {_pct(spread)} | |")
+    for r in study["runs"]:
+        mark = " (selected)" if r["name"] == study["selected"] else ""
+        lines.append(f"| `{r['name']}`{mark} | {r['seed']} | {r['epoch']} | {_pct(r['val_acc'])} | "
+                     f"{r['val_loss']:.4f} | {_pct(r['test_acc'])} | "
+                     f"{r['test_right']} / {r['test_n']} |")
+    lines.append(f"| mean ± std over {len(study['runs'])} seeds | | | | | "
+                 f"{_pct(study['mean'])} ± {_pct(study['std'])} | |")
     return "\n".join(lines)
+
+
+def seed_studies_dir() -> Path:
+    """``docs/seeds`` beside the shipped checkpoints folder: one subfolder per study."""
+    return checkpoint_dir().parent / "docs" / "seeds"
+
+
+def seed_study_of(weights_sha256: str, root: Path | None = None) -> dict | None:
+    """The seed study (``seed_study``) one of whose runs has these weights, or None.
+
+    Why by weights: a study describes the recipe of one shipped checkpoint, and only the exact
+    network says which seed it is (a re-trained or fixture checkpoint matches no study).
+    """
+    root = root or seed_studies_dir()
+    for folder in sorted(p for p in root.glob("*") if p.is_dir()):
+        study = seed_study(folder)
+        if any(r["weights_sha256"] == weights_sha256 for r in study["runs"]):
+            return study
+    return None
 
 
 def replace_between(text: str, start: str, end: str, body: str) -> str:

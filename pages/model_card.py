@@ -89,3 +89,15 @@ else:
                "FERG 99.3%, JAFFE 92.8%, CK+ 98.0%; FER+ is not reported there. The paper's "
                "splits for JAFFE and CK+ are not published, so those rows compare protocols, "
                "not only models.")
+
+study = resources.seed_study(ckpt_name)
+if study:
+    st.subheader("Over training seeds")
+    chosen = next(r for r in study["runs"] if r["name"] == study["selected"])
+    st.dataframe(tables.seed_study_table(study).style.format(
+        {"validation": "{:.2%}", "test": "{:.2%}", "validation loss": "{:.4f}"}), hide_index=True)
+    st.caption(f"The same recipe trained with {len(study['runs'])} seeds on this checkpoint's "
+               f"split scores {study['mean']:.2%} ± {study['std']:.2%} on test. This checkpoint "
+               f"is seed {chosen['seed']}, chosen by validation alone (accuracy, then loss); the "
+               "test column played no part. On a small test split the spread, not one run, says "
+               "how close a recipe is to the paper.")

@@ -35,7 +35,7 @@ def test_the_epoch_shown_is_the_one_training_kept_when_accuracies_tie(tmp_path):
 
 
 def _seed_card(path, seed: int, val_loss: float, right: int, split_seed: int = 0,
-               val_acc: float = 1.0) -> None:
+               val_acc: float = 1.0, weights: str = "") -> None:
     """A CK+-like card: 2 classes, 4 test faces of which ``right`` are classified correctly."""
     history = [{"epoch": 1, "val_acc": 0.5, "val_loss": 2.0},
                {"epoch": 2, "val_acc": val_acc, "val_loss": val_loss}]
@@ -43,7 +43,7 @@ def _seed_card(path, seed: int, val_loss: float, right: int, split_seed: int = 0
     confusion = [[first, 2 - first], [2 - second, second]]
     path.write_text(json.dumps({
         "dataset": {"name": "ckplus"}, "protocol": {"name": "stratified", "seed": split_seed},
-        "training": {"seed": seed}, "history": history, "best_epoch": 2,
+        "training": {"seed": seed}, "history": history, "best_epoch": 2, "weights_sha256": weights,
         "metrics": {"test": {"none": {"accuracy": right / 4, "n": 4, "confusion": confusion}}}}))
 
 
@@ -75,3 +75,14 @@ def test_the_readme_gets_each_seed_study_between_its_own_markers(tmp_path):
     readme.write_text(f"{START}\n{END}\n\n{start}\nstale\n{end}\n")
     text = render_readme(readme, tmp_path / "checkpoints")
     assert "stale" not in text and "| `jaffe_seed0` (selected) | 0 |" in text
+
+
+def test_a_checkpoint_finds_its_seed_study_by_its_exact_weights(tmp_path):
+    from deep_emotion.results import seed_study_of
+    for seed, name in enumerate(["aa", "bb"]):
+        (tmp_path / "ckplus").mkdir(exist_ok=True)
+        _seed_card(tmp_path / "ckplus" / f"ckplus_seed{seed}.json", seed, 0.3 - seed / 10, 4,
+                   weights=name)
+    study = seed_study_of("bb", tmp_path)
+    assert study["selected"] == "ckplus_seed1" and len(study["runs"]) == 2
+    assert seed_study_of("cc", tmp_path) is None  # a re-trained network is in no study

@@ -258,6 +258,25 @@ def test_shipped_checkpoints_every_page_without_data(name, monkeypatch, astronau
         assert not at.error, [e.value for e in at.error]
 
 
+def test_the_model_card_of_a_shipped_paper_style_row_shows_its_seed_study(monkeypatch):
+    from deep_emotion.results import seed_study_of
+    from deep_emotion.checkpoints import read_card
+
+    name = next((n for n in _shipped() if seed_study_of(read_card(
+        Path(__file__).resolve().parents[2] / "checkpoints" / n).get("weights_sha256", ""))), None)
+    if name is None:
+        pytest.skip("no shipped checkpoint belongs to a seed study")
+    monkeypatch.delenv("DEEP_EMOTION_CHECKPOINTS", raising=False)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.sidebar.selectbox(key="checkpoint").set_value(name).run()
+    go(at, "model_card")
+    assert not at.exception
+    assert "Over training seeds" in [h.value for h in at.subheader]
+    assert len(at.dataframe) == 3  # split sizes, results beside the paper, seeds
+    assert "chosen by validation alone" in " ".join(c.value for c in at.caption)
+
+
 @needs_data
 @pytest.mark.realdata
 def test_explain_dataset_sample_is_used_as_aligned(app):
