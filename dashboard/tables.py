@@ -83,7 +83,8 @@ def results_table(cards: Mapping[str, Mapping]) -> pd.DataFrame:
 def seed_study_table(study: Mapping) -> pd.DataFrame:
     """One row per training seed of a study (``deep_emotion.results.seed_study``): the epoch
     validation selected, its accuracy and loss, and test accuracy; the chosen seed is marked."""
-    return pd.DataFrame([{"seed": r["seed"], "chosen": "✓" * (r["name"] == study["selected"]),
+    return pd.DataFrame([{"seed": r["seed"],
+                          "chosen": "✓" if r["name"] == study["selected"] else "",
                           "epoch": r["epoch"], "validation": r["val_acc"],
                           "validation loss": r["val_loss"], "test": r["test_acc"],
                           "test faces right": f"{r['test_right']} / {r['test_n']}"}
