@@ -93,11 +93,15 @@ else:
 study = resources.seed_study(ckpt_name)
 if study:
     st.subheader("Over training seeds")
+    mine = next(r for r in study["runs"] if r["weights_sha256"] == card.get("weights_sha256"))
     chosen = next(r for r in study["runs"] if r["name"] == study["selected"])
     st.dataframe(tables.seed_study_table(study).style.format(
         {"validation": "{:.2%}", "test": "{:.2%}", "validation loss": "{:.4f}"}), hide_index=True)
+    which = (f"This checkpoint is seed {mine['seed']}, the one chosen by validation alone "
+             "(accuracy, then loss); the test column played no part." if mine is chosen else
+             f"This checkpoint is seed {mine['seed']}; validation alone (accuracy, then loss) "
+             f"would choose seed {chosen['seed']}.")
     st.caption(f"The same recipe trained with {len(study['runs'])} seeds on this checkpoint's "
-               f"split scores {study['mean']:.2%} ± {study['std']:.2%} on test. This checkpoint "
-               f"is seed {chosen['seed']}, chosen by validation alone (accuracy, then loss); the "
-               "test column played no part. On a small test split the spread, not one run, says "
-               "how close a recipe is to the paper.")
+               f"split scores {study['mean']:.2%} ± {study['std']:.2%} on test. {which} On a "
+               "small test split the spread, not one run, says how close a recipe is to the "
+               "paper.")
