@@ -6,7 +6,9 @@ is ever typed by hand; ``tests/test_results.py`` fails when the README is stale.
 
 from __future__ import annotations
 
+import json
 import re
+import statistics
 from pathlib import Path
 
 from deep_emotion.augment import AugmentConfig
@@ -148,6 +150,12 @@ def _config_diff(card: dict, base: dict) -> str:
     return ", ".join(changes) or "— (baseline)"
 
 
+def _selected_epoch(card: dict) -> dict | None:
+    """The history entry of the epoch training kept (``best_epoch``), or None if there is none."""
+    return next((h for h in card.get("history", []) if h.get("epoch") == card.get("best_epoch")),
+                None)
+
+
 def ablation_markdown(folder: Path, baseline: str = "abl_base") -> str:
     """Table of the ablation cards in ``folder``: what changed from ``baseline`` and the
     selected epoch's validation accuracy (PublicTest for FER2013).  No test numbers.
@@ -155,8 +163,6 @@ def ablation_markdown(folder: Path, baseline: str = "abl_base") -> str:
     The epoch is the card's ``best_epoch`` (the one training kept: ties on accuracy go to the
     lower validation loss); older cards without it fall back to the first best accuracy.
     """
-    import json
-
     cards = {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
     if baseline not in cards:
         return f"(no ablation cards in {folder})"
@@ -165,7 +171,7 @@ def ablation_markdown(folder: Path, baseline: str = "abl_base") -> str:
              "| --- | ---: | --- | ---: | ---: |"]
     for name, card in cards.items():
         history = card.get("history", [])
-        best = next((h for h in history if h.get("epoch") == card.get("best_epoch")), None)
+        best = _selected_epoch(card)
         if best is None and history:
             best = max(history, key=lambda h: h["val_acc"])
         lines.append(f"| `{name}` | {card.get('training', {}).get('epochs')} | "
@@ -177,11 +183,6 @@ def ablation_markdown(folder: Path, baseline: str = "abl_base") -> str:
 def seed_markers(study: str) -> tuple[str, str]:
     """README markers around the table of seed study ``study`` (a folder of ``docs/seeds``)."""
     return f"<!-- seeds:{study}:start -->", f"<!-- seeds:{study}:end -->"
-
-
-def _selected_epoch(card: dict) -> dict:
-    """The history entry of the epoch training kept (``best_epoch``)."""
-    return next(h for h in card["history"] if h["epoch"] == card["best_epoch"])
 
 
 def seed_study(folder: Path) -> dict:
@@ -201,9 +202,6 @@ def seed_study(folder: Path) -> dict:
         ValueError: the folder holds no cards, or they do not share one dataset, protocol and
             split seed.
     """
-    import json
-    import statistics
-
     cards = {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
     if not cards:
         raise ValueError(f"no seed-study cards in {folder}")
@@ -214,6 +212,8 @@ def seed_study(folder: Path) -> dict:
     runs = []
     for name, card in cards.items():
         epoch, test = _selected_epoch(card), card["metrics"]["test"]["none"]
+        if epoch is None:
+            raise ValueError(f"{folder / name}.json names no selected epoch in its history")
         runs.append({"name": name, "seed": card["training"]["seed"], "epoch": epoch["epoch"],
                      "val_acc": epoch["val_acc"], "val_loss": epoch["val_loss"],
                      "test_acc": test["accuracy"], "test_n": test["n"],
