@@ -35,6 +35,10 @@ PROTOCOLS = {
     "subject-kfold": "k-fold subject-independent cross-validation: fold i tests, fold i+1 "
                      "selects, the rest train; every subject in exactly one fold",
     "loso": "leave-one-subject-out: subject i tests, subject i+1 selects, the rest train",
+    "stratified-inner": "recipe selection without the test rows: the train and validation rows "
+                        "of the 'stratified' split with the same seed, in k class-stratified "
+                        "folds; fold i is scored, fold i+1 selects, the rest train; the "
+                        "stratified split's test rows are never used",
 }
 OFFICIAL_SPLITS = {"Training": "train", "PublicTest": "val", "PrivateTest": "test",
                    "train": "train", "val": "val", "validation": "val", "test": "test"}
@@ -55,12 +59,16 @@ class Fold:
         return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
 
 
-def _rotate_folds(fold_id: np.ndarray, k: int, prefix: str) -> list[Fold]:
+def _rotate_folds(fold_id: np.ndarray, k: int, prefix: str,
+                  rows: np.ndarray | None = None) -> list[Fold]:
+    """Fold i tests, fold i+1 selects, the rest train; ``fold_id[j]`` is the fold of dataset
+    row ``rows[j]`` (default: row j)."""
+    rows = np.arange(len(fold_id)) if rows is None else rows
     folds = []
     for i in range(k):
         val_id = (i + 1) % k
-        folds.append(Fold(f"{prefix}{i}", train=np.flatnonzero((fold_id != i) & (fold_id != val_id)),
-                          val=np.flatnonzero(fold_id == val_id), test=np.flatnonzero(fold_id == i)))
+        folds.append(Fold(f"{prefix}{i}", train=rows[(fold_id != i) & (fold_id != val_id)],
+                          val=rows[fold_id == val_id], test=rows[fold_id == i]))
     return folds
 
 
@@ -83,10 +91,15 @@ def make_folds(data: FaceDataset, protocol: str, *, folds: int = 10, seed: int =
             raise DatasetError(f"{data.name}: splits {sorted(set(data.splits))} do not name a "
                                "train, validation and test split")
         return [Fold("official", *(np.flatnonzero(role == r) for r in ("train", "val", "test")))]
-    if protocol == "stratified":
+    if protocol in ("stratified", "stratified-inner"):
         sizes, per_class = STRATIFIED_SIZES.get(data.name, (DEFAULT_FRACTIONS, None))
         names = protocols.stratified_split(labels, sizes, seed=seed, per_class_test=per_class)
-        return [Fold("stratified", *(np.flatnonzero(names == r) for r in ("train", "val", "test")))]
+        if protocol == "stratified":
+            return [Fold("stratified",
+                         *(np.flatnonzero(names == r) for r in ("train", "val", "test")))]
+        pool = np.flatnonzero(names != "test")
+        return _rotate_folds(protocols.stratified_kfold(labels[pool], folds, seed), folds,
+                             "inner", rows=pool)
     if data.groups is None:
         raise DatasetError(f"{data.name} has no subject ids; {protocol} needs them")
     if protocol == "subject-kfold":
@@ -100,6 +113,10 @@ def _selection_text(protocol: str, data: FaceDataset) -> str:
         val = [s for s in sorted(set(data.splits)) if OFFICIAL_SPLITS.get(s) == "val"]
         return (f"epoch with the best {'/'.join(val)} accuracy (ties: lower {'/'.join(val)} "
                 "loss); the test split was evaluated once, after training")
+    if protocol == "stratified-inner":
+        return ("the epoch with the best accuracy on each fold's selection rows (ties: lower "
+                "loss); each scored fold was evaluated once, after training; the stratified "
+                "split's test rows were never used")
     return ("the epoch with the best accuracy on the validation rows (each fold's own, for "
             "cross-validation; ties: lower validation loss); each test split was evaluated "
             "once, after training")

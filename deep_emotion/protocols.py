@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["subject_kfold", "leave_one_group_out", "stratified_split"]
+__all__ = ["subject_kfold", "leave_one_group_out", "stratified_split", "stratified_kfold"]
 
 
 def _as_codes(values: Sequence | np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -182,3 +182,34 @@ def stratified_split(labels: Sequence | np.ndarray, sizes: Mapping[str, float], 
         out[order[start:start + count]] = name
         start += count
     return out.astype(str)
+
+
+def stratified_kfold(labels: Sequence | np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+    """Random k-fold cross-validation folds that keep every class's share the same in each fold.
+
+    Each class's rows, in a seeded random order, are dealt to the folds in turn, the next class
+    continuing where the last one stopped, so fold sizes differ by at most one and each class's
+    count in a fold is within one of ``class_total / k``.  Unlike ``subject_kfold`` it ignores
+    who is in the picture: it reproduces the paper-style random split's conditions inside a pool
+    of rows (recipe selection on the train and validation rows of ``stratified_split``, never
+    its test rows).
+
+    Args:
+        labels: (N,) class per row.
+        k: number of folds, 2 <= k <= N.
+        seed: the same seed gives the same folds.
+
+    Returns:
+        int64 (N,) fold id in ``0..k-1`` per row.
+
+    Raises:
+        ValueError: k outside 2..N.
+    """
+    _, y = _as_codes(labels, "labels")
+    if not 2 <= k <= len(y):
+        raise ValueError(f"k must be between 2 and the number of rows ({len(y)}), got {k}")
+    rng = np.random.default_rng(seed)
+    order = np.concatenate([rng.permutation(np.flatnonzero(y == c)) for c in np.unique(y)])
+    folds = np.empty(len(y), dtype=np.int64)
+    folds[order] = np.arange(len(y)) % k
+    return folds

@@ -7,7 +7,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from deep_emotion.protocols import leave_one_group_out, stratified_split, subject_kfold
+from deep_emotion.protocols import (leave_one_group_out, stratified_kfold, stratified_split,
+                                    subject_kfold)
 
 
 def _subjects(n_subjects: int = 20, per_class: int = 3, n_classes: int = 7):
@@ -112,3 +113,26 @@ def test_stratified_split_rejects_too_few_rows_for_per_class_test():
 def test_stratified_split_rejects_test_size_inconsistent_with_per_class_test():
     with pytest.raises(ValueError, match="per_class_test"):
         stratified_split(np.repeat([0, 1], 5), {"train": 5, "test": 5}, per_class_test=2)
+
+
+def test_stratified_kfold_deals_every_row_to_one_fold_with_even_sizes_and_classes():
+    labels = np.repeat(np.arange(3), [40, 13, 26])  # 79 rows, uneven classes
+    folds = stratified_kfold(labels, k=10, seed=0)
+    sizes = np.bincount(folds, minlength=10)
+    assert sizes.sum() == 79 and sizes.max() - sizes.min() <= 1
+    for c, total in enumerate((40, 13, 26)):
+        per_fold = np.bincount(folds[labels == c], minlength=10)
+        assert np.all(np.abs(per_fold - total / 10) <= 1)
+
+
+def test_stratified_kfold_is_reproducible_from_the_seed():
+    labels = np.repeat(np.arange(4), 20)
+    a = stratified_kfold(labels, k=5, seed=0)
+    assert np.array_equal(a, stratified_kfold(labels, k=5, seed=0))
+    assert not np.array_equal(a, stratified_kfold(labels, k=5, seed=1))
+
+
+@pytest.mark.parametrize("k", [1, 9])
+def test_stratified_kfold_rejects_k_outside_two_to_number_of_rows(k):
+    with pytest.raises(ValueError, match="between 2 and the number of rows"):
+        stratified_kfold(np.arange(8) % 2, k=k)

@@ -206,6 +206,30 @@ def test_a_split_seed_keeps_the_test_rows_while_the_training_seed_changes_the_ne
     assert evaluate_checkpoint(b, root, ("none",))["matches_card"]
 
 
+def test_inner_folds_score_a_recipe_on_the_stratified_pool_and_never_touch_its_test_rows(tmp_path):
+    from deep_emotion.data import load_dataset
+    from deep_emotion.experiment import checkpoint_folds, evaluate_checkpoint, make_folds, run_training
+    root = write_ck_root(tmp_path / "data", per_class=10)
+    data = load_dataset("ckplus", root)
+    paper = make_folds(data, "stratified", seed=0)[0]
+    inner = make_folds(data, "stratified-inner", folds=5, seed=0)
+    scored = np.concatenate([f.test for f in inner])
+    assert np.array_equal(np.sort(scored), np.sort(np.concatenate([paper.train, paper.val])))
+    for f in inner:
+        used = np.concatenate([f.train, f.val, f.test])
+        assert len(np.unique(used)) == len(used) and not np.isin(paper.test, used).any()
+
+    cfg = TrainConfig(**TINY, dataset="ckplus", protocol="stratified-inner", folds=5,
+                      eval_tta=("none",))
+    card = run_training(cfg, root, tmp_path / "inner", tmp_path / "run", progress=False)
+    assert card["protocol"]["folds"] == [f"inner{i}" for i in range(5)]
+    assert card["metrics"]["test"]["none"]["n"] == len(scored)
+    assert "test rows were never used" in card["protocol"]["selection"]
+    ckpt = load_checkpoint(tmp_path / "inner")
+    assert [f.test.tolist() for f in checkpoint_folds(ckpt, root)[1]] == [f.test.tolist() for f in inner]
+    assert evaluate_checkpoint(ckpt, root, ("none",))["matches_card"]
+
+
 def test_fine_tuning_copies_the_body_and_maps_head_rows_by_class_name():
     from deep_emotion.model import build_model
     from deep_emotion.train import init_from
