@@ -1,10 +1,10 @@
-"""The generated ablation and seed-study tables, read from run cards."""
+"""The generated ablation, seed-study and recipe-study tables, read from run cards."""
 
 import json
 
 import pytest
 
-from deep_emotion.results import ablation_markdown, seed_study_markdown
+from deep_emotion.results import ablation_markdown, recipe_study, seed_study_markdown
 
 
 def _card(path, training: dict, config: dict, val: float) -> None:
@@ -86,3 +86,57 @@ def test_a_checkpoint_finds_its_seed_study_by_its_exact_weights(tmp_path):
     study = seed_study_of("bb", tmp_path)
     assert study["selected"] == "ckplus_seed1" and len(study["runs"]) == 2
     assert seed_study_of("cc", tmp_path) is None  # a re-trained network is in no study
+
+
+def _recipe_card(path, right: int, training: dict | None = None, macro_f1: float = 0.5,
+                 protocol: str = "stratified-inner", split_seed: int = 0) -> None:
+    """A recipe scored on 4 held-out faces of 2 classes (2 each), ``right`` of them correctly."""
+    first, second = min(right, 2), max(right - 2, 0)
+    held_out = {"accuracy": right / 4, "n": 4, "macro_f1": macro_f1,
+                "confusion": [[first, 2 - first], [2 - second, second]],
+                "fold_accuracy_mean": right / 4, "fold_accuracy_std": 0.1}
+    path.write_text(json.dumps({
+        "dataset": {"name": "ckplus"}, "protocol": {"name": protocol, "seed": split_seed},
+        "training": {"epochs": 150, **(training or {})}, "config": {},
+        "metrics": {"test": {"none": held_out}}}))
+
+
+def test_a_recipe_study_picks_the_most_held_out_faces_right_and_a_tie_keeps_the_shipped_recipe(
+        tmp_path):
+    _recipe_card(tmp_path / "ck_v3.json", right=3)
+    _recipe_card(tmp_path / "ck_sqrt.json", right=3, training={"class_weighting": "sqrt"},
+                 macro_f1=0.9)
+    assert recipe_study(tmp_path, "ck_v3")["selected"] == "ck_v3"
+    _recipe_card(tmp_path / "ck_strong.json", right=4, training={"augment": {"rotate_deg": 15}})
+    _recipe_card(tmp_path / "ck_nosmooth.json", right=4, training={"label_smoothing": 0.0},
+                 macro_f1=0.8)
+    study = recipe_study(tmp_path, "ck_v3")
+    assert study["selected"] == "ck_nosmooth"  # four right, as ck_strong, with the higher macro-F1
+    assert [r["name"] for r in study["runs"]][0] == "ck_v3"
+    assert {r["name"]: r["change"] for r in study["runs"]}["ck_strong"] == "augment.rotate_deg=15"
+
+
+def test_a_recipe_study_is_only_made_of_cards_that_never_used_the_test_rows(tmp_path):
+    _recipe_card(tmp_path / "ck_v3.json", right=3)
+    _recipe_card(tmp_path / "ck_sqrt.json", right=4, protocol="stratified")
+    with pytest.raises(ValueError, match="stratified-inner"):
+        recipe_study(tmp_path, "ck_v3")
+    _recipe_card(tmp_path / "ck_sqrt.json", right=4, split_seed=1)
+    with pytest.raises(ValueError, match="do not share one split"):
+        recipe_study(tmp_path, "ck_v3")
+
+
+def test_the_readme_gets_a_recipe_study_between_its_markers_with_the_selected_row_marked(tmp_path):
+    from deep_emotion.results import END, START, recipe_markers, render_readme
+    study = tmp_path / "docs" / "recipes" / "ckplus"
+    study.mkdir(parents=True)
+    _recipe_card(study / "ckplus_inner_v3.json", right=3)
+    _recipe_card(study / "ckplus_inner_sqrt.json", right=4, training={"class_weighting": "sqrt"})
+    (tmp_path / "checkpoints").mkdir()
+    start, end = recipe_markers("ckplus")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{START}\n{END}\n\n{start}\nstale\n{end}\n")
+    text = render_readme(readme, tmp_path / "checkpoints")
+    assert "stale" not in text
+    assert "| `ckplus_inner_v3` | — (baseline) | 3 / 4 | 75.00 |" in text
+    assert "| `ckplus_inner_sqrt` (selected) | class_weighting=sqrt | 4 / 4 | 100.00 |" in text
