@@ -20,12 +20,13 @@ from deep_emotion.checkpoints import Checkpoint, CheckpointError, load_checkpoin
 from deep_emotion.data import DATASETS, DatasetError, FaceDataset, data_root, load_dataset
 from deep_emotion import evaluate
 from deep_emotion.predict import predict_proba
-from deep_emotion.results import seed_studies_dir, seed_study_of
+from deep_emotion.results import (recipe_studies_dir, recipe_study_of, seed_studies_dir,
+                                  seed_study_of)
 
 __all__ = ["checkpoint_names", "card", "checkpoint", "model_lock", "dataset", "dataset_names",
            "dataset_status", "label", "evaluation_split", "protocol_test_rows", "predictions",
            "cross_dataset", "photo", "face", "explanation", "samples", "sample_bytes", "analysis",
-           "analysis_is_stale", "seed_study",
+           "analysis_is_stale", "seed_study", "recipe_study",
            "configure_torch", "warm_up", "CheckpointError", "DatasetError"]
 
 # Datasets the dashboard knows, with the label users read; FERG only when a loader exists.
@@ -74,6 +75,21 @@ def seed_study(name: str) -> dict | None:
     sha = card(name).get("weights_sha256")
     root = seed_studies_dir()
     return _seed_study(sha, str(root), _stamp(root)) if sha else None
+
+
+@st.cache_data(show_spinner=False)
+def _recipe_study(card_path: str, card_stamp: float, root: str, stamp: float) -> dict | None:
+    try:
+        return recipe_study_of(read_card(card_path), Path(root))
+    except (OSError, ValueError, KeyError, StopIteration):  # a damaged study hides the section
+        return None
+
+
+def recipe_study(name: str) -> dict | None:
+    """The recipe study that chose this checkpoint's recipe without its test rows, or None
+    (``deep_emotion.results.recipe_study_of``; README "Choosing the recipe")."""
+    p, root = _path(name), recipe_studies_dir()
+    return _recipe_study(str(p), _stamp(p.with_suffix(".json")), str(root), _stamp(root))
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=8)

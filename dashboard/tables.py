@@ -91,6 +91,18 @@ def seed_study_table(study: Mapping) -> pd.DataFrame:
                          for r in study["runs"]])
 
 
+def recipe_study_table(study: Mapping) -> pd.DataFrame:
+    """One row per recipe of a study (``deep_emotion.results.recipe_study``): what it changes,
+    its held-out faces right and accuracy pooled over the folds, the spread over folds and the
+    macro-F1; the chosen recipe is marked."""
+    return pd.DataFrame([{"recipe": r["change"],
+                          "chosen": "✓" if r["name"] == study["selected"] else "",
+                          "held-out faces right": f"{r['right']} / {r['n']}",
+                          "held-out": r["accuracy"], "fold mean": r["fold_mean"],
+                          "± std": r["fold_std"], "macro-F1": r["macro_f1"]}
+                         for r in study["runs"]])
+
+
 def split_sizes_table(sizes, folds=None) -> pd.DataFrame:
     """Rows per split: one row for a single split dict, one per fold for a list of dicts."""
     if isinstance(sizes, Mapping):

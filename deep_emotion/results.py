@@ -20,6 +20,7 @@ from deep_emotion.train import TrainConfig, improves
 __all__ = ["PAPER_ACCURACY", "results_rows", "results_markdown", "update_readme",
            "ablation_markdown", "seed_study", "seed_study_markdown", "seed_study_of",
            "seed_markers", "recipe_study", "recipe_study_markdown", "recipe_markers",
+           "recipe_studies_dir", "recipe_study_of",
            "render_readme"]
 
 # Minaee & Abdolrashidi, Deep-Emotion (2019/2021), reported test accuracy in %.
@@ -279,7 +280,18 @@ def recipe_markers(study: str) -> tuple[str, str]:
     return f"<!-- recipes:{study}:start -->", f"<!-- recipes:{study}:end -->"
 
 
-def recipe_study(folder: Path, baseline: str) -> dict:
+RECIPE_BASELINE_SUFFIX = "_v3"  # a recipe study's baseline card: the shipped small_v3 recipe
+# Training fields that say where and how often a recipe ran, not what the recipe is.
+NOT_RECIPE = ("seed", "split_seed", "protocol", "folds", "fold", "threads", "eval_tta")
+
+
+def _recipe(card: dict) -> dict:
+    """The card's training config at defaults, without the fields that are not the recipe."""
+    training = TrainConfig().to_dict() | card.get("training", {})
+    return {k: v for k, v in training.items() if k not in NOT_RECIPE}
+
+
+def recipe_study(folder: Path, baseline: str | None = None) -> dict:
     """Recipes scored without the test rows: ``{"runs": [...], "selected": name}``.
 
     A study is a folder of cards trained under the ``stratified-inner`` protocol on one split:
@@ -290,16 +302,24 @@ def recipe_study(folder: Path, baseline: str) -> dict:
     faces right; a tie with ``baseline`` (the shipped recipe) keeps it, a tie between other
     recipes goes to the higher macro-F1.
 
+    Args:
+        folder: the study's cards.
+        baseline: the shipped recipe's card name; default the card named ``*_v3``.
+
     Each run is ``{"name", "change", "right", "n", "accuracy", "macro_f1", "fold_mean",
-    "fold_std"}``, in file-name order with the baseline first; accuracies are fractions.
+    "fold_std", "recipe"}``, in file-name order with the baseline first; accuracies are
+    fractions.  The study also gives its ``dataset``, ``split_seed`` and ``folds``.
 
     Raises:
         ValueError: no cards, no ``baseline`` card, a card of another protocol, or cards that
             do not share one dataset and split seed.
     """
     cards = {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+    if baseline is None:
+        baseline = next((n for n in cards if n.endswith(RECIPE_BASELINE_SUFFIX)), "")
     if baseline not in cards:
-        raise ValueError(f"no baseline card {baseline}.json in {folder}")
+        raise ValueError(f"no baseline card {baseline or '*' + RECIPE_BASELINE_SUFFIX}.json "
+                         f"in {folder}")
     protocols = {c["protocol"]["name"] for c in cards.values()}
     if protocols != {"stratified-inner"}:
         raise ValueError(f"recipe studies use the stratified-inner protocol, {folder} has "
@@ -316,23 +336,22 @@ def recipe_study(folder: Path, baseline: str) -> dict:
                      "n": held_out["n"], "accuracy": held_out["accuracy"],
                      "macro_f1": held_out["macro_f1"],
                      "fold_mean": held_out["fold_accuracy_mean"],
-                     "fold_std": held_out["fold_accuracy_std"]})
+                     "fold_std": held_out["fold_accuracy_std"],
+                     "recipe": _recipe(cards[name])})
     # max() keeps the first of equal keys, and the baseline comes first.
     selected = max(runs, key=lambda r: (r["right"], r["name"] == baseline,
                                         r["macro_f1"]))["name"]
-    return {"runs": runs, "selected": selected}
+    (dataset, split_seed), = splits
+    return {"runs": runs, "selected": selected, "dataset": dataset, "split_seed": split_seed,
+            "folds": len(cards[baseline]["protocol"].get("folds", []))}
 
 
 def recipe_study_markdown(folder: Path, baseline: str | None = None) -> str:
     """The README table of a recipe study (``recipe_study``): one row per recipe.
 
-    ``baseline`` defaults to the card whose name ends in ``_v3`` (the shipped small_v3 recipe).
-
     Raises:
         ValueError: as ``recipe_study``.
     """
-    if baseline is None:
-        baseline = next((p.stem for p in sorted(folder.glob("*_v3.json"))), "")
     study = recipe_study(folder, baseline)
     lines = ["| run | change from the shipped recipe | held-out faces right | held-out accuracy | "
              "fold mean ± std | macro-F1 |",
@@ -343,6 +362,32 @@ def recipe_study_markdown(folder: Path, baseline: str | None = None) -> str:
                      f"{_pct(r['accuracy'])} | {_pct(r['fold_mean'])} ± {_pct(r['fold_std'])} | "
                      f"{_pct(r['macro_f1'])} |")
     return "\n".join(lines)
+
+
+def recipe_studies_dir() -> Path:
+    """``docs/recipes`` beside the shipped checkpoints folder: one subfolder per study."""
+    return checkpoint_dir().parent / "docs" / "recipes"
+
+
+def recipe_study_of(card: dict, root: Path | None = None) -> dict | None:
+    """The recipe study that chose this checkpoint's recipe, or None.
+
+    A checkpoint belongs to a study when it was trained on the study's paper-style split
+    (``stratified``, same dataset and split seed) with the study's selected recipe: the same
+    training config except the seed and where it ran (``NOT_RECIPE``).
+    """
+    root = root or recipe_studies_dir()
+    protocol = card.get("protocol", {})
+    if protocol.get("name") != "stratified":
+        return None
+    for folder in sorted(p for p in root.glob("*") if p.is_dir()):
+        study = recipe_study(folder)
+        selected = next(r for r in study["runs"] if r["name"] == study["selected"])
+        if (study["dataset"] == card.get("dataset", {}).get("name")
+                and study["split_seed"] == protocol.get("seed")
+                and selected["recipe"] == _recipe(card)):
+            return study
+    return None
 
 
 def replace_between(text: str, start: str, end: str, body: str) -> str:

@@ -105,3 +105,13 @@ if study:
                f"split scores {study['mean']:.2%} ± {study['std']:.2%} on test. {which} On a "
                "small test split the spread, not one run, says how close a recipe is to the "
                "paper.")
+
+recipes = resources.recipe_study(ckpt_name)
+if recipes:
+    st.subheader("How the recipe was chosen")
+    st.dataframe(tables.recipe_study_table(recipes).style.format(
+        {c: "{:.2%}" for c in ("held-out", "fold mean", "± std", "macro-F1")}), hide_index=True)
+    st.caption(f"Each recipe was trained by {recipes['folds']}-fold cross-validation over this "
+               "split's training and validation faces and scored on the held-out folds; the "
+               "test faces were never used. The most held-out faces right chose the recipe (a "
+               "tie keeps the one shipped before), and this checkpoint was trained with it.")

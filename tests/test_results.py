@@ -140,3 +140,18 @@ def test_the_readme_gets_a_recipe_study_between_its_markers_with_the_selected_ro
     assert "stale" not in text
     assert "| `ckplus_inner_v3` | — (baseline) | 3 / 4 | 75.00 |" in text
     assert "| `ckplus_inner_sqrt` (selected) | class_weighting=sqrt | 4 / 4 | 100.00 |" in text
+
+
+def test_a_paper_style_checkpoint_finds_the_study_that_chose_its_recipe(tmp_path):
+    from deep_emotion.results import recipe_study_of
+    study = tmp_path / "ckplus"
+    study.mkdir()
+    _recipe_card(study / "ckplus_inner_v3.json", right=3)
+    _recipe_card(study / "ckplus_inner_sqrt.json", right=4, training={"class_weighting": "sqrt"})
+    shipped = {"dataset": {"name": "ckplus"}, "protocol": {"name": "stratified", "seed": 0},
+               "training": {"epochs": 150, "class_weighting": "sqrt", "seed": 3, "split_seed": 0}}
+    assert recipe_study_of(shipped, tmp_path)["selected"] == "ckplus_inner_sqrt"
+    # The recipe the study did not choose, another split or another protocol: no study.
+    assert recipe_study_of({**shipped, "training": {"epochs": 150}}, tmp_path) is None
+    assert recipe_study_of({**shipped, "protocol": {"name": "stratified", "seed": 1}}, tmp_path) is None
+    assert recipe_study_of({**shipped, "protocol": {"name": "subject-kfold", "seed": 0}}, tmp_path) is None

@@ -272,9 +272,30 @@ def test_the_model_card_of_a_shipped_paper_style_row_shows_its_seed_study(monkey
     at.sidebar.selectbox(key="checkpoint").set_value(name).run()
     go(at, "model_card")
     assert not at.exception
-    assert "Over training seeds" in [h.value for h in at.subheader]
-    assert len(at.dataframe) == 3  # split sizes, results beside the paper, seeds
+    headers = [h.value for h in at.subheader]
+    assert "Over training seeds" in headers
+    # split sizes, results beside the paper, seeds (and the recipe study, where there is one)
+    assert len(at.dataframe) == 3 + ("How the recipe was chosen" in headers)
     assert "chosen by validation alone" in " ".join(c.value for c in at.caption)
+
+
+def test_the_model_card_of_a_row_whose_recipe_a_study_chose_shows_that_study(monkeypatch):
+    from deep_emotion.checkpoints import read_card
+    from deep_emotion.results import recipe_study_of
+
+    name = next((n for n in _shipped() if recipe_study_of(read_card(
+        Path(__file__).resolve().parents[2] / "checkpoints" / n))), None)
+    if name is None:
+        pytest.skip("no shipped checkpoint's recipe was chosen by a recipe study")
+    monkeypatch.delenv("DEEP_EMOTION_CHECKPOINTS", raising=False)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.sidebar.selectbox(key="checkpoint").set_value(name).run()
+    go(at, "model_card")
+    assert "How the recipe was chosen" in [h.value for h in at.subheader]
+    table = at.dataframe[-1].value
+    assert (table["chosen"] == "✓").sum() == 1 and "held-out faces right" in table
+    assert "test faces were never used" in " ".join(c.value for c in at.caption)
 
 
 @needs_data
