@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The training campaign behind the shipped checkpoints (issue 4), as one resumable queue.
 #
-#   bash scripts/campaign.sh LANE      LANE = small | finetune_v2 | ferplus | ablations_a | ablations_b | finetune | long | longer | ferplus_long | ablation_bf16 | ablations_c | distill | distill_lean | small_v3 | small_cv_v3 | ckplus_v4 | ferplus_ft | fer2013_votes | fer2013_votes_ft | stn_long | teacher_wide | distill_wide | distill_wide_scratch | ferplus_wide | distill_ferplus | budget_width | distill_ferplus_long | distill_c20 | ckplus_recipes [RECIPE ...] | seeds DATASET [SEED ...] | all
+#   bash scripts/campaign.sh LANE      LANE = small | finetune_v2 | ferplus | ablations_a | ablations_b | finetune | long | longer | ferplus_long | ablation_bf16 | ablations_c | distill | distill_lean | small_v3 | small_cv_v3 | ckplus_v4 | ferplus_ft | fer2013_votes | fer2013_votes_ft | stn_long | teacher_wide | distill_wide | distill_wide_scratch | ferplus_wide | distill_ferplus | budget_width | distill_ferplus_long | distill_c20 | recipes DATASET [RECIPE ...] | seeds DATASET [SEED ...] | all
 #
 # Every run writes runs/<name>/ (last.pt resume state each epoch, metrics.jsonl) and a
 # candidate checkpoint runs/candidates/<name>.{safetensors,json}; a finished candidate is
@@ -269,7 +269,7 @@ distill_c20() {
     --teacher checkpoints/ferplus_wide
 }
 
-ck_recipe() {  # ck_recipe NAME: sets `extra` to what CK+ recipe NAME adds to small_v3
+recipe_extra() {  # recipe_extra NAME: sets `extra` to what recipe NAME adds to small_v3
   case $1 in
     v3) extra=() ;;
     sqrt) extra=(--class-weighting sqrt) ;;
@@ -277,28 +277,42 @@ ck_recipe() {  # ck_recipe NAME: sets `extra` to what CK+ recipe NAME adds to sm
     strong) extra=(--augment rotate_deg=15 'scale=[0.85,1.15]' shift_px=6) ;;
     noerase) extra=(--augment erase=0) ;;
     drop03) extra=(--model dropout=0.3) ;;
-    *) echo "ck_recipe: unknown recipe $1" >&2; exit 2 ;;
+    *) echo "recipe_extra: unknown recipe $1" >&2; exit 2 ;;
   esac
 }
 
-ckplus_recipes() {  # ckplus_recipes [RECIPE ...]
-  # Session 9: choosing the paper-style CK+ recipe without the test rows.  Its 98 validation
-  # faces are all right for most runs, so they cannot rank recipes; here each recipe is scored by
-  # 10-fold stratified cross-validation over the 785 train + validation rows of the shipped split
-  # (--protocol stratified-inner --split-seed 0: fold i scored, fold i+1 selects the epoch, the
-  # rest train; the 196 test rows are never used).  Recipes: the shipped small_v3 and one change
-  # each (ck_recipe).  Rule fixed before the runs: the recipe with the most held-out faces right,
-  # pooled over the 10 folds, wins; a tie with small_v3 keeps it, a tie between other recipes
-  # goes to the higher held-out macro-F1 (results.recipe_study).  A winner other than small_v3 is then
-  # trained with seeds 0-9 on the paper split (seeds ckplus:RECIPE) and the seed rule picks the
-  # shipped network; if small_v3 wins, ckplus stays.  Two one-thread processes share the cores:
-  # ckplus_recipes v3 sqrt nosmooth / ckplus_recipes strong noerase drop03.
-  local recipe
+small_v3_of() {  # small_v3_of DATASET: sets `recipe` to the shipped small_v3 recipe of DATASET
+  case $1 in
+    ckplus) recipe=("${V3_CK[@]}" --epochs 150) ;;
+    jaffe) recipe=("${V3_JF[@]}" --epochs 600) ;;
+    *) echo "DATASET is ckplus or jaffe" >&2; exit 2 ;;
+  esac
+}
+
+recipes() {  # recipes DATASET [RECIPE ...]
+  # Session 9: choosing a paper-style recipe without the test rows.  CK+'s 98 validation faces
+  # (JAFFE's 23) are all right for most runs, so they cannot rank recipes; here each recipe is
+  # scored by 10-fold stratified cross-validation over the train + validation rows of the shipped
+  # split (CK+ 785, JAFFE 143; --protocol stratified-inner --split-seed 0: fold i scored, fold
+  # i+1 selects the epoch, the rest train; the test rows are never used).  Recipes: the shipped
+  # small_v3 and one change each (recipe_extra; JAFFE skips sqrt: its classes hold 29-32 faces
+  # each, so the weights would be about 1).  Rule fixed before the runs: the recipe with the most
+  # held-out faces right, pooled over the 10 folds, wins; a tie with small_v3 keeps it, a tie
+  # between other recipes goes to the higher held-out macro-F1 (results.recipe_study).  A winner
+  # other than small_v3 is then trained with seeds 0-9 on the paper split (seeds DATASET:RECIPE)
+  # and the seed rule picks the shipped network; if small_v3 wins, the shipped row stays.  Two
+  # one-thread processes share the cores: recipes ckplus v3 sqrt nosmooth / recipes ckplus
+  # strong noerase drop03.
+  local dataset=$1 name; shift
+  small_v3_of "$dataset"
   local picked=("$@")
-  (( ${#picked[@]} )) || picked=(v3 sqrt nosmooth strong noerase drop03)
-  for recipe in "${picked[@]}"; do
-    ck_recipe "$recipe"
-    run "ckplus_inner_$recipe" "${V3_CK[@]}" --epochs 150 "${extra[@]}" \
+  if (( ! ${#picked[@]} )); then
+    picked=(v3 sqrt nosmooth strong noerase drop03)
+    [[ $dataset == jaffe ]] && picked=(v3 nosmooth strong noerase drop03)
+  fi
+  for name in "${picked[@]}"; do
+    recipe_extra "$name"
+    run "${dataset}_inner_$name" "${recipe[@]}" "${extra[@]}" \
       --protocol stratified-inner --folds 10 --seed 0 --split-seed 0
   done
 }
@@ -319,14 +333,12 @@ seeds() {  # seeds DATASET [SEED ...]
   # reproduces the shipped weights bit for bit and is the only seed at 100% validation, so the
   # shipped jaffe stays (test 94.29); the ten seeds score 90.43 +- 2.61 (60-66 of 70 faces).
   # About 70 s a run on one thread for either dataset.
-  # DATASET may name a CK+ recipe of ck_recipe (ckplus:sqrt -> runs ckplus_sqrt_seedN).
-  local dataset=${1%%:*} prefix=${1/:/_} seed recipe; shift
-  case $prefix in
-    ckplus|ckplus_*) extra=(); [[ $prefix == ckplus ]] || ck_recipe "${prefix#ckplus_}"
-                     recipe=("${V3_CK[@]}" --epochs 150 "${extra[@]}") ;;
-    jaffe) recipe=("${V3_JF[@]}" --epochs 600) ;;
-    *) echo "seeds: DATASET is ckplus, ckplus:RECIPE or jaffe" >&2; exit 2 ;;
-  esac
+  # DATASET may name a recipe of recipe_extra (ckplus:sqrt -> runs ckplus_sqrt_seedN).
+  local dataset=${1%%:*} prefix=${1/:/_} seed; shift
+  small_v3_of "$dataset"
+  extra=()
+  [[ $prefix == "$dataset" ]] || recipe_extra "${prefix#"${dataset}"_}"
+  recipe+=("${extra[@]}")
   local picked=("$@")
   (( ${#picked[@]} )) || picked=(0 1 2 3 4 5 6 7 8 9)
   for seed in "${picked[@]}"; do
@@ -339,8 +351,8 @@ case "${1:-all}" in
   distill) distill ;; small_v3) small_v3 ;; small_cv_v3) small_cv_v3 ;; distill_lean) distill_lean ;;
   ckplus_v4) ckplus_v4 ;; ferplus_ft) ferplus_ft ;;
   fer2013_votes) fer2013_votes ;; fer2013_votes_ft) fer2013_votes_ft ;; stn_long) stn_long ;; teacher_wide) teacher_wide ;; distill_wide) distill_wide ;; distill_wide_scratch) distill_wide_scratch ;; ferplus_wide) ferplus_wide ;;
-  distill_ferplus) distill_ferplus ;; budget_width) budget_width ;; distill_ferplus_long) distill_ferplus_long ;; distill_c20) distill_c20 ;; ckplus_recipes) shift; ckplus_recipes "$@" ;; seeds) shift; seeds "$@" ;;
+  distill_ferplus) distill_ferplus ;; budget_width) budget_width ;; distill_ferplus_long) distill_ferplus_long ;; distill_c20) distill_c20 ;; recipes) shift; recipes "$@" ;; seeds) shift; seeds "$@" ;;
   ablations_a) ablations_a ;; ablations_b) ablations_b ;;
   all) small; ferplus; ablations_a; ablations_b; finetune ;;
-  *) echo "usage: $0 small|finetune_v2|finetune|ferplus|ablations_a|ablations_b|long|longer|ferplus_long|ablation_bf16|ablations_c|distill|distill_lean|small_v3|small_cv_v3|ckplus_v4|ferplus_ft|fer2013_votes|fer2013_votes_ft|stn_long|teacher_wide|distill_wide|distill_wide_scratch|ferplus_wide|distill_ferplus|budget_width|distill_ferplus_long|distill_c20|ckplus_recipes|seeds|all" >&2; exit 2 ;;
+  *) echo "usage: $0 small|finetune_v2|finetune|ferplus|ablations_a|ablations_b|long|longer|ferplus_long|ablation_bf16|ablations_c|distill|distill_lean|small_v3|small_cv_v3|ckplus_v4|ferplus_ft|fer2013_votes|fer2013_votes_ft|stn_long|teacher_wide|distill_wide|distill_wide_scratch|ferplus_wide|distill_ferplus|budget_width|distill_ferplus_long|distill_c20|recipes|seeds|all" >&2; exit 2 ;;
 esac
