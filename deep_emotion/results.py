@@ -157,6 +157,11 @@ def _config_diff(card: dict, base: dict) -> str:
     return ", ".join(changes) or "— (baseline)"
 
 
+def _faces_right(metrics: dict) -> int:
+    """Faces classified correctly: the trace of the metrics' confusion matrix."""
+    return sum(row[i] for i, row in enumerate(metrics["confusion"]))
+
+
 def _selected_epoch(card: dict) -> dict | None:
     """The history entry of the epoch training kept (``best_epoch``), or None if there is none."""
     return next((h for h in card.get("history", []) if h.get("epoch") == card.get("best_epoch")),
@@ -224,7 +229,7 @@ def seed_study(folder: Path) -> dict:
         runs.append({"name": name, "seed": card["training"]["seed"], "epoch": epoch["epoch"],
                      "val_acc": epoch["val_acc"], "val_loss": epoch["val_loss"],
                      "test_acc": test["accuracy"], "test_n": test["n"],
-                     "test_right": sum(row[i] for i, row in enumerate(test["confusion"])),
+                     "test_right": _faces_right(test),
                      "weights_sha256": card.get("weights_sha256")})
     selected, best = None, (-1.0, float("inf"))
     for run in runs:
@@ -332,7 +337,7 @@ def recipe_study(folder: Path, baseline: str | None = None) -> dict:
         held_out = cards[name]["metrics"]["test"]["none"]
         runs.append({"name": name,
                      "change": _config_diff(cards[name], cards[baseline]),
-                     "right": sum(row[i] for i, row in enumerate(held_out["confusion"])),
+                     "right": _faces_right(held_out),
                      "n": held_out["n"], "accuracy": held_out["accuracy"],
                      "macro_f1": held_out["macro_f1"],
                      "fold_mean": held_out["fold_accuracy_mean"],
