@@ -248,17 +248,25 @@ def seed_study_markdown(folder: Path) -> str:
         ValueError: as ``seed_study``.
     """
     study = seed_study(folder)
-    lines = ["| run | training seed | selected epoch | validation accuracy | validation loss | "
-             "test, no TTA | test faces right |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for r in study["runs"]:
-        mark = " (selected)" if r["name"] == study["selected"] else ""
-        lines.append(f"| `{r['name']}`{mark} | {r['seed']} | {r['epoch']} | {_pct(r['val_acc'])} | "
-                     f"{r['val_loss']:.4f} | {_pct(r['test_acc'])} | "
-                     f"{r['test_right']} / {r['test_n']} |")
-    lines.append(f"| mean ± std over {len(study['runs'])} seeds | | | | | "
-                 f"{_pct(study['mean'])} ± {_pct(study['std'])} | |")
-    return "\n".join(lines)
+    rows = [[_run_label(r, study), r["seed"], r["epoch"], _pct(r["val_acc"]),
+             f"{r['val_loss']:.4f}", _pct(r["test_acc"]), f"{r['test_right']} / {r['test_n']}"]
+            for r in study["runs"]]
+    rows.append([f"mean ± std over {len(study['runs'])} seeds", "", "", "", "",
+                 f"{_pct(study['mean'])} ± {_pct(study['std'])}", ""])
+    return _markdown_table(["run", "training seed", "selected epoch", "validation accuracy",
+                            "validation loss", "test, no TTA", "test faces right"], rows)
+
+
+def _run_label(run: dict, study: dict) -> str:
+    """A study's run name in code style, marked when it is the one the study selects."""
+    return f"`{run['name']}`" + (" (selected)" if run["name"] == study["selected"] else "")
+
+
+def _markdown_table(columns: list[str], rows: list[list], text_columns: int = 1) -> str:
+    """A Markdown table; the first ``text_columns`` columns align left, the rest (numbers) right."""
+    align = ["---"] * text_columns + ["---:"] * (len(columns) - text_columns)
+    return "\n".join("|" + "|".join(f" {c} " if c != "" else " " for c in cells) + "|"
+                     for cells in [columns, align, *rows])
 
 
 def seed_studies_dir() -> Path:
@@ -358,15 +366,12 @@ def recipe_study_markdown(folder: Path, baseline: str | None = None) -> str:
         ValueError: as ``recipe_study``.
     """
     study = recipe_study(folder, baseline)
-    lines = ["| run | change from the shipped recipe | held-out faces right | held-out accuracy | "
-             "fold mean ± std | macro-F1 |",
-             "| --- | --- | ---: | ---: | ---: | ---: |"]
-    for r in study["runs"]:
-        mark = " (selected)" if r["name"] == study["selected"] else ""
-        lines.append(f"| `{r['name']}`{mark} | {r['change']} | {r['right']} / {r['n']} | "
-                     f"{_pct(r['accuracy'])} | {_pct(r['fold_mean'])} ± {_pct(r['fold_std'])} | "
-                     f"{_pct(r['macro_f1'])} |")
-    return "\n".join(lines)
+    rows = [[_run_label(r, study), r["change"], f"{r['right']} / {r['n']}", _pct(r["accuracy"]),
+             f"{_pct(r['fold_mean'])} ± {_pct(r['fold_std'])}", _pct(r["macro_f1"])]
+            for r in study["runs"]]
+    return _markdown_table(["run", "change from the shipped recipe", "held-out faces right",
+                            "held-out accuracy", "fold mean ± std", "macro-F1"], rows,
+                           text_columns=2)
 
 
 def recipe_studies_dir() -> Path:

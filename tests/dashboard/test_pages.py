@@ -258,20 +258,26 @@ def test_shipped_checkpoints_every_page_without_data(name, monkeypatch, astronau
         assert not at.error, [e.value for e in at.error]
 
 
-def test_the_model_card_of_a_shipped_paper_style_row_shows_its_seed_study(monkeypatch):
-    from deep_emotion.results import seed_study_of
+def _model_card_of_first_shipped(belongs, why_none: str, monkeypatch) -> AppTest:
+    """The Model card page of the first shipped checkpoint whose card ``belongs(card)``."""
     from deep_emotion.checkpoints import read_card
 
-    name = next((n for n in _shipped() if seed_study_of(read_card(
-        Path(__file__).resolve().parents[2] / "checkpoints" / n).get("weights_sha256", ""))), None)
+    folder = Path(__file__).resolve().parents[2] / "checkpoints"
+    name = next((n for n in _shipped() if belongs(read_card(folder / n))), None)
     if name is None:
-        pytest.skip("no shipped checkpoint belongs to a seed study")
+        pytest.skip(why_none)
     monkeypatch.delenv("DEEP_EMOTION_CHECKPOINTS", raising=False)
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
     at.sidebar.selectbox(key="checkpoint").set_value(name).run()
-    go(at, "model_card")
-    assert not at.exception
+    return go(at, "model_card")
+
+
+def test_the_model_card_of_a_shipped_paper_style_row_shows_its_seed_study(monkeypatch):
+    from deep_emotion.results import seed_study_of
+
+    at = _model_card_of_first_shipped(lambda card: seed_study_of(card.get("weights_sha256", "")),
+                                      "no shipped checkpoint belongs to a seed study", monkeypatch)
     headers = [h.value for h in at.subheader]
     assert "Over training seeds" in headers
     # split sizes, results beside the paper, seeds (and the recipe study, where there is one)
@@ -280,18 +286,10 @@ def test_the_model_card_of_a_shipped_paper_style_row_shows_its_seed_study(monkey
 
 
 def test_the_model_card_of_a_row_whose_recipe_a_study_chose_shows_that_study(monkeypatch):
-    from deep_emotion.checkpoints import read_card
     from deep_emotion.results import recipe_study_of
 
-    name = next((n for n in _shipped() if recipe_study_of(read_card(
-        Path(__file__).resolve().parents[2] / "checkpoints" / n))), None)
-    if name is None:
-        pytest.skip("no shipped checkpoint's recipe was chosen by a recipe study")
-    monkeypatch.delenv("DEEP_EMOTION_CHECKPOINTS", raising=False)
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.sidebar.selectbox(key="checkpoint").set_value(name).run()
-    go(at, "model_card")
+    at = _model_card_of_first_shipped(
+        recipe_study_of, "no shipped checkpoint's recipe was chosen by a recipe study", monkeypatch)
     assert "How the recipe was chosen" in [h.value for h in at.subheader]
     table = at.dataframe[-1].value
     assert (table["chosen"] == "✓").sum() == 1 and "held-out faces right" in table
