@@ -81,7 +81,7 @@ def seed_study(name: str) -> dict | None:
 def _recipe_study(card_path: str, card_stamp: float, root: str, stamp: float) -> dict | None:
     try:
         return recipe_study_of(read_card(card_path), Path(root))
-    except (OSError, ValueError, KeyError, StopIteration):  # a damaged study hides the section
+    except (OSError, ValueError, KeyError):  # a damaged study hides the section, never the page
         return None
 
 

@@ -1,4 +1,4 @@
-"""Regenerate the README's tables: results (shipped cards), ablations and seed studies (docs/).
+"""Regenerate the README's tables: results (shipped cards), ablations and studies (docs/).
 
     python scripts/results_table.py          # rewrite README.md in place
     python scripts/results_table.py --check  # exit 1 if README.md is stale
