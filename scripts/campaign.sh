@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The training campaign behind the shipped checkpoints (issue 4), as one resumable queue.
 #
-#   bash scripts/campaign.sh LANE      LANE = small | finetune_v2 | ferplus | ablations_a | ablations_b | finetune | long | longer | ferplus_long | ablation_bf16 | ablations_c | distill | distill_lean | small_v3 | small_cv_v3 | ckplus_v4 | ferplus_ft | fer2013_votes | fer2013_votes_ft | stn_long | teacher_wide | distill_wide | distill_wide_scratch | ferplus_wide | distill_ferplus | budget_width | distill_ferplus_long | distill_c20 | recipes DATASET [RECIPE ...] | seeds DATASET [SEED ...] | all
+#   bash scripts/campaign.sh LANE      LANE = small | finetune_v2 | ferplus | ablations_a | ablations_b | finetune | long | longer | ferplus_long | ablation_bf16 | ablations_c | distill | distill_lean | small_v3 | small_cv_v3 | ckplus_v4 | ferplus_ft | fer2013_votes | fer2013_votes_ft | stn_long | teacher_wide | distill_wide | distill_wide_scratch | ferplus_wide | distill_ferplus | budget_width | distill_ferplus_long | distill_c20 | fer2013_more RUN | recipes DATASET [RECIPE ...] | seeds DATASET [SEED ...] | all
 #
 # Every run writes runs/<name>/ (last.pt resume state each epoch, metrics.jsonl) and a
 # candidate checkpoint runs/candidates/<name>.{safetensors,json}; a finished candidate is
@@ -272,6 +272,25 @@ distill_c20() {
     --teacher checkpoints/ferplus_wide
 }
 
+fer2013_more() {  # fer2013_more RUN: RUN = flip_only | 480
+  # Session 10: two single changes to the shipped 240-epoch FER2013 recipe (fer2013_240_bf16,
+  # PublicTest 61.94), one thread each, side by side.  flip_only: mirroring kept, no rotation,
+  # scaling, shift or erasing.  Augmentation was judged only over 6 epochs (abl_no_augment 54.14
+  # against 52.05) and the 240-epoch network ends with training accuracy (under augmentation and
+  # dropout) level with validation: a network this short of capacity may spend it on the
+  # invariances the geometry asks for.  480: the same recipe over twice the epochs, because
+  # schedule length is the largest gain measured (60 -> 240 epochs: 60.02 -> 61.94).  Rule fixed
+  # before the runs: a run whose best PublicTest beats 61.94 replaces fer2013 (the better of the
+  # two if both do); its test numbers are read only after that choice.
+  local shipped=(--dataset fer2013 --ema-decay 0.999 --model dropout=0.1 --precision bf16)
+  case ${1:-} in
+    flip_only) run fer2013_flip_only "${shipped[@]}" --epochs 240 \
+                 --augment rotate_deg=0 'scale=[1,1]' shift_px=0 erase=0 ;;
+    480) run fer2013_480 "${shipped[@]}" --epochs 480 --augment erase=0.25 ;;
+    *) echo "fer2013_more RUN: RUN is flip_only or 480" >&2; exit 2 ;;
+  esac
+}
+
 recipe_extra() {  # recipe_extra NAME: sets `extra` to what recipe NAME adds to small_v3
   case $1 in
     v3) extra=() ;;
@@ -363,8 +382,8 @@ case "${1:-all}" in
   distill) distill ;; small_v3) small_v3 ;; small_cv_v3) small_cv_v3 ;; distill_lean) distill_lean ;;
   ckplus_v4) ckplus_v4 ;; ferplus_ft) ferplus_ft ;;
   fer2013_votes) fer2013_votes ;; fer2013_votes_ft) fer2013_votes_ft ;; stn_long) stn_long ;; teacher_wide) teacher_wide ;; distill_wide) distill_wide ;; distill_wide_scratch) distill_wide_scratch ;; ferplus_wide) ferplus_wide ;;
-  distill_ferplus) distill_ferplus ;; budget_width) budget_width ;; distill_ferplus_long) distill_ferplus_long ;; distill_c20) distill_c20 ;; recipes) shift; recipes "$@" ;; seeds) shift; seeds "$@" ;;
+  distill_ferplus) distill_ferplus ;; budget_width) budget_width ;; distill_ferplus_long) distill_ferplus_long ;; distill_c20) distill_c20 ;; fer2013_more) shift; fer2013_more "$@" ;; recipes) shift; recipes "$@" ;; seeds) shift; seeds "$@" ;;
   ablations_a) ablations_a ;; ablations_b) ablations_b ;;
   all) small; ferplus; ablations_a; ablations_b; finetune ;;
-  *) echo "usage: $0 small|finetune_v2|finetune|ferplus|ablations_a|ablations_b|long|longer|ferplus_long|ablation_bf16|ablations_c|distill|distill_lean|small_v3|small_cv_v3|ckplus_v4|ferplus_ft|fer2013_votes|fer2013_votes_ft|stn_long|teacher_wide|distill_wide|distill_wide_scratch|ferplus_wide|distill_ferplus|budget_width|distill_ferplus_long|distill_c20|recipes|seeds|all" >&2; exit 2 ;;
+  *) echo "usage: $0 small|finetune_v2|finetune|ferplus|ablations_a|ablations_b|long|longer|ferplus_long|ablation_bf16|ablations_c|distill|distill_lean|small_v3|small_cv_v3|ckplus_v4|ferplus_ft|fer2013_votes|fer2013_votes_ft|stn_long|teacher_wide|distill_wide|distill_wide_scratch|ferplus_wide|distill_ferplus|budget_width|distill_ferplus_long|distill_c20|fer2013_more|recipes|seeds|all" >&2; exit 2 ;;
 esac
