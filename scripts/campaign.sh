@@ -305,7 +305,10 @@ fer2013_more() {  # fer2013_more RUN: RUN = flip_only | 480 | ferplus_flip_only 
   # (480, epoch 406), 61.63 (noerase, epoch 190), 61.72 (erase50, epoch 134), all below 61.94,
   # so fer2013 stays and neither FER+ run ran.  About 11-14 s an epoch, two runs side by side.
   # wd005: weight decay 0.05 on the fully connected layers (abl_weight_decay_005: 53.05 against
-  # 52.05 over 6 epochs), alone on the machine with two threads, under the same rule.
+  # 52.05 over 6 epochs), alone on the machine with two threads, under the same rule.  Result:
+  # PublicTest 62.55 (epoch 219), ahead of 61.94, so it replaces fer2013 (python
+  # scripts/promote.py fer2013_wd005 fer2013, then deep-emotion analyze --checkpoint fer2013):
+  # not yet done, for lack of session time.  7 s an epoch.
   local shipped=(--dataset fer2013 --ema-decay 0.999 --model dropout=0.1 --precision bf16)
   local flip_only=(--augment rotate_deg=0 'scale=[1,1]' shift_px=0 erase=0)
   case ${1:-} in
