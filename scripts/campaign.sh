@@ -53,7 +53,7 @@ finetune() {
 finetune_v2() {
   # The same recipes from the 240-epoch network shipped as fer2013: each scored lower on
   # validation than finetune's, so none was promoted.
-  finetune_from checkpoints/fer2013 _v2
+  finetune_from checkpoints/fer2013_240 _v2
 }
 
 ferplus() {
@@ -118,14 +118,14 @@ distill() {
   # soft targets are easier to fit than one-hot labels; teacher selected on PublicTest only)
   # plus square-root class weighting (abl_class_sqrt: disgust validation recall 0 -> 32%).
   run fer2013_kd_sqrt --dataset fer2013 --epochs 180 --ema-decay 0.999 --model dropout=0.1 \
-    --augment erase=0.25 --precision bf16 --teacher checkpoints/fer2013 --class-weighting sqrt
+    --augment erase=0.25 --precision bf16 --teacher checkpoints/fer2013_240 --class-weighting sqrt
 }
 
 distill_lean() {
   # The same distillation with less regularisation (no dropout, no random erasing): the
   # network underfits, so these may cost more than they give.
   run fer2013_kd_sqrt_lean --dataset fer2013 --epochs 180 --ema-decay 0.999 --model dropout=0.0 \
-    --augment erase=0 --precision bf16 --teacher checkpoints/fer2013 --class-weighting sqrt
+    --augment erase=0 --precision bf16 --teacher checkpoints/fer2013_240 --class-weighting sqrt
 }
 
 # The small_v3 recipe (session 4), shared by the stratified and subject-independent lanes.
@@ -165,7 +165,7 @@ ferplus_ft() {
   # 0.77).  Start from the shipped fer2013 network instead: trained on the same Training images
   # (FER2013 labels) and selected on PublicTest, so no validation or test row leaks in.
   run ferplus_soft_ft --dataset ferplus --epochs 100 --soft-labels true --ema-decay 0.999 \
-    --model dropout=0.1 --augment erase=0.25 --precision bf16 --lr 0.001 --init checkpoints/fer2013
+    --model dropout=0.1 --augment erase=0.25 --precision bf16 --lr 0.001 --init checkpoints/fer2013_240
 }
 
 fer2013_votes() {
@@ -181,7 +181,7 @@ fer2013_votes_ft() {
   # The same targets continuing the shipped fer2013 network for 60 epochs, and the control: the
   # same continuation with FER2013 labels only, so a gain is not just the extra epochs.
   local ft=(--dataset fer2013 --epochs 60 --ema-decay 0.999 --model dropout=0.1 --augment erase=0.25
-            --precision bf16 --lr 0.001 --init checkpoints/fer2013)
+            --precision bf16 --lr 0.001 --init checkpoints/fer2013_240)
   run fer2013_votes30_ft "${ft[@]}" --vote-share 0.3
   run fer2013_continue_ft "${ft[@]}"
 }
@@ -207,7 +207,7 @@ distill_wide() {
   # a teacher (60 epochs; its best PublicTest epoch was the 7th).  Result: 61.88 at epoch 1,
   # not promoted (docs/ablations/fer2013_kd_wide_ft.json).
   run fer2013_kd_wide_ft --dataset fer2013 --epochs 30 --ema-decay 0.999 --model dropout=0.1 \
-    --augment erase=0.25 --precision bf16 --lr 0.001 --init checkpoints/fer2013 \
+    --augment erase=0.25 --precision bf16 --lr 0.001 --init checkpoints/fer2013_240 \
     --teacher checkpoints/fer2013_wide --threads 2
 }
 
