@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The training campaign behind the shipped checkpoints (issue 4), as one resumable queue.
 #
-#   bash scripts/campaign.sh LANE      LANE = small | finetune_v2 | ferplus | ablations_a | ablations_b | finetune | long | longer | ferplus_long | ablation_bf16 | ablations_c | ablations_d | distill | distill_lean | small_v3 | small_cv_v3 | ckplus_v4 | ferplus_ft | fer2013_votes | fer2013_votes_ft | stn_long | teacher_wide | distill_wide | distill_wide_scratch | ferplus_wide | distill_ferplus | budget_width | distill_ferplus_long | distill_c20 | fer2013_more RUN | weight_decay RUN | recipes DATASET [RECIPE ...] | seeds DATASET [SEED ...] | all
+#   bash scripts/campaign.sh LANE      LANE = small | finetune_v2 | ferplus | ablations_a | ablations_b | finetune | long | longer | ferplus_long | ablation_bf16 | ablations_c | ablations_d | distill | distill_lean | small_v3 | small_cv_v3 | ckplus_v4 | ferplus_ft | fer2013_votes | fer2013_votes_ft | stn_long | teacher_wide | distill_wide | distill_wide_scratch | ferplus_wide | distill_ferplus | budget_width | distill_ferplus_long | distill_c20 | fer2013_more RUN | weight_decay RUN | fer2013_seeds SEED ... | recipes DATASET [RECIPE ...] | seeds DATASET [SEED ...] | all
 #
 # Every run writes runs/<name>/ (last.pt resume state each epoch, metrics.jsonl) and a
 # candidate checkpoint runs/candidates/<name>.{safetensors,json}; a finished candidate is
@@ -348,6 +348,20 @@ weight_decay() {  # weight_decay RUN: RUN = fer2013_wd02 | ferplus_wd005
   esac
 }
 
+fer2013_seeds() {  # fer2013_seeds SEED ...: the shipped FER2013 recipe (fer2013_wd005) with other training seeds
+  # Session 11: every FER2013 recipe change since the 240-epoch schedule has moved PublicTest by
+  # under a point, one seed each, so the spread over training seeds is the missing error bar.
+  # Seed 0 is fer2013_wd005 itself (two threads); seeds 1 and 2 run with one thread each, side
+  # by side.  Rule fixed before the runs: the seed study docs/seeds/fer2013_wd005/ (seeds 0-2)
+  # ships the run that training's epoch rule prefers (PublicTest accuracy, then the lower
+  # PublicTest loss) as fer2013; the test column is reported for every seed and never used.
+  local seed
+  for seed in "$@"; do
+    run "fer2013_wd005_seed$seed" --dataset fer2013 --ema-decay 0.999 --model dropout=0.1 \
+      --precision bf16 --epochs 240 --augment erase=0.25 --weight-decay 0.05 --seed "$seed"
+  done
+}
+
 recipe_extra() {  # recipe_extra NAME: sets `extra` to what recipe NAME adds to small_v3
   case $1 in
     v3) extra=() ;;
@@ -439,7 +453,7 @@ case "${1:-all}" in
   distill) distill ;; small_v3) small_v3 ;; small_cv_v3) small_cv_v3 ;; distill_lean) distill_lean ;;
   ckplus_v4) ckplus_v4 ;; ferplus_ft) ferplus_ft ;;
   fer2013_votes) fer2013_votes ;; fer2013_votes_ft) fer2013_votes_ft ;; stn_long) stn_long ;; teacher_wide) teacher_wide ;; distill_wide) distill_wide ;; distill_wide_scratch) distill_wide_scratch ;; ferplus_wide) ferplus_wide ;;
-  distill_ferplus) distill_ferplus ;; budget_width) budget_width ;; distill_ferplus_long) distill_ferplus_long ;; distill_c20) distill_c20 ;; fer2013_more) shift; fer2013_more "$@" ;; weight_decay) shift; weight_decay "$@" ;; recipes) shift; recipes "$@" ;; seeds) shift; seeds "$@" ;;
+  distill_ferplus) distill_ferplus ;; budget_width) budget_width ;; distill_ferplus_long) distill_ferplus_long ;; distill_c20) distill_c20 ;; fer2013_more) shift; fer2013_more "$@" ;; weight_decay) shift; weight_decay "$@" ;; fer2013_seeds) shift; fer2013_seeds "$@" ;; recipes) shift; recipes "$@" ;; seeds) shift; seeds "$@" ;;
   ablations_a) ablations_a ;; ablations_b) ablations_b ;;
   all) small; ferplus; ablations_a; ablations_b; finetune ;;
   *) echo "usage: $0 small|finetune_v2|finetune|ferplus|ablations_a|ablations_b|long|longer|ferplus_long|ablation_bf16|ablations_c|ablations_d|distill|distill_lean|small_v3|small_cv_v3|ckplus_v4|ferplus_ft|fer2013_votes|fer2013_votes_ft|stn_long|teacher_wide|distill_wide|distill_wide_scratch|ferplus_wide|distill_ferplus|budget_width|distill_ferplus_long|distill_c20|fer2013_more|recipes|seeds|all" >&2; exit 2 ;;
