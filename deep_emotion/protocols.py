@@ -17,7 +17,14 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["subject_kfold", "leave_one_group_out", "stratified_split", "stratified_kfold"]
+__all__ = ["subject_kfold", "leave_one_group_out", "stratified_split", "stratified_kfold",
+           "SEEDED_PROTOCOLS"]
+
+# The protocols whose rows depend on the seed (``deep_emotion.experiment.make_folds``).  The
+# others give the same rows for every seed ("official": the published split; "loso": one fold
+# per subject), so runs with different training seeds share their split whatever seed their
+# card records.
+SEEDED_PROTOCOLS = frozenset({"stratified", "stratified-inner", "subject-kfold"})
 
 
 def _as_codes(values: Sequence | np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:

@@ -136,3 +136,26 @@ def test_stratified_kfold_is_reproducible_from_the_seed():
 def test_stratified_kfold_rejects_k_outside_two_to_number_of_rows(k):
     with pytest.raises(ValueError, match="between 2 and the number of rows"):
         stratified_kfold(np.arange(8) % 2, k=k)
+
+
+@pytest.mark.parametrize("protocol", ["official", "stratified", "stratified-inner",
+                                      "subject-kfold", "loso"])
+def test_exactly_the_seeded_protocols_change_their_rows_with_the_seed(protocol):
+    """Why it matters: seed studies compare runs on one split, and a card records the training
+    seed as the protocol's seed, so ``SEEDED_PROTOCOLS`` says when that seed names the rows."""
+    import torch
+
+    from deep_emotion.data import FaceDataset
+    from deep_emotion.experiment import PROTOCOLS, make_folds
+    from deep_emotion.protocols import SEEDED_PROTOCOLS
+
+    groups, labels = _subjects(n_subjects=20, per_class=2, n_classes=3)
+    splits = np.array(["Training", "Training", "Training", "PublicTest", "PrivateTest"] * 24)
+    data = FaceDataset(name="synthetic", images=torch.zeros(len(labels), 48, 48, dtype=torch.uint8),
+                       labels=torch.as_tensor(labels), classes=("anger", "fear", "happiness"),
+                       source="test", sha256="-", splits=splits, groups=groups)
+    first, second = (make_folds(data, protocol, folds=5, seed=s) for s in (0, 1))
+    same = all(np.array_equal(getattr(a, part), getattr(b, part))
+               for a, b in zip(first, second) for part in ("train", "val", "test"))
+    assert SEEDED_PROTOCOLS <= set(PROTOCOLS)
+    assert same == (protocol not in SEEDED_PROTOCOLS)

@@ -35,14 +35,14 @@ def test_the_epoch_shown_is_the_one_training_kept_when_accuracies_tie(tmp_path):
 
 
 def _seed_card(path, seed: int, val_loss: float, right: int, split_seed: int = 0,
-               val_acc: float = 1.0, weights: str = "") -> None:
+               val_acc: float = 1.0, weights: str = "", protocol: str = "stratified") -> None:
     """A CK+-like card: 2 classes, 4 test faces of which ``right`` are classified correctly."""
     history = [{"epoch": 1, "val_acc": 0.5, "val_loss": 2.0},
                {"epoch": 2, "val_acc": val_acc, "val_loss": val_loss}]
     first, second = min(right, 2), max(right - 2, 0)  # correct faces of each class (2 each)
     confusion = [[first, 2 - first], [2 - second, second]]
     path.write_text(json.dumps({
-        "dataset": {"name": "ckplus"}, "protocol": {"name": "stratified", "seed": split_seed},
+        "dataset": {"name": "ckplus"}, "protocol": {"name": protocol, "seed": split_seed},
         "training": {"seed": seed}, "history": history, "best_epoch": 2, "weights_sha256": weights,
         "metrics": {"test": {"none": {"accuracy": right / 4, "n": 4, "confusion": confusion}}}}))
 
@@ -63,6 +63,14 @@ def test_a_seed_study_refuses_cards_from_different_splits(tmp_path):
     _seed_card(tmp_path / "s1.json", 1, val_loss=0.2, right=4, split_seed=1)
     with pytest.raises(ValueError, match="do not share one split"):
         seed_study_markdown(tmp_path)
+
+
+def test_a_seed_study_on_a_published_split_ignores_the_seed_its_cards_record(tmp_path):
+    # FER2013's official split is the same rows for every seed, but each card records its
+    # training seed as the protocol's seed.
+    _seed_card(tmp_path / "s0.json", 0, val_loss=0.3, right=4, protocol="official")
+    _seed_card(tmp_path / "s1.json", 1, val_loss=0.2, right=3, split_seed=1, protocol="official")
+    assert "mean ± std over 2 seeds" in seed_study_markdown(tmp_path)
 
 
 def test_the_readme_gets_each_seed_study_between_its_own_markers(tmp_path):
