@@ -102,9 +102,9 @@ if study:
              f"This checkpoint is seed {mine['seed']}; validation alone (accuracy, then loss) "
              f"would choose seed {chosen['seed']}.")
     st.caption(f"The same recipe trained with {len(study['runs'])} seeds on this checkpoint's "
-               f"split scores {study['mean']:.2%} ± {study['std']:.2%} on test. {which} On a "
-               "small test split the spread, not one run, says how close a recipe is to the "
-               "paper.")
+               f"split scores {study['mean']:.2%} ± {study['std']:.2%} on test. {which} The "
+               "spread, not one run, says how close a recipe is to the paper, and how large a "
+               "difference between two recipes one run of each can show.")
 
 recipes = resources.recipe_study(ckpt_name)
 if recipes:
