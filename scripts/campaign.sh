@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The training campaign behind the shipped checkpoints (issue 4), as one resumable queue.
 #
-#   bash scripts/campaign.sh LANE      LANE = small | finetune_v2 | ferplus | ablations_a | ablations_b | finetune | long | longer | ferplus_long | ablation_bf16 | ablations_c | ablations_d | distill | distill_lean | small_v3 | small_cv_v3 | ckplus_v4 | ferplus_ft | fer2013_votes | fer2013_votes_ft | stn_long | teacher_wide | distill_wide | distill_wide_scratch | ferplus_wide | distill_ferplus | budget_width | distill_ferplus_long | distill_c20 | fer2013_more RUN | weight_decay RUN | fer2013_seeds SEED ... | recipes DATASET [RECIPE ...] | seeds DATASET [SEED ...] | all
+#   bash scripts/campaign.sh LANE      LANE = small | finetune_v2 | ferplus | ablations_a | ablations_b | finetune | long | longer | ferplus_long | ablation_bf16 | ablations_c | ablations_d | distill | distill_lean | small_v3 | small_cv_v3 | ckplus_v4 | ferplus_ft | fer2013_votes | fer2013_votes_ft | stn_long | teacher_wide | distill_wide | distill_wide_scratch | ferplus_wide | distill_ferplus | budget_width | distill_ferplus_long | distill_c20 | fer2013_more RUN | weight_decay RUN | fer2013_seeds SEED ... | fer2013_240_seeds SEED ... | recipes DATASET [RECIPE ...] | seeds DATASET [SEED ...] | all
 #
 # Every run writes runs/<name>/ (last.pt resume state each epoch, metrics.jsonl) and a
 # candidate checkpoint runs/candidates/<name>.{safetensors,json}; a finished candidate is
@@ -370,6 +370,21 @@ fer2013_seeds() {  # fer2013_seeds SEED ...: the shipped FER2013 recipe (fer2013
   done
 }
 
+fer2013_240_seeds() {  # fer2013_240_seeds SEED ...: fer2013_240's recipe (weight decay 1e-4) with other seeds
+  # Session 11: the fer2013_wd005 seed study spans 61.80-62.55 on PublicTest, and fer2013_240
+  # (weight decay 1e-4, 61.94) lies inside it, so whether weight decay 0.05 helps rests on one
+  # seed of each.  Seeds 1 and 2 of the 1e-4 recipe (docs/seeds/fer2013_240/ with
+  # fer2013_240_bf16 as seed 0) compare the recipes over three seeds each.  Rule fixed before
+  # the runs: a run whose best PublicTest beats the shipped fer2013 (62.55) replaces it; the
+  # test column is reported and never used.  Started at the end of session 11 (one thread each,
+  # resumable from runs/<name>/last.pt).
+  local seed
+  for seed in "$@"; do
+    run "fer2013_240_seed$seed" --dataset fer2013 --epochs 240 --ema-decay 0.999 --model dropout=0.1 \
+      --augment erase=0.25 --precision bf16 --seed "$seed"
+  done
+}
+
 recipe_extra() {  # recipe_extra NAME: sets `extra` to what recipe NAME adds to small_v3
   case $1 in
     v3) extra=() ;;
@@ -461,7 +476,7 @@ case "${1:-all}" in
   distill) distill ;; small_v3) small_v3 ;; small_cv_v3) small_cv_v3 ;; distill_lean) distill_lean ;;
   ckplus_v4) ckplus_v4 ;; ferplus_ft) ferplus_ft ;;
   fer2013_votes) fer2013_votes ;; fer2013_votes_ft) fer2013_votes_ft ;; stn_long) stn_long ;; teacher_wide) teacher_wide ;; distill_wide) distill_wide ;; distill_wide_scratch) distill_wide_scratch ;; ferplus_wide) ferplus_wide ;;
-  distill_ferplus) distill_ferplus ;; budget_width) budget_width ;; distill_ferplus_long) distill_ferplus_long ;; distill_c20) distill_c20 ;; fer2013_more) shift; fer2013_more "$@" ;; weight_decay) shift; weight_decay "$@" ;; fer2013_seeds) shift; fer2013_seeds "$@" ;; recipes) shift; recipes "$@" ;; seeds) shift; seeds "$@" ;;
+  distill_ferplus) distill_ferplus ;; budget_width) budget_width ;; distill_ferplus_long) distill_ferplus_long ;; distill_c20) distill_c20 ;; fer2013_more) shift; fer2013_more "$@" ;; weight_decay) shift; weight_decay "$@" ;; fer2013_seeds) shift; fer2013_seeds "$@" ;; fer2013_240_seeds) shift; fer2013_240_seeds "$@" ;; recipes) shift; recipes "$@" ;; seeds) shift; seeds "$@" ;;
   ablations_a) ablations_a ;; ablations_b) ablations_b ;;
   all) small; ferplus; ablations_a; ablations_b; finetune ;;
   *) echo "usage: $0 small|finetune_v2|finetune|ferplus|ablations_a|ablations_b|long|longer|ferplus_long|ablation_bf16|ablations_c|ablations_d|distill|distill_lean|small_v3|small_cv_v3|ckplus_v4|ferplus_ft|fer2013_votes|fer2013_votes_ft|stn_long|teacher_wide|distill_wide|distill_wide_scratch|ferplus_wide|distill_ferplus|budget_width|distill_ferplus_long|distill_c20|fer2013_more|recipes|seeds|all" >&2; exit 2 ;;
