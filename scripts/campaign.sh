@@ -18,6 +18,10 @@ cd "$(dirname "$0")/.."
 export DEEP_EMOTION_DATA="${DEEP_EMOTION_DATA:-$(cd .. && pwd)/shared/data}"
 DE="${DE:-.venv/bin/deep-emotion}"
 COMMON=(--threads 1 --optimizer adamw --lr 0.003 --quiet)
+# The 240-epoch FER2013 recipe (lane longer: fer2013_240_bf16, weight decay 1e-4); the shipped
+# fer2013 adds --weight-decay 0.05 (fer2013_more wd005).  Used by the lanes from session 11 on.
+FER2013_240=(--dataset fer2013 --epochs 240 --ema-decay 0.999 --model dropout=0.1
+             --augment erase=0.25 --precision bf16)
 
 run() {  # run NAME ARGS...: train unless the candidate exists
   local name=$1; shift
@@ -342,9 +346,8 @@ weight_decay() {  # weight_decay RUN: RUN = fer2013_wd02 | ferplus_wd005
   # accuracy below the 0.05 run throughout), ferplus_wd005 77.68 (epoch 98), so neither
   # replaced its checkpoint.  Side by side, one thread each: 12 s (FER2013) and 40 s (FER+,
   # with the teacher's forward pass) an epoch.
-  local fer=(--dataset fer2013 --ema-decay 0.999 --model dropout=0.1 --precision bf16)
   case ${1:-} in
-    fer2013_wd02) run fer2013_wd02 "${fer[@]}" --epochs 240 --augment erase=0.25 --weight-decay 0.2 ;;
+    fer2013_wd02) run fer2013_wd02 "${FER2013_240[@]}" --weight-decay 0.2 ;;
     ferplus_wd005)
       run ferplus_wd005 --dataset ferplus --epochs 100 --soft-labels true --ema-decay 0.999 \
         --model dropout=0.1 --augment erase=0.25 --precision bf16 --weight-decay 0.05 \
@@ -365,8 +368,7 @@ fer2013_seeds() {  # fer2013_seeds SEED ...: the shipped FER2013 recipe (fer2013
   # 62.82 +- 0.22 over the three.  12 s an epoch side by side, 11 s alone, one thread.
   local seed
   for seed in "$@"; do
-    run "fer2013_wd005_seed$seed" --dataset fer2013 --ema-decay 0.999 --model dropout=0.1 \
-      --precision bf16 --epochs 240 --augment erase=0.25 --weight-decay 0.05 --seed "$seed"
+    run "fer2013_wd005_seed$seed" "${FER2013_240[@]}" --weight-decay 0.05 --seed "$seed"
   done
 }
 
@@ -380,8 +382,7 @@ fer2013_240_seeds() {  # fer2013_240_seeds SEED ...: fer2013_240's recipe (weigh
   # resumable from runs/<name>/last.pt).
   local seed
   for seed in "$@"; do
-    run "fer2013_240_seed$seed" --dataset fer2013 --epochs 240 --ema-decay 0.999 --model dropout=0.1 \
-      --augment erase=0.25 --precision bf16 --seed "$seed"
+    run "fer2013_240_seed$seed" "${FER2013_240[@]}" --seed "$seed"
   done
 }
 
