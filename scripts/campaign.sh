@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The training campaign behind the shipped checkpoints (issue 4), as one resumable queue.
 #
-#   bash scripts/campaign.sh LANE      LANE = small | finetune_v2 | ferplus | ablations_a | ablations_b | finetune | long | longer | ferplus_long | ablation_bf16 | ablations_c | ablations_d | distill | distill_lean | small_v3 | small_cv_v3 | ckplus_v4 | ferplus_ft | fer2013_votes | fer2013_votes_ft | stn_long | teacher_wide | distill_wide | distill_wide_scratch | ferplus_wide | distill_ferplus | budget_width | distill_ferplus_long | distill_c20 | fer2013_more RUN | weight_decay RUN | fer2013_seeds SEED ... | fer2013_240_seeds SEED ... | recipes DATASET [RECIPE ...] | seeds DATASET [SEED ...] | all
+#   bash scripts/campaign.sh LANE      LANE = small | finetune_v2 | ferplus | ablations_a | ablations_b | finetune | long | longer | ferplus_long | ablation_bf16 | ablations_c | ablations_d | distill | distill_lean | small_v3 | small_cv_v3 | ckplus_v4 | ferplus_ft | fer2013_votes | fer2013_votes_ft | stn_long | teacher_wide | distill_wide | distill_wide_scratch | ferplus_wide | distill_ferplus | budget_width | distill_ferplus_long | distill_c20 | fer2013_more RUN | weight_decay RUN | fer2013_seeds SEED ... | fer2013_240_seeds SEED ... | regularisers RUN | recipes DATASET [RECIPE ...] | seeds DATASET [SEED ...] | all
 #
 # Every run writes runs/<name>/ (last.pt resume state each epoch, metrics.jsonl) and a
 # candidate checkpoint runs/candidates/<name>.{safetensors,json}; a finished candidate is
@@ -386,6 +386,29 @@ fer2013_240_seeds() {  # fer2013_240_seeds SEED ...: fer2013_240's recipe (weigh
   done
 }
 
+regularisers() {  # regularisers RUN: RUN = drop0 | nosmooth
+  # Session 12: the shipped recipe (fer2013_wd005) ends with training accuracy under augmentation
+  # and dropout level with PublicTest, and flip_only showed the network can overfit once the
+  # augmentation goes: it is short of capacity for the augmented task.  Augmentation pays
+  # (noerase, erase50, flip_only all lost), so these take off the two other regularisers
+  # instead, one each, both favoured by the 6-epoch rows (abl_no_smoothing 52.97 and
+  # abl_dropout_05 51.07 against abl_base 52.05).  drop0: dropout 0 (not 0.1) after the
+  # feature branch.  nosmooth: label smoothing 0 (not 0.1).  One thread each, side by side.
+  # Rule fixed before the runs: a run whose best PublicTest beats the shipped fer2013 (62.55,
+  # or a fer2013_240_seeds run's if one replaces it first) replaces it (the better of the two if
+  # both do); the test column is read only after that.
+  # Margin for calling it a better recipe (not just a better network): the shipped recipe's
+  # three seeds give PublicTest 62.16 +- 0.38, so a single run must beat their mean by more than
+  # a point (above 63.16) before the README says the change helps; below that it says
+  # "within seed noise".
+  case ${1:-} in
+    drop0) run fer2013_drop0 --dataset fer2013 --epochs 240 --ema-decay 0.999 --model dropout=0 \
+             --augment erase=0.25 --precision bf16 --weight-decay 0.05 ;;
+    nosmooth) run fer2013_nosmooth "${FER2013_240[@]}" --weight-decay 0.05 --label-smoothing 0 ;;
+    *) echo "regularisers RUN: RUN is drop0 or nosmooth" >&2; exit 2 ;;
+  esac
+}
+
 recipe_extra() {  # recipe_extra NAME: sets `extra` to what recipe NAME adds to small_v3
   case $1 in
     v3) extra=() ;;
@@ -477,8 +500,8 @@ case "${1:-all}" in
   distill) distill ;; small_v3) small_v3 ;; small_cv_v3) small_cv_v3 ;; distill_lean) distill_lean ;;
   ckplus_v4) ckplus_v4 ;; ferplus_ft) ferplus_ft ;;
   fer2013_votes) fer2013_votes ;; fer2013_votes_ft) fer2013_votes_ft ;; stn_long) stn_long ;; teacher_wide) teacher_wide ;; distill_wide) distill_wide ;; distill_wide_scratch) distill_wide_scratch ;; ferplus_wide) ferplus_wide ;;
-  distill_ferplus) distill_ferplus ;; budget_width) budget_width ;; distill_ferplus_long) distill_ferplus_long ;; distill_c20) distill_c20 ;; fer2013_more) shift; fer2013_more "$@" ;; weight_decay) shift; weight_decay "$@" ;; fer2013_seeds) shift; fer2013_seeds "$@" ;; fer2013_240_seeds) shift; fer2013_240_seeds "$@" ;; recipes) shift; recipes "$@" ;; seeds) shift; seeds "$@" ;;
+  distill_ferplus) distill_ferplus ;; budget_width) budget_width ;; distill_ferplus_long) distill_ferplus_long ;; distill_c20) distill_c20 ;; fer2013_more) shift; fer2013_more "$@" ;; weight_decay) shift; weight_decay "$@" ;; fer2013_seeds) shift; fer2013_seeds "$@" ;; fer2013_240_seeds) shift; fer2013_240_seeds "$@" ;; regularisers) shift; regularisers "$@" ;; recipes) shift; recipes "$@" ;; seeds) shift; seeds "$@" ;;
   ablations_a) ablations_a ;; ablations_b) ablations_b ;;
   all) small; ferplus; ablations_a; ablations_b; finetune ;;
-  *) echo "usage: $0 small|finetune_v2|finetune|ferplus|ablations_a|ablations_b|long|longer|ferplus_long|ablation_bf16|ablations_c|ablations_d|distill|distill_lean|small_v3|small_cv_v3|ckplus_v4|ferplus_ft|fer2013_votes|fer2013_votes_ft|stn_long|teacher_wide|distill_wide|distill_wide_scratch|ferplus_wide|distill_ferplus|budget_width|distill_ferplus_long|distill_c20|fer2013_more|recipes|seeds|all" >&2; exit 2 ;;
+  *) echo "usage: $0 small|finetune_v2|finetune|ferplus|ablations_a|ablations_b|long|longer|ferplus_long|ablation_bf16|ablations_c|ablations_d|distill|distill_lean|small_v3|small_cv_v3|ckplus_v4|ferplus_ft|fer2013_votes|fer2013_votes_ft|stn_long|teacher_wide|distill_wide|distill_wide_scratch|ferplus_wide|distill_ferplus|budget_width|distill_ferplus_long|distill_c20|fer2013_more|weight_decay|fer2013_seeds|fer2013_240_seeds|regularisers|recipes|seeds|all" >&2; exit 2 ;;
 esac
