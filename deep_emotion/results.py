@@ -209,12 +209,15 @@ def seed_study(folder: Path) -> dict:
     accuracy, then the lower validation loss); test accuracy never enters the choice.
 
     Each run is ``{"name", "seed", "epoch", "val_acc", "val_loss", "test_acc", "test_right",
-    "test_n", "weights_sha256"}``, sorted by seed; accuracies are fractions.
+    "test_n", "weights_sha256"}``, sorted by seed; accuracies are fractions.  ``val_loss`` is
+    None for a card trained before the loss was logged (``fer2013_240_bf16``, seed 0 of its
+    study): such a run can still be chosen on accuracy, but not through a tie.
 
     Raises:
         ValueError: the folder holds no cards, or they do not share one dataset, protocol and
             split seed (the seed only where the protocol's rows depend on it: on FER2013's
-            published split, runs with different training seeds share one split).
+            published split, runs with different training seeds share one split), or the best
+            validation accuracy is tied by a run whose loss is unknown.
     """
     cards = {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
     if not cards:
@@ -230,13 +233,19 @@ def seed_study(folder: Path) -> dict:
         if epoch is None:
             raise ValueError(f"{folder / name}.json names no selected epoch in its history")
         runs.append({"name": name, "seed": card["training"]["seed"], "epoch": epoch["epoch"],
-                     "val_acc": epoch["val_acc"], "val_loss": epoch["val_loss"],
+                     "val_acc": epoch["val_acc"], "val_loss": epoch.get("val_loss"),
                      "test_acc": test["accuracy"], "test_n": test["n"],
                      "test_right": _faces_right(test),
                      "weights_sha256": card.get("weights_sha256")})
+    top = max(r["val_acc"] for r in runs)
+    tied = [r["name"] for r in runs if r["val_acc"] == top]
+    if len(tied) > 1 and any(r["val_loss"] is None for r in runs if r["name"] in tied):
+        raise ValueError(f"{folder}: {', '.join(tied)} tie on validation accuracy and a "
+                         "validation loss to break the tie is missing from a card")
     selected, best = None, (-1.0, float("inf"))
     for run in runs:
-        if improves(run["val_acc"], run["val_loss"], *best):
+        loss = float("inf") if run["val_loss"] is None else run["val_loss"]
+        if improves(run["val_acc"], loss, *best):
             selected, best = run["name"], (run["val_acc"], run["val_loss"])
     tests = [r["test_acc"] for r in runs]
     return {"runs": sorted(runs, key=lambda r: r["seed"]), "selected": selected,
@@ -252,7 +261,7 @@ def seed_study_markdown(folder: Path) -> str:
     """
     study = seed_study(folder)
     rows = [[_run_label(r, study), r["seed"], r["epoch"], _pct(r["val_acc"]),
-             f"{r['val_loss']:.4f}", _pct(r["test_acc"]), f"{r['test_right']} / {r['test_n']}"]
+             "—" if r["val_loss"] is None else f"{r['val_loss']:.4f}", _pct(r["test_acc"]), f"{r['test_right']} / {r['test_n']}"]
             for r in study["runs"]]
     rows.append([f"mean ± std over {len(study['runs'])} seeds", "", "", "", "",
                  f"{_pct(study['mean'])} ± {_pct(study['std'])}", ""])

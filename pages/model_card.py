@@ -96,7 +96,8 @@ if study:
     mine = next(r for r in study["runs"] if r["weights_sha256"] == card.get("weights_sha256"))
     chosen = next(r for r in study["runs"] if r["name"] == study["selected"])
     st.dataframe(tables.seed_study_table(study).style.format(
-        {"validation": "{:.2%}", "test": "{:.2%}", "validation loss": "{:.4f}"}), hide_index=True)
+        {"validation": "{:.2%}", "test": "{:.2%}", "validation loss": "{:.4f}"}, na_rep="—"),
+        hide_index=True)
     which = (f"This checkpoint is seed {mine['seed']}, the one chosen by validation alone "
              "(accuracy, then loss); the test column played no part." if mine is chosen else
              f"This checkpoint is seed {mine['seed']}; validation alone (accuracy, then loss) "

@@ -58,6 +58,29 @@ def test_the_seed_study_selects_on_validation_loss_when_accuracy_ties_never_on_t
     assert mean.startswith("| mean ± std over 3 seeds") and "75.00 ± 25.00" in mean
 
 
+def _drop_val_loss(path) -> None:
+    """Make a card like those written before validation loss was logged."""
+    card = json.loads(path.read_text())
+    card["history"] = [{k: v for k, v in h.items() if k != "val_loss"} for h in card["history"]]
+    path.write_text(json.dumps(card))
+
+
+def test_a_card_older_than_the_validation_loss_is_chosen_on_accuracy_and_shows_no_loss(tmp_path):
+    _seed_card(tmp_path / "s0.json", 0, val_loss=0.3, right=3, val_acc=1.0)
+    _drop_val_loss(tmp_path / "s0.json")
+    _seed_card(tmp_path / "s1.json", 1, val_loss=0.1, right=4, val_acc=0.9)
+    rows = [line for line in seed_study_markdown(tmp_path).splitlines() if line.startswith("| `")]
+    assert rows[0].startswith("| `s0` (selected) | 0 | 2 | 100.00 | — |")
+
+
+def test_a_tie_that_only_a_missing_validation_loss_could_break_is_refused(tmp_path):
+    _seed_card(tmp_path / "s0.json", 0, val_loss=0.3, right=3)
+    _drop_val_loss(tmp_path / "s0.json")
+    _seed_card(tmp_path / "s1.json", 1, val_loss=0.1, right=4)
+    with pytest.raises(ValueError, match="tie on validation accuracy"):
+        seed_study_markdown(tmp_path)
+
+
 def test_a_seed_study_refuses_cards_from_different_splits(tmp_path):
     _seed_card(tmp_path / "s0.json", 0, val_loss=0.3, right=4)
     _seed_card(tmp_path / "s1.json", 1, val_loss=0.2, right=4, split_seed=1)
