@@ -238,15 +238,15 @@ def seed_study(folder: Path) -> dict:
                      "test_right": _faces_right(test),
                      "weights_sha256": card.get("weights_sha256")})
     top = max(r["val_acc"] for r in runs)
-    tied = [r["name"] for r in runs if r["val_acc"] == top]
-    if len(tied) > 1 and any(r["val_loss"] is None for r in runs if r["name"] in tied):
-        raise ValueError(f"{folder}: {', '.join(tied)} tie on validation accuracy and a "
-                         "validation loss to break the tie is missing from a card")
+    tied = [r for r in runs if r["val_acc"] == top]
+    if len(tied) > 1 and any(r["val_loss"] is None for r in tied):
+        raise ValueError(f"{folder}: {', '.join(r['name'] for r in tied)} tie on validation "
+                         "accuracy and a validation loss to break the tie is missing from a card")
     selected, best = None, (-1.0, float("inf"))
     for run in runs:
         loss = float("inf") if run["val_loss"] is None else run["val_loss"]
         if improves(run["val_acc"], loss, *best):
-            selected, best = run["name"], (run["val_acc"], run["val_loss"])
+            selected, best = run["name"], (run["val_acc"], loss)
     tests = [r["test_acc"] for r in runs]
     return {"runs": sorted(runs, key=lambda r: r["seed"]), "selected": selected,
             "mean": statistics.mean(tests),
@@ -261,7 +261,8 @@ def seed_study_markdown(folder: Path) -> str:
     """
     study = seed_study(folder)
     rows = [[_run_label(r, study), r["seed"], r["epoch"], _pct(r["val_acc"]),
-             "—" if r["val_loss"] is None else f"{r['val_loss']:.4f}", _pct(r["test_acc"]), f"{r['test_right']} / {r['test_n']}"]
+             "—" if r["val_loss"] is None else f"{r['val_loss']:.4f}", _pct(r["test_acc"]),
+             f"{r['test_right']} / {r['test_n']}"]
             for r in study["runs"]]
     rows.append([f"mean ± std over {len(study['runs'])} seeds", "", "", "", "",
                  f"{_pct(study['mean'])} ± {_pct(study['std'])}", ""])

@@ -73,6 +73,14 @@ def test_a_card_older_than_the_validation_loss_is_chosen_on_accuracy_and_shows_n
     assert rows[0].startswith("| `s0` (selected) | 0 | 2 | 100.00 | — |")
 
 
+def test_a_tie_below_the_best_accuracy_does_not_need_the_missing_loss(tmp_path):
+    _seed_card(tmp_path / "s0.json", 0, val_loss=0.3, right=3, val_acc=0.9)
+    _drop_val_loss(tmp_path / "s0.json")
+    _seed_card(tmp_path / "s1.json", 1, val_loss=0.2, right=3, val_acc=0.9)
+    _seed_card(tmp_path / "s2.json", 2, val_loss=0.4, right=2, val_acc=1.0)
+    assert "| `s2` (selected) |" in seed_study_markdown(tmp_path)
+
+
 def test_a_tie_that_only_a_missing_validation_loss_could_break_is_refused(tmp_path):
     _seed_card(tmp_path / "s0.json", 0, val_loss=0.3, right=3)
     _drop_val_loss(tmp_path / "s0.json")
