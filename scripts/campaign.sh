@@ -407,8 +407,8 @@ regularisers() {  # regularisers RUN: RUN = drop0 | nosmooth
   # accuracy 63.0 at the end against 62.1), nosmooth 61.94 (epoch 216), so fer2013 stays; both
   # below the recipe's seed mean.  About 12-15 s an epoch side by side.
   case ${1:-} in
-    drop0) run fer2013_drop0 --dataset fer2013 --epochs 240 --ema-decay 0.999 --model dropout=0 \
-             --augment erase=0.25 --precision bf16 --weight-decay 0.05 ;;
+    # A later --model replaces the recipe's (dropout=0.1 is its only model override).
+    drop0) run fer2013_drop0 "${FER2013_240[@]}" --weight-decay 0.05 --model dropout=0 ;;
     nosmooth) run fer2013_nosmooth "${FER2013_240[@]}" --weight-decay 0.05 --label-smoothing 0 ;;
     *) echo "regularisers RUN: RUN is drop0 or nosmooth" >&2; exit 2 ;;
   esac
