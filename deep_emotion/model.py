@@ -23,6 +23,15 @@ names; we keep the paper's 32 hidden units and take the flatten size from the ge
 ``DeepEmotionConfig.loc_kernels`` controls ((7, 5) gives the 640 of the popular
 reimplementation).
 With the defaults the network has 76,797 parameters (``count_parameters``).
+
+``input_norm="per_image"`` standardises each face to zero mean and unit variance before both
+branches (no parameters).  The shipped preprocessing only maps pixels with one fixed mean and
+standard deviation, so a dim, low-contrast photo reaches the first convolution with a tenth of
+the signal of a bright one, and the augmentation varies geometry, never contrast; per-image
+standardisation makes the network blind to brightness and contrast by construction, as the
+FER2013 challenge's winning entry normalised each image (Tang, 2013).  Inside the network it
+travels with the checkpoint, so every caller (evaluation, the dashboard, the attributions) gets
+it without a change to the preprocessing.
 """
 
 from __future__ import annotations
@@ -35,10 +44,11 @@ import torch.nn.functional as F
 from torch import nn
 
 __all__ = ["DeepEmotionConfig", "DeepEmotion", "Attention", "build_model", "count_parameters",
-           "LAYOUTS", "PADDING_MODES"]
+           "LAYOUTS", "PADDING_MODES", "INPUT_NORMS"]
 
 LAYOUTS = ("paper", "input_warp")
 PADDING_MODES = ("zeros", "border", "reflection")
+INPUT_NORMS = ("dataset", "per_image")
 
 # grid_sample/affine_grid treat pixels as areas, not points (the PyTorch default since 1.3);
 # named once so the warp and every explanation of it agree.
@@ -60,12 +70,16 @@ class DeepEmotionConfig:
     hidden: int = 50                # hidden units of the classifier FC (paper: 50)
     dropout: float = 0.5            # after the feature branch, as in the paper's code
     padding_mode: Literal["zeros", "border", "reflection"] = "zeros"  # warp outside the frame
+    # "dataset": the preprocessing's fixed mean/std only; "per_image": also standardise each face
+    input_norm: Literal["dataset", "per_image"] = "dataset"
 
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {LAYOUTS}, got {self.layout!r}")
         if self.padding_mode not in PADDING_MODES:
             raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {self.padding_mode!r}")
+        if self.input_norm not in INPUT_NORMS:
+            raise ValueError(f"input_norm must be one of {INPUT_NORMS}, got {self.input_norm!r}")
         if self.num_classes < 2:
             raise ValueError(f"num_classes must be >= 2, got {self.num_classes}")
         if not 0.0 <= self.dropout < 1.0:
@@ -112,7 +126,7 @@ class Attention(NamedTuple):
 
     theta:  (B, 2, 3) affine matrices mapping output grid coords to input coords in [-1, 1].
     warped: what the classifier reads after the warp: (B, C, 9, 9) feature maps for the paper
-            layout, (B, 1, H, W) image for the input-warp layout.
+            layout, (B, 1, H, W) image (after ``input_norm``) for the input-warp layout.
     logits: (B, num_classes) pre-softmax scores.
     """
 
@@ -167,8 +181,23 @@ class DeepEmotion(nn.Module):
         with torch.no_grad():
             last.bias.copy_(torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0]))
 
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        """What both branches read: ``x`` (B, 1, S, S), per-image standardised if configured.
+
+        The statistics run over each face's pixels; the small floor keeps a blank image finite.
+        """
+        if self.config.input_norm == "dataset":
+            return x
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        std = x.std(dim=(1, 2, 3), keepdim=True, unbiased=False)
+        return (x - mean) / std.clamp_min(1e-3)
+
     def theta(self, x: torch.Tensor) -> torch.Tensor:
         """The affine matrices (B, 2, 3) the localization branch predicts for ``x``."""
+        return self._localize(self.normalise(x))
+
+    def _localize(self, x: torch.Tensor) -> torch.Tensor:
+        """theta (B, 2, 3) for an already normalised ``x``."""
         if not self.config.use_stn:
             eye = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], dtype=x.dtype, device=x.device)
             return eye.expand(x.shape[0], 2, 3)
@@ -177,7 +206,8 @@ class DeepEmotion(nn.Module):
 
     def attend(self, x: torch.Tensor) -> Attention:
         """Run the network and return theta, the warped view and the logits together."""
-        theta = self.theta(x)
+        x = self.normalise(x)
+        theta = self._localize(x)
         pad = self.config.padding_mode
         if self.config.layout == "paper":
             maps = self.features(x)  # (B, C, 9, 9)

@@ -14,7 +14,7 @@ from pathlib import Path
 from deep_emotion.augment import AugmentConfig
 from deep_emotion.catalog import checkpoint_dir, list_checkpoints
 from deep_emotion.checkpoints import read_card
-from deep_emotion.model import build_model, count_parameters
+from deep_emotion.model import DeepEmotionConfig, build_model, count_parameters
 from deep_emotion.protocols import SEEDED_PROTOCOLS
 from deep_emotion.train import TrainConfig, improves
 
@@ -140,13 +140,15 @@ def _flatten(d: dict, prefix: str = "") -> dict:
 def _config_diff(card: dict, base: dict) -> str:
     """What differs between two cards' training and model configs, e.g. ``model.use_stn=False``.
 
-    A training field an older card lacks (added to ``TrainConfig`` later) counts at its default.
+    A training or model field an older card lacks (added to ``TrainConfig`` or
+    ``DeepEmotionConfig`` later) counts at its default.
     """
     train_defaults = TrainConfig().to_dict()
+    model_defaults = DeepEmotionConfig().to_dict()
     ours = _flatten({"training": train_defaults | card.get("training", {}),
-                     "model": card.get("config", {})})
+                     "model": model_defaults | card.get("config", {})})
     theirs = _flatten({"training": train_defaults | base.get("training", {}),
-                       "model": base.get("config", {})})
+                       "model": model_defaults | base.get("config", {})})
     skip = ("training.model.", "training.augment.")  # already visible as model.* / resolved below
     changes = [f"{k.split('.', 1)[1]}={ours[k]}" for k in sorted(ours)
                if not k.startswith(skip) and ours.get(k) != theirs.get(k)]

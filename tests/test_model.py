@@ -62,6 +62,24 @@ def test_every_parameter_gets_a_gradient_and_nothing_is_nan(layout):
         assert torch.isfinite(p.grad).all(), name
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_per_image_norm_makes_the_network_blind_to_brightness_and_contrast(layout):
+    torch.manual_seed(0)
+    x = torch.randn(4, 1, 48, 48)
+    dimmer = 0.3 * x - 1.5  # a darker face with a third of the contrast
+    per_image = build_model(layout=layout, input_norm="per_image").eval()
+    assert torch.allclose(per_image(dimmer), per_image(x), atol=1e-4)
+    assert torch.allclose(per_image.theta(dimmer), per_image.theta(x), atol=1e-5)
+    dataset = build_model(layout=layout).eval()  # the default sees the change
+    assert not torch.allclose(dataset(dimmer), dataset(x), atol=1e-2)
+
+
+def test_per_image_norm_adds_no_parameters_and_keeps_a_blank_face_finite():
+    model = build_model(input_norm="per_image").eval()
+    assert count_parameters(model) == 76_797
+    assert torch.isfinite(model(torch.full((2, 1, 48, 48), 0.7))).all()
+
+
 def test_dropout_is_a_module_so_captum_and_eval_mode_see_it():
     model = build_model()
     assert any(isinstance(m, torch.nn.Dropout) for m in model.modules())
@@ -77,7 +95,8 @@ def test_config_round_trips_through_a_dict_and_rejects_unknown_keys():
 
 
 @pytest.mark.parametrize("bad", [{"layout": "sideways"}, {"padding_mode": "wrap"},
-                                 {"num_classes": 1}, {"dropout": 1.0}, {"image_size": 8}])
+                                 {"num_classes": 1}, {"dropout": 1.0}, {"image_size": 8},
+                                 {"input_norm": "minmax"}])
 def test_invalid_configs_are_refused_with_a_message(bad):
     with pytest.raises(ValueError):
         DeepEmotionConfig(**bad)
