@@ -222,7 +222,9 @@ def architecture_diagram(config: Mapping) -> go.Figure:
     n = int(config.get("num_classes", 7))
     paper = config.get("layout", "paper") == "paper"
     stn = config.get("use_stn", True)
-    feat = [f"input<br>1x{s}x{s}", f"2 conv 3x3 ({c})<br>pool, ReLU",
+    per_image = config.get("input_norm", "dataset") == "per_image"
+    first = f"input 1x{s}x{s}<br>standardised" if per_image else f"input<br>1x{s}x{s}"
+    feat = [first, f"2 conv 3x3 ({c})<br>pool, ReLU",
             f"2 conv 3x3 ({c})<br>BN, pool, ReLU", f"dropout<br>{c}x{f}x{f}"]
     boxes = [(i * 1.6, 0.0, t, "#bbdefb") for i, t in enumerate(feat)]
     if stn:

@@ -94,10 +94,12 @@ def test_training_curves_from_history():
 
 
 @pytest.mark.parametrize("config", [
-    {}, {"layout": "input_warp"}, {"use_stn": False}, {"loc_kernels": [7, 5], "num_classes": 8}])
+    {}, {"layout": "input_warp"}, {"use_stn": False}, {"loc_kernels": [7, 5], "num_classes": 8},
+    {"input_norm": "per_image"}])
 def test_architecture_diagram_follows_config(config):
     fig = figures.architecture_diagram(config)
     text = " ".join(a.text for a in fig.layout.annotations)
+    assert ("standardised" in text) == (config.get("input_norm") == "per_image")
     assert f"FC ->{config.get('num_classes', 7)}" in text
     assert ("theta" in text) == config.get("use_stn", True)
     if config.get("loc_kernels") == [7, 5]:
