@@ -414,7 +414,7 @@ regularisers() {  # regularisers RUN: RUN = drop0 | nosmooth
   esac
 }
 
-lr_batch() {  # lr_batch RUN: RUN = base | lr1e-3 | lr1e-2 | bs64 | bs256 | bs32 | per_image | full
+lr_batch() {  # lr_batch RUN: RUN = base | base1 | base2 | lr1e-3 | lr1e-2 | bs64 | bs256 | bs32 | per_image
   # Session 13: the search over learning rate and batch size that the earlier sessions left
   # undone.  A 60-epoch proxy of the shipped recipe (fer2013_wd005: AdamW, OneCycle, lr 3e-3,
   # batch 128), one change each, with its own 60-epoch baseline (base) run here on the same
@@ -428,10 +428,13 @@ lr_batch() {  # lr_batch RUN: RUN = base | lr1e-3 | lr1e-2 | bs64 | bs256 | bs32
   # each face standardised to zero mean and unit variance inside the network (model.py,
   # input_norm), since the augmentation never varies contrast; it is judged by the same rule
   # and competes for the same 240-epoch run.
+  # base1, base2 (added after the proxies above had finished): the baseline again with training
+  # seeds 1 and 2, to measure how far a proxy moves with the seed alone.
   local proxy=("${FER2013_240[@]}" --weight-decay 0.05 --epochs 60)
   case ${1:-} in
     # A later --epochs / --lr / --batch-size replaces the earlier one (argparse keeps the last).
     base) run fer2013_lrb_base "${proxy[@]}" ;;
+    base1 | base2) run "fer2013_lrb_base_seed${1#base}" "${proxy[@]}" --seed "${1#base}" ;;
     lr1e-3) run fer2013_lrb_lr1e-3 "${proxy[@]}" --lr 0.001 ;;
     lr1e-2) run fer2013_lrb_lr1e-2 "${proxy[@]}" --lr 0.01 ;;
     bs64) run fer2013_lrb_bs64 "${proxy[@]}" --batch-size 64 ;;
@@ -439,7 +442,7 @@ lr_batch() {  # lr_batch RUN: RUN = base | lr1e-3 | lr1e-2 | bs64 | bs256 | bs32
     bs256) run fer2013_lrb_bs256 "${proxy[@]}" --batch-size 256 --lr 0.006 ;;
     # A later --model replaces the recipe's (dropout=0.1 is its only model override).
     per_image) run fer2013_lrb_per_image "${proxy[@]}" --model dropout=0.1 input_norm=per_image ;;
-    *) echo "lr_batch RUN: RUN is base, lr1e-3, lr1e-2, bs64, bs32, bs256 or per_image" >&2; exit 2 ;;
+    *) echo "lr_batch RUN: RUN is base, base1, base2, lr1e-3, lr1e-2, bs64, bs32, bs256 or per_image" >&2; exit 2 ;;
   esac
 }
 
