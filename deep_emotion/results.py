@@ -309,6 +309,8 @@ def recipe_markers(study: str) -> tuple[str, str]:
 
 
 RECIPE_BASELINE_SUFFIX = "_v3"  # a recipe study's baseline card: the shipped small_v3 recipe
+# A study's later rule, when it has one: {"incumbent": card name, "margin_faces": int}.
+RECIPE_RULE = "rule.json"
 # Training fields that say where and how often a recipe ran, not what the recipe is.
 NOT_RECIPE = ("seed", "split_seed", "protocol", "folds", "fold", "threads", "eval_tta")
 
@@ -328,7 +330,11 @@ def recipe_study(folder: Path, baseline: str | None = None) -> dict:
     classified correctly (CK+: 98 faces) they cannot rank recipes; the pooled held-out folds
     (785 faces) can, still without looking at the test split.  The rule: the most held-out
     faces right; a tie with ``baseline`` (the shipped recipe) keeps it, a tie between other
-    recipes goes to the higher macro-F1.
+    recipes goes to the higher macro-F1.  A study that goes on after a winner has shipped holds
+    a ``rule.json`` naming that winner (``incumbent``) and a ``margin_faces``: from then on a
+    recipe replaces it only with more than ``margin_faces`` more held-out faces right (one
+    standard error of the difference, so that a lead within noise no longer decides; among
+    several such recipes the most faces right, then macro-F1).
 
     Args:
         folder: the study's cards.
@@ -336,13 +342,15 @@ def recipe_study(folder: Path, baseline: str | None = None) -> dict:
 
     Each run is ``{"name", "change", "right", "n", "accuracy", "macro_f1", "fold_mean",
     "fold_std", "recipe"}``, in file-name order with the baseline first; accuracies are
-    fractions.  The study also gives its ``dataset``, ``split_seed`` and ``folds``.
+    fractions.  The study also gives its ``dataset``, ``split_seed``, ``folds`` and
+    ``margin_faces`` (0 without a rule).
 
     Raises:
-        ValueError: no cards, no ``baseline`` card, a card of another protocol, or cards that
-            do not share one dataset and split seed.
+        ValueError: no cards, no ``baseline`` card, a card of another protocol, cards that do
+            not share one dataset and split seed, or a rule whose incumbent has no card.
     """
-    cards = {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+    cards = {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))
+             if p.name != RECIPE_RULE}
     if baseline is None:
         baseline = next((n for n in cards if n.endswith(RECIPE_BASELINE_SUFFIX)), "")
     if baseline not in cards:
@@ -369,9 +377,20 @@ def recipe_study(folder: Path, baseline: str | None = None) -> dict:
     # max() keeps the first of equal keys, and the baseline comes first.
     selected = max(runs, key=lambda r: (r["right"], r["name"] == baseline,
                                         r["macro_f1"]))["name"]
+    margin = 0
+    if (folder / RECIPE_RULE).exists():
+        rule = json.loads((folder / RECIPE_RULE).read_text())
+        margin = int(rule["margin_faces"])
+        incumbent = next((r for r in runs if r["name"] == rule["incumbent"]), None)
+        if incumbent is None:
+            raise ValueError(f"{folder / RECIPE_RULE} names the incumbent {rule['incumbent']!r}, "
+                             "which has no card there")
+        ahead = [r for r in runs if r["right"] > incumbent["right"] + margin]
+        selected = (max(ahead, key=lambda r: (r["right"], r["macro_f1"]))["name"] if ahead
+                    else incumbent["name"])
     (dataset, split_seed), = splits
     return {"runs": runs, "selected": selected, "dataset": dataset, "split_seed": split_seed,
-            "folds": len(cards[baseline]["protocol"].get("folds", []))}
+            "folds": len(cards[baseline]["protocol"].get("folds", [])), "margin_faces": margin}
 
 
 def recipe_study_markdown(folder: Path, baseline: str | None = None) -> str:

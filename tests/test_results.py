@@ -157,6 +157,21 @@ def test_a_recipe_study_picks_the_most_held_out_faces_right_and_a_tie_keeps_the_
     assert {r["name"]: r["change"] for r in study["runs"]}["ck_strong"] == "augment.rotate_deg=15"
 
 
+def test_after_a_winner_ships_a_rule_file_asks_challengers_to_lead_it_by_the_margin(tmp_path):
+    _recipe_card(tmp_path / "ck_v3.json", right=1)
+    _recipe_card(tmp_path / "ck_drop03.json", right=2, training={"model": {"dropout": 0.3}})
+    (tmp_path / "rule.json").write_text(json.dumps({"incumbent": "ck_drop03", "margin_faces": 1}))
+    _recipe_card(tmp_path / "ck_norm.json", right=3, training={"label_smoothing": 0.0})
+    study = recipe_study(tmp_path, "ck_v3")
+    assert study["selected"] == "ck_drop03"  # one face ahead is within the margin
+    assert study["margin_faces"] == 1 and len(study["runs"]) == 3  # the rule is not a card
+    _recipe_card(tmp_path / "ck_sqrt.json", right=4, training={"class_weighting": "sqrt"})
+    assert recipe_study(tmp_path, "ck_v3")["selected"] == "ck_sqrt"
+    (tmp_path / "rule.json").write_text(json.dumps({"incumbent": "ck_gone", "margin_faces": 1}))
+    with pytest.raises(ValueError, match="ck_gone"):
+        recipe_study(tmp_path, "ck_v3")
+
+
 def test_a_recipe_study_is_only_made_of_cards_that_never_used_the_test_rows(tmp_path):
     _recipe_card(tmp_path / "ck_v3.json", right=3)
     _recipe_card(tmp_path / "ck_sqrt.json", right=4, protocol="stratified")
