@@ -115,4 +115,7 @@ if recipes:
     st.caption(f"Each recipe was trained by {recipes['folds']}-fold cross-validation over this "
                "split's training and validation faces and scored on the held-out folds; the "
                "test faces were never used. The most held-out faces right chose the recipe (a "
-               "tie keeps the one shipped before), and this checkpoint was trained with it.")
+               "tie keeps the one shipped before), and this checkpoint was trained with it."
+               + (f" Recipes tried after it shipped had to lead it by more than "
+                  f"{recipes['margin_faces']} held-out faces (about one standard error of the "
+                  "difference) to replace it." if recipes.get("margin_faces") else ""))

@@ -286,6 +286,7 @@ def test_the_model_card_of_a_shipped_paper_style_row_shows_its_seed_study(monkey
 
 
 def test_the_model_card_of_a_row_whose_recipe_a_study_chose_shows_that_study(monkeypatch):
+    from deep_emotion.checkpoints import read_card
     from deep_emotion.results import recipe_study_of
 
     at = _model_card_of_first_shipped(
@@ -293,7 +294,12 @@ def test_the_model_card_of_a_row_whose_recipe_a_study_chose_shows_that_study(mon
     assert "How the recipe was chosen" in [h.value for h in at.subheader]
     table = at.dataframe[-1].value
     assert (table["chosen"] == "✓").sum() == 1 and "held-out faces right" in table
-    assert "test faces were never used" in " ".join(c.value for c in at.caption)
+    captions = " ".join(c.value for c in at.caption)
+    assert "test faces were never used" in captions
+    shown = Path(__file__).resolve().parents[2] / "checkpoints" / at.sidebar.selectbox(
+        key="checkpoint").value
+    margin = recipe_study_of(read_card(shown))["margin_faces"]
+    assert (f"by more than {margin} held-out faces" in captions) == (margin > 0)
 
 
 @needs_data
