@@ -374,9 +374,6 @@ def recipe_study(folder: Path, baseline: str | None = None) -> dict:
                      "fold_mean": held_out["fold_accuracy_mean"],
                      "fold_std": held_out["fold_accuracy_std"],
                      "recipe": _recipe(cards[name])})
-    # max() keeps the first of equal keys, and the baseline comes first.
-    selected = max(runs, key=lambda r: (r["right"], r["name"] == baseline,
-                                        r["macro_f1"]))["name"]
     margin = 0
     if (folder / RECIPE_RULE).exists():
         rule = json.loads((folder / RECIPE_RULE).read_text())
@@ -388,6 +385,10 @@ def recipe_study(folder: Path, baseline: str | None = None) -> dict:
         ahead = [r for r in runs if r["right"] > incumbent["right"] + margin]
         selected = (max(ahead, key=lambda r: (r["right"], r["macro_f1"]))["name"] if ahead
                     else incumbent["name"])
+    else:
+        # max() keeps the first of equal keys, and the baseline comes first.
+        selected = max(runs, key=lambda r: (r["right"], r["name"] == baseline,
+                                            r["macro_f1"]))["name"]
     (dataset, split_seed), = splits
     return {"runs": runs, "selected": selected, "dataset": dataset, "split_seed": split_seed,
             "folds": len(cards[baseline]["protocol"].get("folds", [])), "margin_faces": margin}

@@ -505,17 +505,24 @@ recipes() {  # recipes DATASET [RECIPE ...]
   # then ten seeds and the seed rule, as before.  Otherwise the shipped rows stay.
   # Result (docs/recipes/*/rule.json records each margin): CK+ 772 of 785, JAFFE 122 of 143;
   # neither clears its margin, so no seeds were trained and ckplus and jaffe stay.
-  local dataset=$1 name; shift
-  small_v3_of "$dataset"
+  local dataset=$1; shift
   local picked=("$@")
   if (( ! ${#picked[@]} )); then
     picked=(v3 sqrt nosmooth strong noerase drop03)
     [[ $dataset == jaffe ]] && picked=(v3 nosmooth strong noerase drop03)
   fi
-  for name in "${picked[@]}"; do
+  inner_runs "$dataset" 0 "" "${picked[@]}"
+}
+
+inner_runs() {  # inner_runs DATASET SEED SUFFIX RECIPE ...: each recipe under stratified-inner
+  # Runs are named DATASET_inner_RECIPE then SUFFIX; --split-seed 0 keeps the shipped split's
+  # folds (and its test rows out) whatever the training seed.
+  local dataset=$1 seed=$2 suffix=$3 name; shift 3
+  small_v3_of "$dataset"
+  for name in "$@"; do
     recipe_extra "$name"
-    run "${dataset}_inner_$name" "${recipe[@]}" "${extra[@]}" \
-      --protocol stratified-inner --folds 10 --seed 0 --split-seed 0
+    run "${dataset}_inner_$name$suffix" "${recipe[@]}" "${extra[@]}" \
+      --protocol stratified-inner --folds 10 --seed "$seed" --split-seed 0
   done
 }
 
@@ -530,13 +537,8 @@ recipe_replicas() {  # recipe_replicas DATASET SEED RECIPE ...: recipes again, a
   # paper-split seeds and the seed rule; otherwise jaffe stays.  Cards: docs/replications/.
   # Result: seed 1 gives noerase 124 and noerase_per_image 119 of 143; pooled 240 against 241,
   # a lead of one face, so jaffe stays.  About 13 min each, side by side.
-  local dataset=$1 seed=$2 name; shift 2
-  small_v3_of "$dataset"
-  for name in "$@"; do
-    recipe_extra "$name"
-    run "${dataset}_inner_${name}_seed$seed" "${recipe[@]}" "${extra[@]}" \
-      --protocol stratified-inner --folds 10 --seed "$seed" --split-seed 0
-  done
+  local dataset=$1 seed=$2; shift 2
+  inner_runs "$dataset" "$seed" "_seed$seed" "$@"
 }
 
 seeds() {  # seeds DATASET [SEED ...]
