@@ -118,4 +118,4 @@ if recipes:
                "tie keeps the one shipped before), and this checkpoint was trained with it."
                + (f" Recipes tried after it shipped had to lead it by more than "
                   f"{recipes['margin_faces']} held-out faces (about one standard error of the "
-                  "difference) to replace it." if recipes.get("margin_faces") else ""))
+                  "difference) to replace it." if recipes["margin_faces"] else ""))

@@ -22,6 +22,9 @@ COMMON=(--threads 1 --optimizer adamw --lr 0.003 --quiet)
 # fer2013 adds --weight-decay 0.05 (fer2013_more wd005).  Used by the lanes from session 11 on.
 FER2013_240=(--dataset fer2013 --epochs 240 --ema-decay 0.999 --model dropout=0.1
              --augment erase=0.25 --precision bf16)
+# The 60-epoch proxy of the shipped recipe (fer2013_wd005) that the lr_batch and optimizer lanes
+# change one setting of and compare with fer2013_lrb_base (argparse keeps the last --epochs).
+FER2013_PROXY=("${FER2013_240[@]}" --weight-decay 0.05 --epochs 60)
 
 run() {  # run NAME ARGS...: train unless the candidate exists
   local name=$1; shift
@@ -434,18 +437,17 @@ lr_batch() {  # lr_batch RUN: RUN = base | base1 | base2 | lr1e-3 | lr1e-2 | bs6
   # standardisation"): best PublicTest base 60.18, base1 59.60, base2 59.79 (59.86 +- 0.30);
   # lr1e-3 58.96, lr1e-2 59.13, bs32 59.68, bs64 60.24, bs256 59.46, per_image 59.65.  None is
   # 0.5 ahead of base, so no 240-epoch run and fer2013 stays.  13-19 s an epoch side by side.
-  local proxy=("${FER2013_240[@]}" --weight-decay 0.05 --epochs 60)
   case ${1:-} in
     # A later --epochs / --lr / --batch-size replaces the earlier one (argparse keeps the last).
-    base) run fer2013_lrb_base "${proxy[@]}" ;;
-    base1 | base2) run "fer2013_lrb_base_seed${1#base}" "${proxy[@]}" --seed "${1#base}" ;;
-    lr1e-3) run fer2013_lrb_lr1e-3 "${proxy[@]}" --lr 0.001 ;;
-    lr1e-2) run fer2013_lrb_lr1e-2 "${proxy[@]}" --lr 0.01 ;;
-    bs64) run fer2013_lrb_bs64 "${proxy[@]}" --batch-size 64 ;;
-    bs32) run fer2013_lrb_bs32 "${proxy[@]}" --batch-size 32 ;;
-    bs256) run fer2013_lrb_bs256 "${proxy[@]}" --batch-size 256 --lr 0.006 ;;
+    base) run fer2013_lrb_base "${FER2013_PROXY[@]}" ;;
+    base1 | base2) run "fer2013_lrb_base_seed${1#base}" "${FER2013_PROXY[@]}" --seed "${1#base}" ;;
+    lr1e-3) run fer2013_lrb_lr1e-3 "${FER2013_PROXY[@]}" --lr 0.001 ;;
+    lr1e-2) run fer2013_lrb_lr1e-2 "${FER2013_PROXY[@]}" --lr 0.01 ;;
+    bs64) run fer2013_lrb_bs64 "${FER2013_PROXY[@]}" --batch-size 64 ;;
+    bs32) run fer2013_lrb_bs32 "${FER2013_PROXY[@]}" --batch-size 32 ;;
+    bs256) run fer2013_lrb_bs256 "${FER2013_PROXY[@]}" --batch-size 256 --lr 0.006 ;;
     # A later --model replaces the recipe's (dropout=0.1 is its only model override).
-    per_image) run fer2013_lrb_per_image "${proxy[@]}" --model dropout=0.1 input_norm=per_image ;;
+    per_image) run fer2013_lrb_per_image "${FER2013_PROXY[@]}" --model dropout=0.1 input_norm=per_image ;;
     *) echo "lr_batch RUN: RUN is base, base1, base2, lr1e-3, lr1e-2, bs64, bs32, bs256 or per_image" >&2; exit 2 ;;
   esac
 }
@@ -463,10 +465,9 @@ optimizer() {  # optimizer RUN: RUN = sgd | sgd_hi
   # Result (docs/ablations/fer2013_opt_*, README "SGD instead of AdamW"): best PublicTest 60.07
   # (sgd, epoch 55) and 60.02 (sgd_hi, epoch 59), inside the baseline's seed spread; no
   # 240-epoch run, fer2013 stays.  About 14 s an epoch side by side.
-  local proxy=("${FER2013_240[@]}" --weight-decay 0.05 --epochs 60)
   case ${1:-} in
-    sgd) run fer2013_opt_sgd "${proxy[@]}" --optimizer sgd --lr 0.01 --weight-decay 0.0005 ;;
-    sgd_hi) run fer2013_opt_sgd_hi "${proxy[@]}" --optimizer sgd --lr 0.05 --weight-decay 0.0005 ;;
+    sgd) run fer2013_opt_sgd "${FER2013_PROXY[@]}" --optimizer sgd --lr 0.01 --weight-decay 0.0005 ;;
+    sgd_hi) run fer2013_opt_sgd_hi "${FER2013_PROXY[@]}" --optimizer sgd --lr 0.05 --weight-decay 0.0005 ;;
     *) echo "optimizer RUN: RUN is sgd or sgd_hi" >&2; exit 2 ;;
   esac
 }
