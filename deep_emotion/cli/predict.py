@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from deep_emotion.checkpoints import load_checkpoint
+from deep_emotion.cli import predict_video
 from deep_emotion.cli.faces import image_summary, read_image
 from deep_emotion.faces import ALIGNMENT_NAME, align_face, detect_faces
 from deep_emotion.predict import TTA_MODES, predict_proba
@@ -26,14 +27,18 @@ DEFAULT_CHECKPOINT = "fer2013"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("images", nargs="+", type=Path, help="photos or face crops")
+    parser.add_argument("images", nargs="+", type=Path,
+                        help="photos or face crops, or one video (MP4, MOV, WebM, AVI)")
     parser.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT, help="name or path")
     parser.add_argument("--tta", choices=TTA_MODES, default="none", help="test-time augmentation")
     parser.add_argument("--no-detect", action="store_true",
                         help="use the whole image as the face (no detection)")
+    predict_video.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> dict:
+    if predict_video.wants_video(args):
+        return predict_video.run(args)
     ckpt = load_checkpoint(args.checkpoint)
     pre = ckpt.preprocessing
     images, crops, rows = [], [], []
@@ -65,6 +70,8 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def render(result: dict) -> str:
+    if "clip" in result:
+        return predict_video.render(result)
     lines = []
     for image in result["images"]:
         faces = [r for r in result["results"] if r["image"] == image["image"]]

@@ -40,7 +40,8 @@ class ResumableCsv:
         try:
             if json.loads(self.meta.read_text()) != self.fingerprint:
                 return []
-            text = self.part.read_text(newline="")
+            with self.part.open(newline="") as f:
+                text = f.read()
         except (OSError, ValueError):
             return []
         if not text.endswith("\n"):
