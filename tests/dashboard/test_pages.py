@@ -274,7 +274,7 @@ def _model_card_of_first_shipped(belongs, why_none: str, monkeypatch) -> AppTest
 
 
 def test_the_model_card_of_a_shipped_paper_style_row_shows_its_seed_study(monkeypatch):
-    from deep_emotion.results import seed_study_of
+    from dashboard.studies import seed_study_of
 
     at = _model_card_of_first_shipped(lambda card: seed_study_of(card.get("weights_sha256", "")),
                                       "no shipped checkpoint belongs to a seed study", monkeypatch)
@@ -287,7 +287,7 @@ def test_the_model_card_of_a_shipped_paper_style_row_shows_its_seed_study(monkey
 
 def test_the_model_card_of_a_row_whose_recipe_a_study_chose_shows_that_study(monkeypatch):
     from deep_emotion.checkpoints import read_card
-    from deep_emotion.results import recipe_study_of
+    from dashboard.studies import recipe_study_of
 
     at = _model_card_of_first_shipped(
         recipe_study_of, "no shipped checkpoint's recipe was chosen by a recipe study", monkeypatch)
