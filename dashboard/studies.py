@@ -26,7 +26,7 @@ from deep_emotion.protocols import SEEDED_PROTOCOLS
 from deep_emotion.train import TrainConfig, improves
 
 __all__ = ["docs_dir", "seed_studies_dir", "recipe_studies_dir", "read_cards", "changes",
-           "readable", "describe", "selected_epoch", "faces_right", "seed_study",
+           "readable", "setting", "settings", "describe", "selected_epoch", "faces_right", "seed_study",
            "seed_study_of", "recipe_study", "recipe_study_of", "RECIPE_RULE"]
 
 # Readable names of the config keys a study can change (``readable``); unknown keys show as is.
@@ -43,6 +43,14 @@ LABELS = {
     "init": "fine-tuned from", "teacher": "distilled from", "seed": "training seed",
     "dataset": "dataset", "soft_labels": "trained on vote shares",
     "vote_share": "FER+ votes in the targets", "threads": "CPU threads",
+    "image_size": "input size (pixels)", "loc_channels": "attention branch filters",
+    "loc_kernels": "attention branch kernels", "loc_hidden": "attention branch units",
+    "augment.erase_area": "erased share of the face", "augment.erase_ratio": "erased box shape",
+    "warmup_frac": "warm-up share of the steps", "distill_weight": "teacher's share of the loss",
+    "distill_temperature": "distillation temperature", "protocol": "protocol",
+    "folds": "folds", "fold": "only fold", "split_seed": "split seed",
+    "channels_last": "channels-last memory layout", "eval_tta": "test-time augmentation reported",
+    "name": "framing", "size": "face size (pixels)", "mean": "pixel mean", "std": "pixel spread",
 }
 VALUES = {
     ("class_weighting", "sqrt"): "square root of inverse frequency",
@@ -53,8 +61,11 @@ VALUES = {
     ("optimizer", "sgd"): "SGD with Nesterov momentum", ("optimizer", "adamw"): "AdamW",
     ("precision", "bf16"): "bfloat16", ("precision", "fp32"): "float32",
     ("schedule", "constant"): "constant", ("schedule", "onecycle"): "one cycle",
+    ("optimizer", "adam"): "Adam", ("padding_mode", "zeros"): "zeros",
+    ("name", "fer2013-crop"): "48x48 grayscale, framed like FER2013",
 }
 PROBABILITIES = ("augment.erase", "augment.flip")  # 0 reads "off", p reads "p of the faces"
+RANGES = ("augment.scale", "augment.erase_area", "augment.erase_ratio")  # [a, b] reads "a to b"
 RECIPE_RULE = "rule.json"  # {"incumbent": card name, "margin_faces": int, "why": text}
 RECIPE_BASELINE_SUFFIX = "_v3"  # a recipe study's baseline: the recipe shipped before it
 # Training fields that say where and how often a recipe ran, not what the recipe is.
@@ -83,6 +94,21 @@ def read_cards(folder: Path) -> dict[str, dict]:
 def readable(key: str, value) -> str:
     """One config change in words: ``("class_weighting", "sqrt")`` -> ``class weights: square
     root of inverse frequency``; ``("augment.erase", 0)`` -> ``random erasing: off``."""
+    return ": ".join(setting(key, value))
+
+
+def settings(config: dict) -> list[tuple[str, str]]:
+    """Every field of a card's config section in words, ``(label, value)``, in the card's
+    order; a nested section (a training config's ``model`` and ``augment``) is spelled out
+    after the flat fields, augmentation keys as ``augment.KEY``."""
+    flat = [(k, v) for k, v in config.items() if not isinstance(v, dict)]
+    flat += [(k, v) for k, v in config.get("model", {}).items()]
+    flat += [(f"augment.{k}", v) for k, v in config.get("augment", {}).items()]
+    return [setting(k, v) for k, v in flat]
+
+
+def setting(key: str, value) -> tuple[str, str]:
+    """``readable`` as ``(label, value in words)``."""
     label = LABELS.get(key, key.replace("_", " "))
     if isinstance(value, str) and (key, value) in VALUES:
         text = VALUES[(key, value)]
@@ -91,12 +117,12 @@ def readable(key: str, value) -> str:
     elif key in PROBABILITIES:
         text = "off" if not value else f"{value:.0%} of the faces"
     elif isinstance(value, (list, tuple)):
-        text = " to ".join(str(v) for v in value)
+        text = (" to " if key in RANGES else ", ").join(str(v) for v in value)
     elif key in ("init", "teacher") and value:
         text = Path(str(value)).name
     else:
         text = "none" if value is None else str(value)
-    return f"{label}: {text}"
+    return label, text
 
 
 def describe(diff: dict) -> str:
