@@ -17,8 +17,8 @@ import re
 import sys
 from pathlib import Path
 
-from dashboard.studies import (changes, describe, read_cards, recipe_study, recipe_study_of,
-                               seed_study, selected_epoch)
+from dashboard.studies import (changes, describe, faces_right, read_cards, recipe_study,
+                               recipe_study_of, seed_study, selected_epoch)
 from dashboard.tables import PAPER_RESULTS
 from deep_emotion.catalog import checkpoint_dir, list_checkpoints
 from deep_emotion.checkpoints import read_card
@@ -195,7 +195,7 @@ def replication_markdown(folder: Path, study: Path) -> str:
     for name, card in read_cards(folder).items():
         original = first[name.rsplit("_seed", 1)[0]]
         again = card["metrics"]["test"]["none"]
-        right = sum(row[i] for i, row in enumerate(again["confusion"]))
+        right = faces_right(again)
         rows.append([f"`{original['name']}`", original["change"], f"{original['right']} / "
                      f"{original['n']}", card["training"]["seed"], f"{right} / {again['n']}",
                      f"{original['right'] + right} / {original['n'] + again['n']}"])
