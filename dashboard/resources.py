@@ -20,7 +20,8 @@ from deep_emotion.checkpoints import Checkpoint, CheckpointError, load_checkpoin
 from deep_emotion.data import DATASETS, DatasetError, FaceDataset, data_root, load_dataset
 from deep_emotion import evaluate
 from deep_emotion.predict import predict_proba
-from dashboard.studies import recipe_studies_dir, recipe_study_of, seed_studies_dir, seed_study_of
+from dashboard.studies import (recipe_studies_dir, recipe_study_of, seed_studies_dir,
+                               seed_study_of)
 
 __all__ = ["checkpoint_names", "card", "checkpoint", "model_lock", "dataset", "dataset_names",
            "dataset_status", "label", "evaluation_split", "protocol_test_rows", "predictions",
