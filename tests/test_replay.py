@@ -1,6 +1,8 @@
-"""Every shipped checkpoint is replayed by one command built from its card's training section,
-and that command, parsed by ``deep-emotion train`` itself, is the configuration the card records."""
+"""Every shipped checkpoint (and every study run in docs/) is replayed by one command built
+from its card's training section, and that command, parsed by ``deep-emotion train`` itself,
+is the configuration the card records."""
 
+import functools
 import json
 from pathlib import Path
 
@@ -12,17 +14,25 @@ from deep_emotion.cli.train import config_from_args
 from scripts.replay import LEGACY, main, shipped_in_training_order, train_argv
 
 SHIPPED = list_checkpoints(checkpoint_dir())
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+CARDS = [checkpoint_dir() / f"{name}.json" for name in SHIPPED] + sorted(
+    p for p in DOCS.rglob("*.json") if p.name != "rule.json")
+
+
+@functools.cache
+def _parser():
+    return build_parser()
 
 
 def _parsed(argv: list[str]) -> dict:
     """The TrainConfig that ``deep-emotion train`` builds from ``argv``, as a card stores it."""
-    return json.loads(json.dumps(config_from_args(build_parser().parse_args(argv)).to_dict()))
+    return json.loads(json.dumps(config_from_args(_parser().parse_args(argv)).to_dict()))
 
 
-@pytest.mark.parametrize("name", SHIPPED)
-def test_the_replay_command_trains_exactly_the_recipe_the_card_records(name, tmp_path):
-    training = json.loads((checkpoint_dir() / f"{name}.json").read_text())["training"]
-    parsed = _parsed(train_argv({"training": training}, tmp_path / name))
+@pytest.mark.parametrize("card", CARDS, ids=lambda p: p.stem)
+def test_the_replay_command_trains_exactly_the_recipe_the_card_records(card, tmp_path):
+    training = json.loads(card.read_text())["training"]
+    parsed = _parsed(train_argv({"training": training}, tmp_path / card.stem))
     for field, value in training.items():
         assert parsed[field] == value, field
     for field, value in LEGACY.items():  # a field the card predates: the value its run had
