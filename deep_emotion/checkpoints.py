@@ -27,7 +27,7 @@ from deep_emotion.preprocess import Preprocessing
 
 # CheckpointError and resolve come from the torch-free catalog; re-exported for callers that
 # load weights anyway.
-__all__ = ["Checkpoint", "CheckpointError", "load_checkpoint", "save_checkpoint",
+__all__ = ["Checkpoint", "CheckpointError", "load_checkpoint", "read_card", "save_checkpoint",
            "resolve", "code_commit", "init_from", "CARD_FORMAT"]
 
 CARD_FORMAT = "deep-emotion-card/1"
