@@ -41,7 +41,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from deep_emotion.faces import decode_image, detect_faces, faces_from_bytes
+from deep_emotion.faces import FRAME, decode_image, detect_faces, read_faces
 from deep_emotion.faces.detect import DETECT_MIN_SIDE
 
 Box = tuple[float, float, float, float]  # x, y, w, h
@@ -266,16 +266,21 @@ def timed(fn, data: bytes, repeat: int) -> float:
 def peak_rss_mb(path: Path) -> tuple[float, float]:
     """(peak RSS after imports, peak RSS after the whole path on one upload) in MB, measured in
     a fresh process (VmHWM: unlike ru_maxrss, it is not inherited across fork + exec)."""
-    code = ("import sys; from deep_emotion.faces import faces_from_bytes, FaceImageError;"
+    code = ("import sys; from deep_emotion.faces import read_faces, FaceImageError;"
             "import deep_emotion.faces.detect as d; d._detector()\n"
             "def hwm(): return next(int(l.split()[1]) for l in open('/proc/self/status') "
             "if l.startswith('VmHWM'))\n"
             "a = hwm(); data = open(sys.argv[1], 'rb').read()\n"
-            "try: faces_from_bytes(data)\nexcept FaceImageError: pass\n"
+            "try: read_faces(data, size=48)\nexcept FaceImageError: pass\n"
             "print(a, hwm())")
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
                          check=True).stdout.split()
     return int(out[0]) / 1024, int(out[1]) / 1024
+
+
+def face_path(data: bytes):
+    """The whole face path at FER2013's crop size, as the CLI and the dashboard run it."""
+    return read_faces(data, size=FRAME)
 
 
 def bench_limits(tmp: Path) -> dict:
@@ -294,12 +299,12 @@ def bench_limits(tmp: Path) -> dict:
 
     big, small = big_photo_jpeg(), small_photo_jpeg()
     bomb_pillow, bomb_ours = png_bomb(20000), png_bomb(7000)  # 400 MP and 49 MP declared
-    faces_from_bytes(small)  # load the nets once, as a warm server would have them
+    face_path(small)  # load the nets once, as a warm server would have them
     result = {}
     for name, data, limit in (("6000x4000 JPEG", big, 1.5), ("512x512 JPEG", small, 0.150)):
         base = timed(pillow_decode, data, 3)
-        path = timed(faces_from_bytes, data, 5)
-        result[name] = {"bytes": len(data), "faces": len(faces_from_bytes(data).faces),
+        path = timed(face_path, data, 5)
+        result[name] = {"bytes": len(data), "faces": len(face_path(data).faces),
                         "pillow_decode_s": round(base, 3), "decode_detect_align_s": round(path, 3),
                         "ratio_to_decode": round(path / base, 2), "limit_s": limit,
                         "ok": path < limit}
@@ -308,7 +313,7 @@ def bench_limits(tmp: Path) -> dict:
         result[name] = {"bytes": len(data), "refused_in_ms": round(1000 * t, 2), "limit_ms": 500,
                         "ok": t < 0.5}
     worst = worst_accepted_png()
-    seconds = timed(faces_from_bytes, worst, 1)
+    seconds = timed(face_path, worst, 1)
     result["40 MP RGBA PNG"] = {"bytes": len(worst), "decode_detect_align_s": round(seconds, 3)}
     for name, data in (("6000x4000 JPEG", big), ("bomb 7000x7000 PNG", bomb_ours),
                        ("40 MP RGBA PNG", worst)):
