@@ -1,6 +1,7 @@
 """``deep-emotion train``: flags are the fields of ``TrainConfig``; the rest is ``run_training``.
 
 Run it under ``torchrun --nproc_per_node N`` for data-parallel training; the command is the same.
+``--config checkpoints/NAME.json`` replays the training a shipped checkpoint's card records.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import typing
 from dataclasses import fields
 from pathlib import Path
 
+from deep_emotion.checkpoints import CARD_FORMAT
 from deep_emotion.cli import add_data_dir
 from deep_emotion.train import TrainConfig
 
@@ -26,7 +28,7 @@ def _flag_type(tp):
 
 
 def _bool(value: str) -> bool:
-    # argparse type=bool treats any non-empty string as True (STYLE.md "what we avoid").
+    # argparse's type=bool would turn any non-empty string, "false" included, into True.
     if value.lower() in ("1", "true", "yes", "on"):
         return True
     if value.lower() in ("0", "false", "no", "off"):
@@ -54,7 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="checkpoint path without suffix, e.g. checkpoints/fer2013")
     parser.add_argument("--run-dir", type=Path, default=None,
                         help="resume state and metrics.jsonl (default: runs/<out name>)")
-    parser.add_argument("--config", type=Path, help="JSON file of TrainConfig fields")
+    parser.add_argument("--config", type=Path,
+                        help="JSON file of TrainConfig fields, or a checkpoint card to replay "
+                             "how that checkpoint was trained; flags override it")
     hints = typing.get_type_hints(TrainConfig)
     for f in fields(TrainConfig):
         if f.name in ("model", "augment", "eval_tta"):
@@ -71,8 +75,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def read_config(path: Path) -> dict:
+    """TrainConfig fields from a JSON file: a plain object of them, or a checkpoint card, whose
+    ``training`` section records every field that checkpoint was trained with."""
+    values = json.loads(path.read_text())
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: expected a JSON object of training options")
+    return values["training"] if values.get("format") == CARD_FORMAT else values
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    values = json.loads(args.config.read_text()) if args.config else {}
+    values = read_config(args.config) if args.config else {}
     for f in fields(TrainConfig):
         v = getattr(args, f.name, None)
         if v is not None and f.name not in ("model", "augment"):
