@@ -1,6 +1,6 @@
 """Dataset protocols end to end: which rows train, select and test; train them; write the card.
 
-A protocol (DESIGN.md, "Protocols") turns a ``FaceDataset`` into one or more ``Fold``s of row
+A protocol (one of ``PROTOCOLS``) turns a ``FaceDataset`` into one or more ``Fold``s of row
 indices.  ``run_training`` fits one network per fold (``deep_emotion.train.fit``), evaluates each
 test split once, at the end, and saves a checkpoint whose card records everything needed to
 rebuild the same folds; ``evaluate_checkpoint`` does exactly that to reproduce the card's

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from deep_emotion.data.base import DatasetError, FaceDataset, cached_arrays, file_sha256
+from deep_emotion.data.base import (DatasetError, FaceDataset, cached_arrays, file_sha256,
+                                    find_first)
 
 __all__ = ["CLASSES", "SPLITS", "load", "find_csv", "parse_csv"]
 
@@ -31,14 +32,10 @@ def find_csv(root: Path) -> Path:
     root = Path(root)
     candidates = [root / "fer2013" / n for n in ("fer2013.csv", "fer2013.csv.gz")]
     candidates += [root / n for n in ("fer2013.csv", "fer2013.csv.gz")]
-    if root.is_file():
-        return root
-    for c in candidates:
-        if c.is_file():
-            return c
-    raise DatasetError(f"FER2013 not found: expected {candidates[0]} or {candidates[1]}. "
-                       "Download fer2013.csv from the Kaggle 'Challenges in Representation "
-                       "Learning: Facial Expression Recognition Challenge' page.")
+    return find_first([root, *candidates], Path.is_file,
+                      f"FER2013 not found: expected {candidates[0]} or {candidates[1]}. "
+                      "Download fer2013.csv from the Kaggle 'Challenges in Representation "
+                      "Learning: Facial Expression Recognition Challenge' page.")
 
 
 def _read_text(path: Path) -> bytes:
