@@ -17,7 +17,7 @@ import numpy as np
 
 from deep_emotion import protocols
 from deep_emotion.checkpoints import Checkpoint, load_checkpoint, read_card, save_checkpoint
-from deep_emotion.data import DatasetError, FaceDataset, data_root, ferplus, load_dataset
+from deep_emotion.data import DatasetError, FaceDataset, data_root, ferplus, jaffe, load_dataset
 from deep_emotion.evaluate import evaluate_model, pool_folds
 from deep_emotion.model import DeepEmotion
 from deep_emotion.preprocess import DEFAULT_PREPROCESSING
@@ -43,7 +43,8 @@ PROTOCOLS = {
 }
 OFFICIAL_SPLITS = {"Training": "train", "PublicTest": "val", "PrivateTest": "test",
                    "train": "train", "val": "val", "validation": "val", "test": "test"}
-STRATIFIED_SIZES = {"jaffe": ({"train": 120, "val": 23, "test": 70}, 10)}
+# Split sizes and test rows per class of the "stratified" protocol, where a dataset has its own.
+STRATIFIED_SIZES = {"jaffe": (jaffe.PAPER_SPLIT, jaffe.PAPER_TEST_PER_CLASS)}
 DEFAULT_FRACTIONS = {"train": 0.7, "val": 0.1, "test": 0.2}
 
 
