@@ -24,7 +24,7 @@ from deep_emotion.preprocess import DEFAULT_PREPROCESSING
 from deep_emotion.train import TrainConfig, fit, is_main_process
 
 __all__ = ["Fold", "PROTOCOLS", "make_folds", "run_training", "checkpoint_folds",
-           "evaluate_checkpoint"]
+           "evaluate_checkpoint", "evaluate_on_data"]
 
 PROTOCOLS = {
     "official": "the dataset's published split: train on its training split, select on its "
@@ -267,3 +267,38 @@ def evaluate_checkpoint(ckpt: Checkpoint, data_dir: str | Path | None,
     return {"checkpoint": ckpt.name, "dataset": dataset, "protocol": proto["name"],
             "test": test, "card": card_acc, "matches_card": bool(card_acc) and matches,
             "dataset_sha256_matches": data.sha256 == card.get("dataset", {}).get("sha256")}
+
+
+def evaluate_on_data(ckpt: Checkpoint, data: FaceDataset,
+                     tta: tuple[str, ...] = ("none", "flip", "tencrop")) -> dict:
+    """A checkpoint judged on any labelled dataset (e.g. a user's folder) over the classes the
+    two share (``deep_emotion.evaluate.cross_dataset``), every row of ``data`` counted once.
+
+    Returns:
+        ``evaluate_checkpoint``'s shape (``test`` {mode: metrics}, ``card`` empty,
+        ``matches_card`` None: the card says nothing about this data) plus ``shared_classes``,
+        ``left_out`` (classes of one side the other lacks, with the dataset rows dropped), and
+        the dataset's ``manifest`` counts when it has them.  A cross-validated checkpoint is
+        judged by its first network (``networks`` says how many it holds).
+    """
+    from deep_emotion.evaluate import cross_dataset
+
+    test = {}
+    for mode in tta:
+        r = cross_dataset(ckpt.model, ckpt.classes, ckpt.preprocessing, data, mode)
+        test[mode] = {k: v for k, v in r.items() if k not in ("rows", "true", "pred", "classes")}
+    shared = [c for c in ckpt.classes if c in data.classes]
+    counts = data.class_counts()
+    dropped = [c for c in data.classes if c not in shared]
+    out = {"checkpoint": ckpt.name, "dataset": data.name,
+           "protocol": "cross-dataset: every row whose class the network knows",
+           "test": test, "card": {}, "matches_card": None,
+           "dataset_sha256_matches": data.sha256 == ckpt.card.get("dataset", {}).get("sha256"),
+           "shared_classes": shared,
+           "left_out": {"dataset_classes": dropped,
+                        "dataset_rows": int(sum(counts[c] for c in dropped)),
+                        "network_classes": [c for c in ckpt.classes if c not in shared]},
+           "networks": len(ckpt.models)}
+    if "manifest" in data.meta:
+        out["manifest"] = data.meta["manifest"]
+    return out
