@@ -18,7 +18,7 @@ import numpy as np
 from deep_emotion import protocols
 from deep_emotion.checkpoints import Checkpoint, load_checkpoint, read_card, save_checkpoint
 from deep_emotion.data import DatasetError, FaceDataset, data_root, ferplus, jaffe, load_dataset
-from deep_emotion.evaluate import evaluate_model, pool_folds
+from deep_emotion.evaluate import cross_dataset, evaluate_model, pool_folds
 from deep_emotion.model import DeepEmotion
 from deep_emotion.preprocess import DEFAULT_PREPROCESSING
 from deep_emotion.train import TrainConfig, fit, is_main_process
@@ -281,8 +281,6 @@ def evaluate_on_data(ckpt: Checkpoint, data: FaceDataset,
         the dataset's ``manifest`` counts when it has them.  A cross-validated checkpoint is
         judged by its first network (``networks`` says how many it holds).
     """
-    from deep_emotion.evaluate import cross_dataset
-
     test = {}
     for mode in tta:
         r = cross_dataset(ckpt.model, ckpt.classes, ckpt.preprocessing, data, mode)

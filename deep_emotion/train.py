@@ -9,7 +9,7 @@ weight averaging (EMA) and knowledge distillation.
 
 ``TrainConfig``'s defaults are the recipe every shipped checkpoint shares; what differs from
 dataset to dataset (epochs, batch size, dropout, EMA decay, ...) each card records in full
-under ``training``, and ``deep-emotion train --config CARD.json`` replays it.
+under ``training``, and ``scripts/replay.py`` replays it.
 
 Scale-out: the same command runs under ``torchrun --nproc_per_node N``; each process takes a
 disjoint shard of every epoch's permutation (global batch = ``batch_size``), gradients are
@@ -52,9 +52,9 @@ PRECISIONS = ("fp32", "bf16")
 class TrainConfig:
     """Every training hyperparameter, with its default; saved verbatim into checkpoint cards.
 
-    Cards written before a field existed do not record it, and replaying them takes its
-    default: ``split_seed``, ``vote_share``, ``init`` and ``precision`` keep the values those
-    runs had (None, 0, None, fp32).
+    Cards written before a field existed do not record it; such fields (``split_seed``,
+    ``vote_share``, ``init``, ``precision``) keep as default the value those runs had, so an
+    old card and its replay (``scripts/replay.py``) mean the same training.
     """
 
     dataset: str = "fer2013"          # a name registered in deep_emotion.data

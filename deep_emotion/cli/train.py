@@ -1,7 +1,6 @@
 """``deep-emotion train``: flags are the fields of ``TrainConfig``; the rest is ``run_training``.
 
 Run it under ``torchrun --nproc_per_node N`` for data-parallel training; the command is the same.
-``--config checkpoints/NAME.json`` replays the training a shipped checkpoint's card records.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ import typing
 from dataclasses import fields
 from pathlib import Path
 
-from deep_emotion.checkpoints import CARD_FORMAT
 from deep_emotion.cli import add_data_dir
 from deep_emotion.train import TrainConfig
 
@@ -57,8 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-dir", type=Path, default=None,
                         help="resume state and metrics.jsonl (default: runs/<out name>)")
     parser.add_argument("--config", type=Path,
-                        help="JSON file of TrainConfig fields, or a checkpoint card to replay "
-                             "how that checkpoint was trained; flags override it")
+                        help="JSON file of TrainConfig fields; flags override it")
     hints = typing.get_type_hints(TrainConfig)
     for f in fields(TrainConfig):
         if f.name in ("model", "augment", "eval_tta"):
@@ -76,12 +73,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def read_config(path: Path) -> dict:
-    """TrainConfig fields from a JSON file: a plain object of them, or a checkpoint card, whose
-    ``training`` section records every field that checkpoint was trained with."""
+    """TrainConfig fields from a JSON object in ``path``."""
     values = json.loads(path.read_text())
     if not isinstance(values, dict):
         raise ValueError(f"{path}: expected a JSON object of training options")
-    return values["training"] if values.get("format") == CARD_FORMAT else values
+    return values
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
