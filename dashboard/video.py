@@ -19,8 +19,8 @@ import cv2
 import numpy as np
 
 from deep_emotion.video import (FaceReading, FaceTracker, FrameReading, FrameSampler,
-                                VideoInfo, VideoLimits, VideoReader, csv_rows, read_timeline,
-                                timeline_columns)
+                                VideoInfo, VideoLimits, VideoReader, read_timeline,
+                                timeline_columns, timeline_rows)
 
 __all__ = ["PAGE_LIMITS", "SAMPLE_RATES", "THUMB_SIDE", "Moment", "ClipTimeline", "read_clip",
            "timeline_csv", "track_series", "Progress"]
@@ -112,10 +112,11 @@ def read_clip(data: bytes, name: str, checkpoint, *, fps: float | None, detect_e
 def timeline_csv(timeline: ClipTimeline) -> bytes:
     """The timeline as the command line writes it (``deep_emotion.video.timeline_columns``)."""
     buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(timeline_columns(timeline.classes))
+    writer = csv.DictWriter(buf, timeline_columns(timeline.classes), lineterminator="\n")
+    writer.writeheader()
     for m in timeline.moments:
-        writer.writerows(csv_rows(FrameReading(m.index, m.time, None, m.faces), timeline.classes))
+        writer.writerows(timeline_rows(FrameReading(m.index, m.time, None, m.faces),
+                                       timeline.classes))
     return buf.getvalue().encode()
 
 

@@ -2,12 +2,14 @@
 
 ``predict`` hands a video here.  The clip is decoded in order (``deep_emotion.video``), faces
 are detected every ``--detect-every`` frames and followed between, and every tracked face of
-every sampled frame becomes one CSV row: time, frame, track id, box, prediction, confidence and
-one probability column per class.  A progress bar on stderr shows frames/s and the time left.
+every sampled frame becomes one row: time, frame, faces in the frame, track id, box,
+prediction, confidence and one probability column per class.  A progress bar on stderr shows
+frames/s and the time left.  ``--out`` may end in ``.csv`` or ``.parquet``.
 
-Nothing half-written: rows go to ``OUT.part`` and become ``OUT`` at the end; a damaged or
-refused clip leaves no file.  Interrupted (Ctrl-C), the part stays, and the same command again
-carries on from the last complete frame, the face identities picked up where they were.
+The table is written like the photo batch table (``deep_emotion.resumable``): a frame's rows
+in one write, so an interrupted run (Ctrl-C, a crash) leaves only whole frames, and the same
+command again carries on after the last one, the face identities picked up from their paths
+so far.  A clip refused or found damaged leaves no table behind.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from deep_emotion import resumable
 from deep_emotion.checkpoints import load_checkpoint
-from deep_emotion.video import (DETECT_EVERY, FaceTracker, FrameSampler, ResumableCsv,
-                                VideoError, VideoReader, csv_rows, looks_like_video,
-                                read_timeline, timeline_columns)
+from deep_emotion.video import (COUNT, DETECT_EVERY, KEY, FaceTracker, FrameSampler, VideoError,
+                                VideoReader, looks_like_video, read_timeline, timeline_columns,
+                                timeline_rows)
 
 __all__ = ["add_arguments", "is_video", "wants_video", "run", "render", "VIDEO_SUFFIXES"]
 
@@ -28,11 +31,8 @@ VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The video flags of ``predict``; ``--out`` is added only if ``predict`` has none yet."""
+    """The video flags of ``predict`` (``--out`` and ``--quiet`` are shared with photos)."""
     group = parser.add_argument_group("videos (MP4, MOV, WebM, AVI): one clip per command")
-    if "--out" not in parser._option_string_actions:  # the photo batch mode may own it
-        group.add_argument("--out", type=Path, default=None,
-                           help="CSV to write: for a video, one row per face per sampled frame")
     pick = group.add_mutually_exclusive_group()
     pick.add_argument("--every", type=int, default=None, metavar="N",
                       help="read one frame in N (default: every frame)")
@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help=f"run the face detector every K read frames and follow the faces "
                             f"between (default {DETECT_EVERY}; 1 detects on every frame)")
     group.add_argument("--restart", action="store_true",
-                       help="ignore the rows of an interrupted run and start the clip afresh")
+                       help="drop the rows of an interrupted run and read the clip afresh")
 
 
 def is_video(path: Path) -> bool:
@@ -77,83 +77,82 @@ def _check(args: argparse.Namespace) -> Path:
 def run(args: argparse.Namespace) -> dict:
     path = _check(args)
     sampler = FrameSampler(every=args.every, fps=args.fps)
+    journal = resumable.journal_path(args.out)  # checks the suffix before any work
     ckpt = load_checkpoint(args.checkpoint)
     tracker = FaceTracker(detect_every=args.detect_every)
     with VideoReader(path) as video:
-        stat = path.stat()
-        out = ResumableCsv(args.out, timeline_columns(ckpt.classes), {
-            "clip": str(path.resolve()), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-            "weights": ckpt.card.get("weights_sha256", ckpt.name), "every": args.every,
-            "fps": args.fps, "detect_every": args.detect_every})
-        kept, after = ([], -1) if args.restart else _resume_point(out, tracker)
-        out.start(kept)
+        if args.restart:
+            journal.unlink(missing_ok=True)
+        after = _resume_point(journal, tracker)
         try:
-            counts = _write(video, ckpt, sampler, tracker, out, after, len(kept))
+            with resumable.ResumableTable(journal, timeline_columns(ckpt.classes), KEY,
+                                          COUNT) as table:
+                counts = _write(video, ckpt, sampler, tracker, table, after,
+                                progress=not args.quiet)
         except VideoError:
-            out.discard()
+            journal.unlink(missing_ok=True)  # a damaged clip leaves nothing half-written
             raise
         except KeyboardInterrupt:
-            out.close()
-            print(f"rows so far kept in {out.part}; run the same command again to carry on",
-                  file=sys.stderr)
+            print(f"the frames done so far are in {journal}; run the same command again to "
+                  "carry on", file=sys.stderr)
             raise
-        out.commit()
         info = video.info
+    resumable.finish(args.out, KEY, COUNT)
     return {"clip": str(path), "out": str(args.out), "checkpoint": ckpt.name,
             "container": info.container, "codec": info.codec, "size": [info.width, info.height],
             "duration_s": info.duration, "sampling": sampler.describe(),
             "detect_every": args.detect_every, "resumed_after_frame": after, **counts}
 
 
-def _resume_point(out: ResumableCsv, tracker: FaceTracker) -> tuple[list[dict], int]:
-    """Rows to keep from an interrupted run and the last frame they complete; the tracker is
+def _resume_point(journal: Path, tracker: FaceTracker) -> int:
+    """The last frame a previous, interrupted run wrote whole (-1: none); the tracker is
     seeded with every face's path so far, so identities carry on."""
-    rows = out.resume()
-    if not rows:
-        return [], -1
-    last = max(int(r["frame"]) for r in rows)  # its rows may be torn: that frame is redone
-    kept = [r for r in rows if int(r["frame"]) < last]
-    if not kept:
-        return [], -1
+    if not journal.is_file() or not journal.stat().st_size:
+        return -1
+    _, groups, _ = resumable.read_groups(journal, KEY, COUNT)
+    if not groups:
+        return -1
     history: dict[int, list] = {}
-    for r in kept:
-        box = tuple(int(r[k]) for k in ("x", "y", "width", "height"))
-        history.setdefault(int(r["track"]), []).append((float(r["time_s"]), box))
+    for row in (r for g in groups for r in g):
+        box = tuple(int(row[k]) for k in "xywh")
+        history.setdefault(int(row["track"]), []).append((float(row["time_s"]), box))
     tracker.seed(history)
-    return kept, max(int(r["frame"]) for r in kept)
+    return max(int(g[0][KEY]) for g in groups)
 
 
 def _write(video: VideoReader, ckpt, sampler: FrameSampler, tracker: FaceTracker,
-           out: ResumableCsv, after: int, kept_rows: int) -> dict:
-    """Read the clip into ``out`` with a progress bar; returns counts for the summary."""
+           table: resumable.ResumableTable, after: int, progress: bool) -> dict:
+    """Read the clip into ``table`` with a progress bar; counts for the summary."""
     from tqdm import tqdm
 
     frames = rows = 0
     predictions: dict[int, Counter] = {}
     total = sampler.expected(video.info.frames, video.info.duration)
     with tqdm(total=total, unit="frame", desc=Path(video.name).name, file=sys.stderr,
-              dynamic_ncols=True, mininterval=0.5) as bar:
+              dynamic_ncols=True, mininterval=0.5, disable=not progress) as bar:
         for reading in read_timeline(video, ckpt, sampler=sampler, tracker=tracker,
                                      after_frame=after):
-            batch = csv_rows(reading, ckpt.classes)
-            out.write(batch)
-            frames, rows = frames + 1, rows + len(batch)
-            for face, row in zip(reading.faces, batch):
-                predictions.setdefault(face.track, Counter())[row[7]] += 1
+            group = timeline_rows(reading, ckpt.classes)
+            if group:
+                table.write_group(group)
+            frames, rows = frames + 1, rows + len(group)
+            for row in group:
+                predictions.setdefault(int(row["track"]), Counter())[row["prediction"]] += 1
             bar.update(1)
-    return {"frames_read": frames, "rows": rows + kept_rows, "detections": tracker.detections,
+    return {"frames_read": frames, "rows_written": rows, "detections": tracker.detections,
             "tracks": {str(t): dict(c.most_common()) for t, c in sorted(predictions.items())}}
 
 
 def render(result: dict) -> str:
     lines = [f"{result['clip']}: {result['frames_read']} frames read ({result['sampling']}), "
-             f"{result['rows']} rows -> {result['out']}"]
+             f"{result['rows_written']} rows -> {result['out']}"]
     if result["resumed_after_frame"] >= 0:
-        lines.append(f"carried on after frame {result['resumed_after_frame']} of an "
-                     "interrupted run")
+        lines.append(f"carried on after frame {result['resumed_after_frame']}, where an "
+                     "interrupted run stopped")
     for track, counts in result["tracks"].items():
         top, n = next(iter(counts.items()))
-        lines.append(f"  face {track}: mostly {top} ({n} of {sum(counts.values())} frames)")
+        lines.append(f"  face {track}: mostly {top} ({n} of {sum(counts.values())} frames "
+                     "read now)")
     if not result["tracks"]:
         lines.append("  no face found in the frames read")
     return "\n".join(lines)

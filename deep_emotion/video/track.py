@@ -31,7 +31,7 @@ MAX_LOST_SECONDS = 1.0   # a face out of sight this long gets a new identity whe
 _SEED_SPAN = 0.5         # seconds of a resumed track's history its speed is measured over
 _MIN_POINTS = 6          # tracked corners needed to trust a similarity fit
 _MAX_FB_ERROR = 1.0      # pixels: forward-backward disagreement above which a corner is dropped
-_LK = dict(winSize=(15, 15), maxLevel=2,
+_LK = dict(winSize=(21, 21), maxLevel=3,  # 4 levels: a face may move ~30 px a frame
            criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
 
 Box = tuple[int, int, int, int]

@@ -28,20 +28,29 @@ def test_the_timeline_has_one_row_per_face_per_sampled_frame(clips, random_check
     summary = json.loads(capsys.readouterr().out)
     rows = _rows(out)
     classes = ["anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral"]
-    assert list(rows[0]) == ["time_s", "frame", "track", "x", "y", "width", "height",
-                             "prediction", "confidence", *classes]
+    assert list(rows[0]) == ["time_s", "frame", "faces", "track", "x", "y", "w", "h",
+                             "prediction", "confidence", *(f"p_{c}" for c in classes)]
     frames = sorted({int(r["frame"]) for r in rows})
     assert set(frames) <= set(range(0, 30, 2)) and summary["frames_read"] == 15
     faces_per_frame = {f: sum(int(r["frame"]) == f for r in rows) for f in frames}
-    assert sum(faces_per_frame.values()) == len(rows) == summary["rows"]
+    assert sum(faces_per_frame.values()) == len(rows) == summary["rows_written"]
+    assert all(int(r["faces"]) == faces_per_frame[int(r["frame"])] for r in rows)
     assert max(faces_per_frame.values()) == 2 and {r["track"] for r in rows} == {"1", "2"}
     for r in rows:
-        probs = [float(r[c]) for c in classes]
+        probs = [float(r[f"p_{c}"]) for c in classes]
         assert sum(probs) == pytest.approx(1, abs=1e-3)
         assert r["prediction"] == classes[probs.index(max(probs))]
         assert float(r["confidence"]) == max(probs)
         assert float(r["time_s"]) == pytest.approx(int(r["frame"]) / 10, abs=1e-3)
-    assert not (tmp_path / "timeline.csv.part").exists()
+
+
+def test_a_parquet_timeline_holds_the_same_rows(clips, random_checkpoint, tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    assert main(["predict", str(clips["one"]), "--checkpoint", str(random_checkpoint),
+                 "--out", str(tmp_path / "t.parquet"), "--every", "3", "--quiet"]) == 0
+    table = pq.read_table(tmp_path / "t.parquet").to_pydict()
+    assert table["frame"] == [0.0, 3.0, 6.0, 9.0] and set(table["track"]) == {1.0}
+    assert not (tmp_path / "t.parquet.partial.csv").exists()
 
 
 def test_fps_sampling_reads_frames_by_time(clips, random_checkpoint, tmp_path):
@@ -58,7 +67,7 @@ def test_an_interrupted_run_carries_on_and_ends_with_the_same_file(clips, random
     assert main([*args, "--out", str(whole)]) == 0
 
     out = tmp_path / "resumed.csv"
-    real, calls = predict_video.csv_rows, []
+    real, calls = predict_video.timeline_rows, []
 
     def stop_at_frame_12(reading, classes):
         calls.append(reading.index)
@@ -66,23 +75,24 @@ def test_an_interrupted_run_carries_on_and_ends_with_the_same_file(clips, random
             raise KeyboardInterrupt
         return real(reading, classes)
 
-    monkeypatch.setattr(predict_video, "csv_rows", stop_at_frame_12)
+    monkeypatch.setattr(predict_video, "timeline_rows", stop_at_frame_12)
     assert main([*args, "--out", str(out)]) == 130
-    assert not out.exists() and (tmp_path / "resumed.csv.part").exists()
+    with out.open("a") as f:
+        f.write("1.200,12,2,1,30")  # a torn last line, as a crash mid-write leaves it
     calls.clear()
-    monkeypatch.setattr(predict_video, "csv_rows", lambda r, c: calls.append(r.index) or real(r, c))
+    monkeypatch.setattr(predict_video, "timeline_rows",
+                        lambda r, c: calls.append(r.index) or real(r, c))
     assert main([*args, "--out", str(out)]) == 0
-    assert calls[0] == 11, "the last frame of the part may be torn: it is read again"
+    assert calls[0] == 12, "frames 0-11 were whole and are not read again"
     resumed, expected = _rows(out), _rows(whole)
-    assert resumed[:20] == expected[:20]  # frames 0-10 (20 rows) kept from the first run
+    kept = sum(int(r["frame"]) < 12 for r in expected)
+    assert resumed[:kept] == expected[:kept]
     # Later frames: the same two faces under the same ids, resumed mid-crossing.  The
     # detector runs on a schedule counted from the restart, so a face coming out from behind
     # the other may be picked up a frame apart: a row or two may differ.
     assert {r["track"] for r in resumed} == {r["track"] for r in expected} == {"1", "2"}
     assert {r["frame"] for r in resumed} == {r["frame"] for r in expected}
     assert abs(len(resumed) - len(expected)) <= 2
-    assert not (tmp_path / "resumed.csv.part").exists()
-    assert not (tmp_path / "resumed.csv.part.json").exists()
 
 
 @pytest.mark.parametrize("make, message", [
@@ -97,7 +107,7 @@ def test_a_bad_clip_is_one_line_exit_2_and_leaves_no_file(tmp_path, random_check
                              "--out", str(out)], capture_output=True, text=True)
     assert result.returncode == 2 and message in result.stderr
     assert "Traceback" not in result.stderr
-    assert not out.exists() and not out.with_name("timeline.csv.part").exists()
+    assert not out.exists() and not out.parent.exists()
 
 
 def test_a_clip_damaged_halfway_leaves_nothing_half_written(tmp_path, random_checkpoint):
@@ -110,7 +120,7 @@ def test_a_clip_damaged_halfway_leaves_nothing_half_written(tmp_path, random_che
     out = tmp_path / "t.csv"
     assert main(["predict", str(clip), "--checkpoint", str(random_checkpoint),
                  "--out", str(out)]) == 2
-    assert not out.exists() and not (tmp_path / "t.csv.part").exists()
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("extra, message", [
