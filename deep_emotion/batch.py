@@ -26,7 +26,7 @@ from tqdm import tqdm
 from deep_emotion import resumable
 from deep_emotion.checkpoints import Checkpoint
 from deep_emotion.data.listing import IMAGE_SUFFIXES
-from deep_emotion.faces import FaceImageError, faces_from_bytes
+from deep_emotion.faces import FaceImageError, read_faces
 from deep_emotion.predict import predict_proba
 
 __all__ = ["expand_inputs", "columns", "file_rows", "run_batch", "render_batch", "distributed_env",
@@ -79,8 +79,8 @@ def file_rows(path: Path, ckpt: Checkpoint, tta: str = "none", detect: bool = Tr
     except OSError as e:
         return _error_row(path, f"cannot read: {e.strerror}")
     try:
-        photo = faces_from_bytes(data, name=path.name, detect=detect,
-                                 size=ckpt.preprocessing.size)
+        photo = read_faces(data, name=path.name, detect=detect,
+                           size=ckpt.preprocessing.size)
     except FaceImageError as e:
         return _error_row(path, str(e))
     if not photo.crops:
