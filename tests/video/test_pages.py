@@ -7,10 +7,10 @@ checkpoint check the Live page is driven in Chromium (tests/dashboard/test_brows
 from __future__ import annotations
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.dashboard.conftest import APP, app, app_env, checkpoints_dir  # noqa: F401 - fixtures
+from tests.dashboard.conftest import app, app_env, checkpoints_dir  # noqa: F401 - fixtures
 from tests.dashboard.test_pages import charts, go, texts
+from tests.dashboard.test_pages import test_no_checkpoint_says_what_to_do as no_checkpoint_check
 
 
 def test_video_page_without_a_clip_states_its_limits(app):
@@ -44,8 +44,4 @@ def test_video_page_turns_a_bad_clip_into_a_message(app):
 
 @pytest.mark.parametrize("page", ["video", "live"])
 def test_no_checkpoint_says_what_to_do(tmp_path, monkeypatch, page):
-    monkeypatch.setenv("DEEP_EMOTION_CHECKPOINTS", str(tmp_path))
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    go(at, page)
-    assert "No checkpoint found" in texts(at)
+    no_checkpoint_check(tmp_path, monkeypatch, page)
