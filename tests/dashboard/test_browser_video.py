@@ -75,12 +75,30 @@ def test_video_page_reads_a_clip_and_explains_any_moment(server, tmp_path):
         assert page.locator(ERRORS).count() == 0
         e2e.full_screenshot(page, ARTIFACTS / "video.png")
 
+        # A click on the chart's point at 0.6 s opens that moment.
+        x, y = page.evaluate(POINT_JS, [0.6, "video_chart"])
+        page.mouse.move(x, y)
+        page.mouse.click(x, y)
+        page.wait_for_selector("text=Frame 6 at 0.60 s", timeout=60_000)
+        e2e.wait_idle(page)
+        assert page.locator(ERRORS).count() == 0
+
         (tmp_path / "notes.mp4").write_text("not a video at all\n" * 10)
         uploader.set_input_files(str(tmp_path / "notes.mp4"))
         page.wait_for_selector("text=This clip cannot be used", timeout=60_000)
         assert "not a video we can read" in page.locator('[data-testid="stMain"]').inner_text()
         assert page.locator(ERRORS).count() == 0
         browser.close()
+
+
+# Page coordinates of the happiness trace's point at time x in a Plotly chart (by its key).
+POINT_JS = """([x, key]) => {
+  const gd = document.querySelector(`.st-key-${key} .js-plotly-plot`);
+  const trace = gd.data.findIndex(t => t.name === 'happiness');
+  const point = gd.calcdata[trace].find(p => Math.abs(p.x - x) < 1e-6);
+  const fl = gd._fullLayout, box = gd.getBoundingClientRect();
+  return [box.left + fl._size.l + fl.xaxis.d2p(x), box.top + fl._size.t + fl.yaxis.d2p(point.y)];
+}"""
 
 
 # The returned frame is drawn into a canvas in the component's iframe; count the pixels within
