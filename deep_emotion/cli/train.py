@@ -12,6 +12,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from deep_emotion.cli import add_data_dir
+from deep_emotion.cli.sources import add_data_source, data_spec
 from deep_emotion.train import TrainConfig
 
 NAME = "train"
@@ -70,6 +71,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="AugmentConfig overrides, e.g. rotate_deg=15 erase=0")
     parser.add_argument("--tta", nargs="*", help="test-time augmentation modes to report")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_data_source(parser, "train on your own labelled folder:PATH or csv:FILE (same as "
+                            "--dataset; fine-tune a shipped network with --init fer2013)")
 
 
 def read_config(path: Path) -> dict:
@@ -90,6 +93,9 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     values["augment"] = {**values.get("augment", {}), **_key_values(args.augment, "augment")}
     if args.tta:
         values["eval_tta"] = tuple(args.tta)
+    spec = data_spec(args)
+    if spec is not None:
+        values["dataset"] = spec
     return TrainConfig.from_dict(values)
 
 
