@@ -68,19 +68,22 @@ class TrainConfig:
     epochs: int = 60                  # shipped: 40 to 600
     batch_size: int = 128             # global batch (split across DDP processes); shipped:
                                       # 128 on FER2013/FER+, 32 on CK+, 16 on JAFFE
-    optimizer: str = "adamw"          # adamw | adam (the paper's) | sgd (Nesterov, momentum 0.9)
+    optimizer: str = "adamw"          # adamw; ablations: adam (the paper's), sgd (Nesterov,
+                                      # momentum 0.9)
     lr: float = 3e-3                  # peak learning rate; 1e-3 when fine-tuning (init)
     weight_decay: float = 1e-4        # on the fully connected layers only, as the paper
                                       # regularises them (L2 for adam/sgd, decoupled for adamw)
-    schedule: str = "onecycle"        # onecycle | cosine | constant
+    schedule: str = "onecycle"        # onecycle; ablations: cosine, constant
     warmup_frac: float = 0.15         # onecycle: fraction of steps rising to the peak
     label_smoothing: float = 0.1
-    class_weighting: str = "none"     # none | balanced | sqrt (inverse frequency, or its root)
+    class_weighting: str = "none"     # none; ablations: balanced, sqrt (inverse frequency, or
+                                      # its root)
     soft_labels: bool = False         # train on vote distributions (FER+) instead of majority
-    vote_share: float = 0.0           # FER2013 only: share of each training target taken from
-                                      # the image's FER+ votes (data.ferplus.with_vote_targets)
+    vote_share: float = 0.0           # ablation, FER2013 only: share of each training target
+                                      # taken from the image's FER+ votes
+                                      # (data.ferplus.with_vote_targets)
     ema_decay: float = 0.0            # >0: evaluate and keep an exponential moving average;
-                                      # shipped: 0.999 (FER2013/FER+), 0.99 (CK+, JAFFE)
+                                      # shipped: 0.99-0.999 (fewer steps, lower decay), or 0
     init: str | None = None           # checkpoint to fine-tune from (head rows mapped by class)
     teacher: str | None = None        # checkpoint to distil from (same classes), or None
     distill_weight: float = 0.5       # share of the loss given to the teacher's soft targets
