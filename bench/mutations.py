@@ -136,8 +136,9 @@ def check_snippets(root: Path, mutations) -> None:
             where = f"found {count} times" if path.is_file() else "file missing"
             problems.append(f"  {m.name!r}: {m.snippet!r} in {m.path}: {where}")
     if problems:
-        sys.exit("mutation snippets must occur exactly once; update these mutations in "
-                 f"{Path(__file__).relative_to(ROOT)}:\n" + "\n".join(problems))
+        print("mutation snippets must occur exactly once; update these mutations in "
+              f"{Path(__file__).relative_to(ROOT)}:\n" + "\n".join(problems), file=sys.stderr)
+        sys.exit(2)
 
 
 def copy_tree(root: Path, dest: Path) -> None:
@@ -187,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [m for m in MUTATIONS if not args.only or m.name in args.only]
     unknown = set(args.only or ()) - {m.name for m in MUTATIONS}
     if unknown:
-        sys.exit(f"unknown mutation(s) {sorted(unknown)}; see --list")
+        print(f"unknown mutation(s) {sorted(unknown)}; see --list", file=sys.stderr)
+        return 2
     if args.list:
         for m in chosen:
             print(f"{m.name}: {m.path}: {m.snippet!r} -> {m.replacement!r}\n    "
