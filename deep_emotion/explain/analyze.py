@@ -24,6 +24,7 @@ import datetime as _dt
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -180,7 +181,7 @@ class _State:
 
 
 def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None = None,
-            config: AnalyzeConfig = AnalyzeConfig(), progress: bool = True,
+            config: AnalyzeConfig = AnalyzeConfig(), progress: bool | Callable = True,
             resume: bool = True, data: FaceDataset | None = None,
             out: str | Path | None = None) -> dict:
     """Compute the analyses of a checkpoint and write them to ``analysis_path(checkpoint)``.
@@ -189,7 +190,8 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
         checkpoint: name, path or loaded checkpoint; its card names dataset and protocol.
         data_dir: datasets root (default ``$DEEP_EMOTION_DATA``).
         config: what to compute.
-        progress: show tqdm progress bars on stderr.
+        progress: show tqdm progress bars on stderr; or a function called as
+            ``progress(stage, done, total)`` instead (the dashboard's progress bar).
         resume: continue from ``NAME.analysis.partial.npz`` when its settings match.
         data: analyse these faces instead of the card's test split (a user's dataset; rows of
             classes the network lacks are left out); written to ``data_analysis_path``.
@@ -234,11 +236,13 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
         rows = _sample(len(first.data), n_faces, config.seed)
         x = ckpt.preprocessing.to_input(first.data.images[rows])
         methods = list(config.trust_methods) + (["random"] if stage == "faithfulness" else [])
-        for method in tqdm(methods, desc=f"{ckpt.name}: {stage} ({len(rows)} faces)",
-                           disable=not progress):
+        for i, method in enumerate(tqdm(methods, desc=f"{ckpt.name}: {stage} ({len(rows)} faces)",
+                                        disable=progress is not True)):
             if method not in done:
                 done[method] = fn(first.model, ckpt, x, method, config)
                 state.save(partial, digest)
+            if callable(progress):
+                progress(stage, i + 1, len(methods))
         seconds[stage] = round(time.perf_counter() - started, 1)
 
     sampled = {stage: min(n, len(first.data)) for stage, n in
@@ -261,7 +265,7 @@ def _regions_stage(parts, ckpt, config, state, partial, digest, total, progress)
         state.sums = {m: np.zeros((c, pre.size, pre.size)) for m in config.region_methods}
     offsets = np.cumsum([0] + [len(p.data) for p in parts])
     bar = tqdm(total=total, initial=state.done, desc=f"{ckpt.name}: regions", unit="face",
-               disable=not progress)
+               disable=progress is not True)
     for part, start in zip(parts, offsets):
         explainers = {m: make_explainer(m, part.model, pre, **config.params(m))
                       for m in config.region_methods}
@@ -283,6 +287,8 @@ def _regions_stage(parts, ckpt, config, state, partial, digest, total, progress)
             state.done = int(start + hi)
             state.save(partial, digest)
             bar.update(hi - lo)
+            if callable(progress):
+                progress("regions", state.done, total)
     bar.close()
 
 
