@@ -119,19 +119,20 @@ def server_compute(files: list[Path], sessions: int) -> list[float]:
     from dashboard import pipeline
     from deep_emotion.catalog import checkpoint_dir, list_checkpoints
     from deep_emotion.checkpoints import load_checkpoint
+    from deep_emotion.faces import detect_faces, read_faces
 
     torch.set_num_threads(1)
     name = "fer2013" if "fer2013" in list_checkpoints() else list_checkpoints()[0]
     ckpt = load_checkpoint(checkpoint_dir() / name)
     lock = threading.Lock()
-    pipeline.detector_warm_up()
+    detect_faces(np.full((64, 64, 3), 128, np.uint8))
     pipeline.explain_face(ckpt, np.zeros((48, 48), np.uint8), methods=("ig", "gradcam"))
     times = [0.0] * sessions
 
     def one(i: int) -> None:
         start = time.perf_counter()
-        photo = pipeline.read_photo(files[i].read_bytes(), files[i].name)
-        face = pipeline.crop_face(photo, 0 if photo.faces else None)
+        photo = read_faces(files[i], size=ckpt.preprocessing.size)
+        face = photo.crops[0] if photo.crops else photo.whole_image()
         with lock:
             pipeline.explain_face(ckpt, face, methods=("ig", "gradcam"))
         times[i] = time.perf_counter() - start

@@ -1,7 +1,6 @@
-"""Photo -> faces -> prediction -> maps, as plain NumPy results the pages can cache and draw.
+"""Face -> prediction -> maps, as plain NumPy results the pages can cache and draw.
 
-The one seam between the dashboard and the core: decoding, detection and alignment are
-``deep_emotion.faces``; STN attention, attributions, agreement and faithfulness are
+STN attention, attributions, agreement and faithfulness are
 ``deep_emotion.explain`` (the same code the CLI and the precomputed analyses run).  Nothing
 here imports streamlit, so every function is testable on its own.
 """
@@ -10,18 +9,15 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from deep_emotion import faces as face_pipeline
 from deep_emotion.explain import face as face_explainer
 from deep_emotion.explain import metrics
 from deep_emotion.predict import predict_proba
 
-__all__ = ["PhotoError", "Photo", "FaceBox", "read_photo", "aligned_photo", "crop_face",
-           "explain_face", "detector_warm_up", "METHODS", "BASELINES", "AGREEMENT_TOP",
+__all__ = ["explain_face", "METHODS", "BASELINES", "AGREEMENT_TOP",
            "report_json", "maps_npz", "maps_png"]
 
 # Attribution methods the page offers beside occlusion (always shown), in the order listed.
@@ -29,73 +25,6 @@ METHODS = ("occlusion", "flip", "saliency", "ig", "smoothgrad", "gradcam", "guid
 # Occlusion patch fill, as a pixel intensity: black (the paper's), mid-gray, or the face's mean.
 BASELINES = ("black", "gray", "mean")
 AGREEMENT_TOP = 0.1  # top-k fraction for the STN-vs-occlusion IoU, as the analyses use
-
-
-class PhotoError(Exception):
-    """The upload is not a usable photo; the message (the face pipeline's) says why."""
-
-
-# --------------------------------------------------------------------------------------------
-# Photos and faces
-# --------------------------------------------------------------------------------------------
-
-@dataclass
-class FaceBox:
-    box: tuple[int, int, int, int]  # x, y, width, height in photo pixels
-    score: float = 1.0
-    raw: object = None              # the face pipeline's own Face, passed back to align_face
-
-
-@dataclass
-class Photo:
-    rgb: np.ndarray                 # uint8 (H, W, 3)
-    faces: list[FaceBox]
-    notes: list[str] = field(default_factory=list)
-    detector: str = ""
-    aligned: bool = False           # already a face framed like FER2013 (a dataset sample)
-
-
-def read_photo(data: bytes, name: str | None = None) -> Photo:
-    """Decode ``data`` in memory and find the faces in it, largest first.
-
-    Raises:
-        PhotoError: empty, oversized, not an accepted format, a decompression bomb, truncated,
-            or a name whose extension contradicts the bytes, with the pipeline's reason.
-    """
-    try:
-        decoded = face_pipeline.decode_image(data, name=name or None)
-        found = face_pipeline.detect_faces(decoded.rgb)
-    except face_pipeline.FaceImageError as e:
-        raise PhotoError(str(e)) from e
-    boxes = [FaceBox(tuple(int(v) for v in f.box), float(f.score), f) for f in found]
-    return Photo(np.asarray(decoded.rgb), boxes, list(decoded.notes), face_pipeline.DETECTOR_NAME)
-
-
-def aligned_photo(gray: np.ndarray) -> Photo:
-    """A dataset face (uint8 (S, S), already framed like FER2013) as a photo of one face."""
-    gray = np.asarray(gray, dtype=np.uint8)
-    h, w = gray.shape
-    return Photo(np.repeat(gray[..., None], 3, axis=2), [FaceBox((0, 0, w, h))],
-                 ["a dataset face, already aligned: used as it is"], "none (dataset crop)", True)
-
-
-def crop_face(photo: Photo, index: int | None) -> np.ndarray:
-    """uint8 (48, 48) grayscale face ``index`` of ``photo`` (the photo's centre when None)."""
-    if photo.aligned:
-        from PIL import Image
-
-        gray = Image.fromarray(photo.rgb).convert("L").resize((48, 48), Image.Resampling.BILINEAR)
-        return np.asarray(gray, dtype=np.uint8)
-    face = photo.faces[index].raw if index is not None and photo.faces else None
-    try:
-        return np.asarray(face_pipeline.align_face(photo.rgb, face), dtype=np.uint8)
-    except face_pipeline.FaceImageError as e:
-        raise PhotoError(str(e)) from e
-
-
-def detector_warm_up() -> None:
-    """Load the detector's networks (once per process) on a blank image."""
-    face_pipeline.detect_faces(np.full((64, 64, 3), 128, np.uint8))
 
 
 # --------------------------------------------------------------------------------------------

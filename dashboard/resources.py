@@ -19,15 +19,17 @@ from deep_emotion.catalog import checkpoint_dir, list_checkpoints
 from deep_emotion.checkpoints import Checkpoint, CheckpointError, load_checkpoint, read_card
 from deep_emotion.data import DATASETS, DatasetError, FaceDataset, data_root, load_dataset
 from deep_emotion import evaluate
+from deep_emotion.faces import DETECTOR_NAME, FaceImageError, FacePhoto, detect_faces, read_faces
 from deep_emotion.predict import predict_proba
 from dashboard.studies import (recipe_studies_dir, recipe_study_of, seed_studies_dir,
                                seed_study_of)
 
 __all__ = ["checkpoint_names", "card", "checkpoint", "model_lock", "dataset", "dataset_names",
            "dataset_status", "label", "evaluation_split", "protocol_test_rows", "predictions",
-           "cross_dataset", "photo", "face", "explanation", "samples", "sample_bytes", "analysis",
+           "cross_dataset", "photo", "is_dataset_sample", "explanation", "samples", "sample_bytes", "analysis",
            "analysis_is_stale", "seed_study", "recipe_study",
-           "configure_torch", "warm_up", "CheckpointError", "DatasetError"]
+           "configure_torch", "warm_up", "CheckpointError", "DatasetError", "FaceImageError",
+           "DETECTOR_NAME"]
 
 # Datasets the dashboard knows, with the label users read; FERG only when a loader exists.
 DATASET_LABELS = {"fer2013": "FER2013", "ferplus": "FER+", "ckplus": "CK+", "jaffe": "JAFFE",
@@ -255,7 +257,7 @@ def warm_up(ckpt_name: str | None) -> None:
     configure_torch()
     try:
         blank = np.full((64, 64, 3), 128, np.uint8)
-        pipeline.detector_warm_up()
+        detect_faces(blank)
         if ckpt_name:
             ckpt = checkpoint(ckpt_name)
             with model_lock(ckpt_name):
@@ -264,25 +266,16 @@ def warm_up(ckpt_name: str | None) -> None:
         pass
 
 
+def is_dataset_sample(name: str) -> bool:
+    """Dataset samples (names from ``samples()``) are aligned faces already: no detection."""
+    return " test face: " in name
+
+
 @st.cache_data(show_spinner="Finding faces…", max_entries=32)
-def photo(data: bytes, name: str = "") -> pipeline.Photo:
-    """Decode and detect, once per distinct upload (kept in memory by Streamlit's cache).
-
-    Dataset samples (``name`` from ``samples()``) are aligned faces already: no detection.
-    """
-    if " test face: " in name:
-        import io
-
-        from PIL import Image
-
-        with Image.open(io.BytesIO(data)) as im:
-            return pipeline.aligned_photo(np.asarray(im.convert("L")))
-    return pipeline.read_photo(data, name)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def face(data: bytes, index: int | None, name: str = "") -> np.ndarray:
-    return pipeline.crop_face(photo(data, name), index)
+def photo(data: bytes, name: str, size: int) -> FacePhoto:
+    """``deep_emotion.faces.read_faces`` once per distinct upload and crop size (kept in memory
+    by Streamlit's cache); raises FaceImageError with a sentence for the page."""
+    return read_faces(data, name=name or None, size=size, detect=not is_dataset_sample(name))
 
 
 @st.cache_data(show_spinner="Explaining the face…", max_entries=64)
@@ -338,7 +331,6 @@ def sample_bytes(name: str) -> bytes:
         ds_name = {v: k for k, v in DATASET_LABELS.items()}[ds_label]
         ds, _ = evaluation_split(dataset(ds_name))
         row = int(np.flatnonzero(ds.labels.numpy() == ds.classes.index(cls))[0])
-        # Dataset faces are already framed crops: pad them so the detector sees a whole head.
         image = Image.fromarray(ds.images[row].numpy())  # 48x48, framed like FER2013
     buf = io.BytesIO()
     image.save(buf, format="PNG")

@@ -32,28 +32,27 @@ if data is None:
     st.stop()
 
 try:
-    photo = resources.photo(data, upload_name)
-except pipeline.PhotoError as e:
+    photo = resources.photo(data, upload_name, ckpt.preprocessing.size)
+except resources.FaceImageError as e:
     st.error(f"This photo cannot be used: {e}")
     st.stop()
 
 left, right = st.columns([3, 2])
 with left:
     index = widgets.face_picker(len(photo.faces))
-    st.plotly_chart(figures.photo_with_faces(photo.rgb, [f.box for f in photo.faces], index),
+    st.plotly_chart(figures.photo_with_faces(photo.image.rgb, [f.box for f in photo.faces], index),
                     key="photo_fig")
     found = f"{len(photo.faces)} face{'s' if len(photo.faces) != 1 else ''} found"
-    st.caption(f"{source_label} · {found} · detector: {photo.detector}")
-    for note in photo.notes:
+    detector = resources.DETECTOR_NAME if photo.detected else "none (dataset crop)"
+    st.caption(f"{source_label} · {found} · detector: {detector}")
+    if not photo.detected:
+        st.caption("Note: a dataset face, already aligned: used as it is")
+    for note in photo.image.notes:
         st.caption(f"Note: {note}")
-    if not photo.faces:
+    if photo.detected and not photo.faces:
         st.warning("No face was found, so the centre of the photo is explained. For a better "
                    "reading use a photo where the face is frontal and well lit.")
-try:
-    face = resources.face(data, index, upload_name)
-except pipeline.PhotoError as e:
-    st.error(f"This face cannot be aligned: {e}")
-    st.stop()
+face = photo.crops[index or 0] if photo.crops else photo.whole_image()
 
 with st.expander("Explanation settings", expanded=False):
     tta = widgets.tta_picker()

@@ -1,8 +1,9 @@
 """``deep-emotion explain IMAGE``: attribution maps of one face, as JSON or an ``.npz``.
 
-The image goes through the face pipeline (decode, detect, align to FER2013's framing; the
-largest face is explained); with ``--no-detect``, or when no face is found, the whole image is
-taken as the face.
+The image goes through the face path (``deep_emotion.faces.read_faces``: decode, detect, align
+to FER2013's framing at the checkpoint's size; the largest face is explained).  A photo without
+a face is an error that names ``--no-detect``: explaining the whole image is a choice the user
+makes, never a silent fallback.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 
 from deep_emotion.checkpoints import load_checkpoint
 from deep_emotion.explain import METHODS, explain_face, region_layout, region_scores
-from deep_emotion.faces import faces_from_bytes
+from deep_emotion.faces import read_faces
 
 NAME = "explain"
 HELP = "explain the emotion predicted for a face image with attribution maps"
@@ -44,12 +45,10 @@ def _target(value: str | None) -> int | str | None:
 def run(args: argparse.Namespace) -> dict:
     ckpt = load_checkpoint(args.checkpoint)
     size = ckpt.preprocessing.size
-    photo = faces_from_bytes(args.image.read_bytes(), name=args.image.name,
-                             detect=not args.no_detect, size=size)
-    framing = "detected face (largest)" if photo.faces else "whole image"
+    photo = read_faces(args.image, size=size, detect=not args.no_detect)
     if not photo.crops:
-        photo = faces_from_bytes(args.image.read_bytes(), name=args.image.name, detect=False,
-                                 size=size)
+        raise ValueError(f"{args.image}: no face found; --no-detect explains the whole image")
+    framing = "detected face (largest)" if photo.detected else "whole image"
     face = photo.crops[0]
     methods = args.method or ["occlusion"]
     occlusion = {"window": args.window, "stride": args.stride}

@@ -1,7 +1,7 @@
 """``deep-emotion predict IMAGE...``: the emotion of every face in photos.
 
-Each photo goes the whole face path (``deep_emotion.faces``): safe decoding, detection, eyes
-levelled and cropped to FER2013's framing at the checkpoint's input size; then
+Each photo goes the whole face path (``deep_emotion.faces.read_faces``): safe decoding,
+detection, eyes levelled and cropped to FER2013's framing at the checkpoint's input size; then
 ``predict_proba``.  One result per face, largest first, with its box.  ``--no-detect`` takes
 the whole image as the face (for photos that already are face crops, or where no face is
 found).
@@ -16,8 +16,8 @@ import numpy as np
 import torch
 
 from deep_emotion.checkpoints import load_checkpoint
-from deep_emotion.cli.faces import image_summary, read_image
-from deep_emotion.faces import ALIGNMENT_NAME, align_face, detect_faces
+from deep_emotion.cli.faces import image_summary
+from deep_emotion.faces import ALIGNMENT_NAME, read_faces
 from deep_emotion.predict import TTA_MODES, predict_proba
 
 NAME = "predict"
@@ -48,16 +48,13 @@ def run(args: argparse.Namespace) -> dict:
     pre = ckpt.preprocessing
     images, crops, rows = [], [], []
     for path in args.images:
-        image = read_image(path)
-        faces = [] if args.no_detect else detect_faces(image.rgb)
-        summary = image_summary(path, image, None if args.no_detect else faces)
-        if args.no_detect:
-            crops.append(align_face(image.rgb, None, pre.size))
+        photo = read_faces(path, size=pre.size, detect=not args.no_detect)
+        images.append(image_summary(path, photo))
+        crops.extend(photo.crops)
+        if not photo.detected:
             rows.append({"image": str(path), "face": None, "box": None})
-        for i, face in enumerate(faces):
-            crops.append(align_face(image.rgb, face, pre.size))
-            rows.append({"image": str(path), "face": i, **face.to_dict()})
-        images.append(summary)
+        rows.extend({"image": str(path), "face": i, **face.to_dict()}
+                    for i, face in enumerate(photo.faces))
 
     results = []
     if crops:

@@ -27,7 +27,7 @@ def _flag_type(tp):
 
 
 def _bool(value: str) -> bool:
-    # argparse type=bool treats any non-empty string as True (STYLE.md "what we avoid").
+    # argparse's type=bool would turn any non-empty string, "false" included, into True.
     if value.lower() in ("1", "true", "yes", "on"):
         return True
     if value.lower() in ("0", "false", "no", "off"):
@@ -55,7 +55,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="checkpoint path without suffix, e.g. checkpoints/fer2013")
     parser.add_argument("--run-dir", type=Path, default=None,
                         help="resume state and metrics.jsonl (default: runs/<out name>)")
-    parser.add_argument("--config", type=Path, help="JSON file of TrainConfig fields")
+    parser.add_argument("--config", type=Path,
+                        help="JSON file of TrainConfig fields; flags override it")
     hints = typing.get_type_hints(TrainConfig)
     for f in fields(TrainConfig):
         if f.name in ("model", "augment", "eval_tta"):
@@ -74,8 +75,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "--dataset; fine-tune a shipped network with --init fer2013)")
 
 
+def read_config(path: Path) -> dict:
+    """TrainConfig fields from a JSON object in ``path``."""
+    values = json.loads(path.read_text())
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: expected a JSON object of training options")
+    return values
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    values = json.loads(args.config.read_text()) if args.config else {}
+    values = read_config(args.config) if args.config else {}
     for f in fields(TrainConfig):
         v = getattr(args, f.name, None)
         if v is not None and f.name not in ("model", "augment"):

@@ -6,6 +6,7 @@ Uploads go through ``file_uploader``/``camera_input`` (supported by AppTest sinc
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -15,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import pipeline
 from deep_emotion.predict import TTA_MODES
-from tests.dashboard.conftest import APP
+from tests.dashboard.conftest import APP, CK, FER
 
 PAGES = ["explain", "confusion", "regions", "trust", "model_card"]
 needs_data = pytest.mark.skipif(not os.environ.get("DEEP_EMOTION_DATA"),
@@ -129,14 +130,32 @@ def test_explain_picker_for_several_faces(app, two_faces_jpeg):
     assert "2 faces found" in texts(app)
 
 
+def chart(at: AppTest, key: str) -> dict:
+    """The Plotly figure drawn with ``key`` as a dict (data, layout)."""
+    found = [c for c in at.get("plotly_chart") if c.proto.id.endswith(f"-{key}")]
+    assert len(found) == 1, [c.proto.id for c in at.get("plotly_chart")]
+    return json.loads(found[0].proto.spec)
+
+
 def test_switch_checkpoint(app, astronaut_jpeg):
     app.file_uploader(key="upload").set_value(("astronaut.jpg", astronaut_jpeg, "image/jpeg"))
     app.run()
+    assert sorted(chart(app, "probs_fig")["data"][0]["y"]) == sorted(FER)
     app.sidebar.selectbox(key="checkpoint").set_value("ckplus").run()
     assert not app.exception
-    assert "contempt" in str(app.get("plotly_chart")[1].proto.spec) or "Prediction:" in texts(app)
-    for page in PAGES[1:]:
+    # the CK+ head answers now: contempt among the bars, no neutral
+    assert sorted(chart(app, "probs_fig")["data"][0]["y"]) == sorted(CK)
+    prediction = [h.value for h in app.subheader if h.value.startswith("Prediction: ")]
+    assert len(prediction) == 1 and prediction[0].removeprefix("Prediction: ") in CK
+    assert "Checkpoint **ckplus**" in texts(app)
+    go(app, "confusion")
+    assert chart(app, "cm_fig")["data"][0]["x"] == list(CK)
+    assert app.metric[0].help.startswith("ckplus on ")
+    for page in ("regions", "trust"):  # ckplus has no analyses: the page says so by name
         go(app, page)
+        assert "No precomputed analyses for **ckplus**" in texts(app)
+    go(app, "model_card")
+    assert "Checkpoint **ckplus**" in texts(app)
 
 
 # --- Confusion matrices --------------------------------------------------------------------

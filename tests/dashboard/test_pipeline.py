@@ -29,39 +29,29 @@ def face():
     return np.random.default_rng(0).integers(0, 256, (48, 48)).astype(np.uint8)
 
 
-def test_read_photo_finds_the_astronaut(astronaut_jpeg):
-    photo = pipeline.read_photo(astronaut_jpeg, "astronaut.jpg")
-    assert photo.rgb.shape == (512, 512, 3)
+def test_photo_finds_the_astronaut_through_the_face_path(astronaut_jpeg):
+    from dashboard import resources
+
+    photo = resources.photo(astronaut_jpeg, "astronaut.jpg", 48)
+    assert photo.image.rgb.shape == (512, 512, 3) and photo.detected
     assert len(photo.faces) == 1
     x, y, w, h = photo.faces[0].box
     assert 150 < x < 230 and 50 < y < 130 and 50 < w < 130  # her face, not the flag
-    crop = pipeline.crop_face(photo, 0)
-    assert crop.shape == (48, 48) and crop.dtype == np.uint8
-
-
-@pytest.mark.parametrize("data, name", [(b"", "x.jpg"), (b"not an image at all", "x.png"),
-                                        (b"\x89PNG\r\n\x1a\n" + b"\0" * 20, "trunc.png")])
-def test_bad_photos_raise_photo_error(data, name):
-    with pytest.raises(pipeline.PhotoError) as e:
-        pipeline.read_photo(data, name)
-    assert str(e.value)
+    assert photo.crops[0].shape == (48, 48) and photo.crops[0].dtype == np.uint8
+    assert resources.photo(astronaut_jpeg, "astronaut.jpg", 64).crops[0].shape == (64, 64)
 
 
 def test_dataset_face_is_used_as_is():
-    gray = np.arange(48 * 48, dtype=np.uint8).reshape(48, 48)
-    photo = pipeline.aligned_photo(gray)
-    assert photo.aligned and len(photo.faces) == 1
-    np.testing.assert_array_equal(pipeline.crop_face(photo, 0), gray)
-
-
-def test_no_face_falls_back_to_the_centre():
     from PIL import Image
 
+    from dashboard import resources
+
+    gray = np.arange(48 * 48, dtype=np.uint8).reshape(48, 48)
     buf = io.BytesIO()
-    Image.new("RGB", (120, 80), (90, 120, 200)).save(buf, format="PNG")
-    photo = pipeline.read_photo(buf.getvalue(), "sky.png")
-    assert photo.faces == []
-    assert pipeline.crop_face(photo, None).shape == (48, 48)
+    Image.fromarray(gray).save(buf, format="PNG")
+    photo = resources.photo(buf.getvalue(), "FER2013 test face: anger", 48)
+    assert not photo.detected and photo.faces == ()
+    np.testing.assert_array_equal(photo.crops[0], gray)
 
 
 def test_explain_face_shapes_and_ranges(ckpt, face):
