@@ -66,12 +66,15 @@ def _accepted() -> str:
 
 def _emotion_of(folders: list[str], where: str) -> dict[str, str]:
     """Folder name -> emotion; DatasetError naming the unknown folders and the accepted names."""
+    if not folders:
+        raise DatasetError(f"{where}: no files in emotion folders; lay the faces out as "
+                           "happy/001.png, sad/002.jpg, ... (one folder per emotion)")
     mapped = {f: emotion_from_name(f) for f in folders}
     unknown = [f for f, e in mapped.items() if e is None]
-    if unknown or not folders:
+    if unknown:
         raise DatasetError(
-            f"{where}: every subfolder must be named after an emotion; found {folders}" +
-            (f", of which {unknown} are not emotions" if unknown else "") +
+            f"{where}: every subfolder must be named after an emotion; found {folders}, of "
+            f"which {unknown} are not emotions" +
             f". Accepted names (any case): {_accepted()}")
     return mapped
 

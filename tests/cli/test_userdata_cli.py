@@ -42,7 +42,7 @@ def test_evaluate_on_a_folder_reports_shared_classes_and_what_was_left_out(faces
 
 
 def test_evaluate_with_a_bad_folder_is_one_line(tmp_path, random_checkpoint):
-    (tmp_path / "cats").mkdir()
+    crop_folder(tmp_path, {"cats": 1, "happy": 1})
     result = cli("evaluate", "--checkpoint", random_checkpoint, "--data", f"folder:{tmp_path}",
                  check=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr
