@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,7 +92,7 @@ def _save_store(path: Path, store: dict[str, Aligned]) -> None:
         if store else np.zeros((0, FRAME, FRAME), np.uint8)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")  # torchrun ranks may race
         np.savez(tmp, meta=json.dumps(meta), crops=crops)
         tmp.replace(path)
     except OSError:
