@@ -61,8 +61,9 @@ def run(args: argparse.Namespace) -> dict:
     ckpt = load_checkpoint(args.checkpoint)
     result = analyze(ckpt, data_dir=args.data_dir, config=config,
                      progress=not args.quiet, resume=not args.restart, data=data, out=args.out)
-    if not result:  # a torchrun rank other than 0: rank 0 merged the shards and wrote the file
-        return {"checkpoint": ckpt.name, "file": None, "merged_by_rank_0": True}
+    if "format" not in result:  # a torchrun rank other than 0: rank 0 writes the file
+        return {"checkpoint": ckpt.name, "rank": result["rank"], "seconds": result["seconds"],
+                "merged_by_rank_0": True}
     file = args.out or (analysis_path(ckpt) if data is None else data_analysis_path(ckpt, data))
     return {"checkpoint": result["checkpoint"], "file": str(file),
             "faces": result["faces"], "seconds": result["seconds"],

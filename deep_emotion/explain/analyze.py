@@ -230,8 +230,8 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
         from deep_emotion.explain.shards import run_sharded
 
         state, seconds = run_sharded(parts, ckpt, config, partial, digest, rank, world, progress)
-        if state is None:
-            return {}  # a rank other than 0: its shard is merged and written by rank 0
+        if state is None:  # a rank other than 0: rank 0 merges its shard and writes the file
+            return {"rank": rank, "seconds": seconds}
     else:
         started = time.perf_counter()
         if state.counts is None or state.done < total:
