@@ -73,23 +73,20 @@ def _error_row(path: Path, reason: str) -> list[dict]:
 def file_rows(path: Path, ckpt: Checkpoint, tta: str = "none", detect: bool = True) -> list[dict]:
     """The rows of one photo: one per face (largest first), or one row saying why none."""
     try:
-        data = path.read_bytes()
+        photo = read_faces(path, size=ckpt.preprocessing.size, detect=detect)
     except FileNotFoundError:
         return _error_row(path, "no such file")
-    except OSError as e:
-        return _error_row(path, f"cannot read: {e.strerror}")
-    try:
-        photo = read_faces(data, name=path.name, detect=detect,
-                           size=ckpt.preprocessing.size)
     except FaceImageError as e:
         return _error_row(path, str(e))
+    except OSError as e:
+        return _error_row(path, f"cannot read: {e.strerror}")
     if not photo.crops:
         return _error_row(path, "no face found")
     probs = predict_proba(ckpt.model, torch.from_numpy(np.stack(photo.crops)),
                           ckpt.preprocessing, tta=tta).numpy()
     rows = []
     for i, p in enumerate(probs):
-        face = photo.faces[i] if photo.faces else None
+        face = photo.faces[i] if photo.detected else None
         box = face.box if face else (None,) * 4
         best = int(p.argmax())
         rows.append({KEY: str(path), "face": i, COUNT: len(probs), **dict(zip("xywh", box)),

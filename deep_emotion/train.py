@@ -176,7 +176,8 @@ def _is_fc(name: str) -> bool:
 
 
 def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """L2 (weight decay) on the fully connected layers only, as the paper regularises them."""
+    """Weight decay on the fully connected layers only, as the paper regularises them (Adam
+    and SGD add it to the gradient as L2; AdamW decouples it, Loshchilov & Hutter 2019)."""
     fc = [p for n, p in model.named_parameters() if _is_fc(n)]
     rest = [p for n, p in model.named_parameters() if not _is_fc(n)]
     groups = [{"params": fc, "weight_decay": cfg.weight_decay},
@@ -188,7 +189,9 @@ def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer
     return torch.optim.SGD(groups, lr=cfg.lr, momentum=0.9, nesterov=True)
 
 
-def build_schedule(opt: torch.optim.Optimizer, cfg: TrainConfig, steps_per_epoch: int):
+def build_schedule(opt: torch.optim.Optimizer, cfg: TrainConfig,
+                   steps_per_epoch: int) -> torch.optim.lr_scheduler.LRScheduler:
+    """The learning rate per optimizer step over ``cfg.epochs`` epochs."""
     total = cfg.epochs * steps_per_epoch
     if cfg.schedule == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total,
@@ -230,8 +233,14 @@ class _Distributed:
             dist.barrier()
 
 
-def _loss(logits, targets, soft, weights, cfg: TrainConfig, teacher_logits=None):
-    """Cross-entropy (hard or soft targets, smoothed, class-weighted), plus distillation."""
+def _loss(logits: torch.Tensor, targets: torch.Tensor, soft: torch.Tensor | None,
+          weights: torch.Tensor | None, cfg: TrainConfig,
+          teacher_logits: torch.Tensor | None = None) -> torch.Tensor:
+    """Cross-entropy (hard or soft targets, smoothed, class-weighted), plus distillation.
+
+    logits, teacher_logits: (B, C); targets: (B,) class indices; soft: (B, C) target
+    distributions (used instead of ``targets`` when given); weights: (C,) per-class weights.
+    """
     if soft is not None:
         log_p = F.log_softmax(logits, 1)
         if cfg.label_smoothing:
@@ -373,15 +382,16 @@ class _TrainingSet:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def batch(self, idx: torch.Tensor):
+    def batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Augmented inputs (B, 1, S, S), labels (B,) and soft targets (B, C) or None."""
         x = augment_batch(self.images[idx], self.augment, generator=None)
         soft = self.soft[idx] if self.soft is not None else None
         return x.contiguous(memory_format=self.memory_format), self.labels[idx], soft
 
 
-def _step(net: nn.Module, run: _Run, x: torch.Tensor, y: torch.Tensor, soft, weights,
-          cfg: TrainConfig, teacher: nn.Module | None) -> tuple[float, int]:
+def _step(net: nn.Module, run: _Run, x: torch.Tensor, y: torch.Tensor,
+          soft: torch.Tensor | None, weights: torch.Tensor | None, cfg: TrainConfig,
+          teacher: nn.Module | None) -> tuple[float, int]:
     """One optimizer step on a batch; returns its mean loss and number of correct argmaxes."""
     # bf16 autocast runs the convolutions and matmuls in bfloat16 (oneDNN/AMX kernels);
     # the loss, the update and the fp32 master weights are untouched.

@@ -71,11 +71,14 @@ def test_a_face_out_of_sight_is_predicted_at_its_speed_and_gets_its_id_back():
 
 
 def test_resumed_tracks_pick_up_their_ids_and_new_ids_start_above():
-    found = iter([[_face(102, 50), _face(300, 40)]])
+    found = iter([[_face(140, 50), _face(300, 40)]])
     tracker = FaceTracker(detector=lambda rgb: next(found))
-    tracker.seed({4: (100, 50, 50, 60)}, time=1.0)
-    visible = tracker.update(np.zeros((300, 500, 3), np.uint8), 1.1)
+    # Track 4 moved 100 px/s to the right until 1.0 s; at 1.4 s it is due at x = 140.
+    tracker.seed({2: [(0.2, (0, 0, 50, 60))],
+                  4: [(0.5, (50, 50, 50, 60)), (0.8, (80, 50, 50, 60)), (1.0, (100, 50, 50, 60))]})
+    visible = tracker.update(np.zeros((300, 500, 3), np.uint8), 1.4)
     assert [t.id for t in visible] == [4, 5]
+    assert [t.id for t in tracker.tracks] == [4, 5], "track 2, lost over a second ago, is gone"
 
 
 def test_box_iou_is_the_overlap_over_the_union():
