@@ -41,7 +41,7 @@ def _warm_up(checkpoint: str | None):
 
 
 def main() -> None:
-    st.set_page_config(page_title="Deep-Emotion Lab", page_icon=":material/mood:", layout="wide")
+    st.set_page_config(page_title="Deep-Emotion Lab", page_icon="🙂", layout="wide")
     nav = st.navigation([
         st.Page(PAGES / "explain.py", title="Explain a face", icon=":material/face:", default=True),
         st.Page(PAGES / "video.py", title="Video", icon=":material/movie:"),

@@ -42,6 +42,14 @@ def _browser(playwright, *extra: str):
                                       args=[*e2e.CHROMIUM_ARGS, *extra])
 
 
+def _outside_requests(page) -> list[str]:
+    """Collects every request the page makes to a host other than the loopback server."""
+    seen: list[str] = []
+    page.on("request", lambda r: seen.append(r.url) if r.url.startswith(("http:", "https:", "ws"))
+            and "//127.0.0.1:" not in r.url else None)
+    return seen
+
+
 def _frames(kind: str, size: tuple[int, int], n: int):
     return [render_frame(size, p) for p in scene(kind, size, n)]
 
@@ -53,6 +61,7 @@ def test_video_page_reads_a_clip_and_explains_any_moment(server, tmp_path):
     with sync_playwright() as p:
         browser = _browser(p)
         page = browser.new_page(viewport={"width": 1300, "height": 1000})
+        outside = _outside_requests(page)
         page.goto(f"{server}/video")
         uploader = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
         uploader.wait_for(state="attached", timeout=60_000)
@@ -88,6 +97,7 @@ def test_video_page_reads_a_clip_and_explains_any_moment(server, tmp_path):
         page.wait_for_selector("text=This clip cannot be used", timeout=60_000)
         assert "not a video we can read" in page.locator('[data-testid="stMain"]').inner_text()
         assert page.locator(ERRORS).count() == 0
+        assert outside == []
         browser.close()
 
 
@@ -129,6 +139,7 @@ def test_live_page_boxes_and_labels_the_face_from_the_camera(server, tmp_path):
                            "--use-fake-ui-for-media-stream",
                            f"--use-file-for-fake-video-capture={camera}")
         page = browser.new_page(viewport={"width": 1300, "height": 1000})
+        outside = _outside_requests(page)
         page.goto(f"{server}/live")
         frame = page.frame_locator('iframe[title*="streamlit_webrtc"]')
         frame.get_by_role("button", name="START").click(timeout=120_000)
@@ -151,4 +162,5 @@ def test_live_page_boxes_and_labels_the_face_from_the_camera(server, tmp_path):
         (ARTIFACTS / "live.json").write_text(json.dumps(
             {"frames_per_second": float(rate.group(1)) if rate else None}))
         page.screenshot(path=str(ARTIFACTS / "live.png"))
+        assert outside == []
         browser.close()
