@@ -115,8 +115,8 @@ def timeline_csv(timeline: ClipTimeline) -> bytes:
     writer = csv.DictWriter(buf, timeline_columns(timeline.classes), lineterminator="\n")
     writer.writeheader()
     for m in timeline.moments:
-        writer.writerows(timeline_rows(FrameReading(m.index, m.time, None, m.faces),
-                                       timeline.classes))
+        writer.writerows(timeline_rows(timeline.name, FrameReading(m.index, m.time, None,
+                                                                   m.faces), timeline.classes))
     return buf.getvalue().encode()
 
 

@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> dict:
     with VideoReader(path) as video:
         if args.restart:
             journal.unlink(missing_ok=True)
-        after = _resume_point(journal, tracker)
+        after = _resume_point(journal, path.name, tracker)
         try:
             with resumable.ResumableTable(journal, timeline_columns(ckpt.classes), KEY,
                                           COUNT) as table:
@@ -105,14 +105,22 @@ def run(args: argparse.Namespace) -> dict:
             "detect_every": args.detect_every, "resumed_after_frame": after, **counts}
 
 
-def _resume_point(journal: Path, tracker: FaceTracker) -> int:
+def _resume_point(journal: Path, clip: str, tracker: FaceTracker) -> int:
     """The last frame a previous, interrupted run wrote whole (-1: none); the tracker is
-    seeded with every face's path so far, so identities carry on."""
+    seeded with every face's path so far, so identities carry on.
+
+    Raises:
+        ValueError: the table holds another clip's rows (nothing is changed).
+    """
     if not journal.is_file() or not journal.stat().st_size:
         return -1
     _, groups, _ = resumable.read_groups(journal, KEY, COUNT)
     if not groups:
         return -1
+    others = {r.get("clip") for g in groups for r in g} - {clip}
+    if others:
+        raise ValueError(f"{journal} holds the timeline of {sorted(map(str, others))[0]}, not "
+                         f"{clip}; choose another --out, or --restart to replace it")
     history: dict[int, list] = {}
     for row in (r for g in groups for r in g):
         box = tuple(int(row[k]) for k in "xywh")
@@ -133,7 +141,7 @@ def _write(video: VideoReader, ckpt, sampler: FrameSampler, tracker: FaceTracker
               dynamic_ncols=True, mininterval=0.5, disable=not progress) as bar:
         for reading in read_timeline(video, ckpt, sampler=sampler, tracker=tracker,
                                      after_frame=after):
-            group = timeline_rows(reading, ckpt.classes)
+            group = timeline_rows(Path(video.name).name, reading, ckpt.classes)
             if group:
                 table.write_group(group)
             frames, rows = frames + 1, rows + len(group)

@@ -27,9 +27,12 @@ __all__ = ["FaceReading", "FrameReading", "read_timeline", "timeline_columns", "
            "one_thread", "BASE_COLUMNS", "KEY", "COUNT"]
 
 # A frame's rows are written together (``deep_emotion.resumable``): ``frame`` names the group,
-# ``faces`` counts its rows.  Box and probability columns are named as in the photo batch table.
+# ``faces`` counts its rows.  ``clip`` (the file name) lets a resumed run check that the table
+# is this clip's, and timelines of several clips be stacked.  Box and probability columns are
+# named as in the photo batch table.
 KEY, COUNT = "frame", "faces"
-BASE_COLUMNS = ("time_s", KEY, COUNT, "track", "x", "y", "w", "h", "prediction", "confidence")
+BASE_COLUMNS = ("clip", "time_s", KEY, COUNT, "track", "x", "y", "w", "h", "prediction",
+                "confidence")
 
 
 class FaceReading(NamedTuple):
@@ -105,7 +108,8 @@ def timeline_columns(classes: Sequence[str]) -> list[str]:
     return [*BASE_COLUMNS, *resumable.probability_columns(classes)]
 
 
-def timeline_rows(reading: FrameReading, classes: Sequence[str]) -> list[dict[str, str]]:
+def timeline_rows(clip: str, reading: FrameReading,
+                  classes: Sequence[str]) -> list[dict[str, str]]:
     """The rows of one sampled frame, one per face, as the cells of ``timeline_columns``
     (time to the millisecond, probabilities to 6 decimals as in the photo batch table)."""
     rows = []
@@ -113,7 +117,7 @@ def timeline_rows(reading: FrameReading, classes: Sequence[str]) -> list[dict[st
         best = int(np.argmax(face.probs))
         probs = {c: f"{p:.6f}" for c, p in zip(resumable.probability_columns(classes),
                                                 face.probs)}
-        rows.append({"time_s": f"{reading.time:.3f}", KEY: str(reading.index),
+        rows.append({"clip": clip, "time_s": f"{reading.time:.3f}", KEY: str(reading.index),
                      COUNT: str(len(reading.faces)), "track": str(face.track),
                      **{k: str(v) for k, v in zip("xywh", face.face.box)},
                      "prediction": classes[best], "confidence": f"{face.probs[best]:.6f}",

@@ -28,8 +28,9 @@ def test_the_timeline_has_one_row_per_face_per_sampled_frame(clips, random_check
     summary = json.loads(capsys.readouterr().out)
     rows = _rows(out)
     classes = ["anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral"]
-    assert list(rows[0]) == ["time_s", "frame", "faces", "track", "x", "y", "w", "h",
+    assert list(rows[0]) == ["clip", "time_s", "frame", "faces", "track", "x", "y", "w", "h",
                              "prediction", "confidence", *(f"p_{c}" for c in classes)]
+    assert {r["clip"] for r in rows} == {"crossing.mp4"}
     frames = sorted({int(r["frame"]) for r in rows})
     assert set(frames) <= set(range(0, 30, 2)) and summary["frames_read"] == 15
     faces_per_frame = {f: sum(int(r["frame"]) == f for r in rows) for f in frames}
@@ -69,19 +70,19 @@ def test_an_interrupted_run_carries_on_and_ends_with_the_same_file(clips, random
     out = tmp_path / "resumed.csv"
     real, calls = predict_video.timeline_rows, []
 
-    def stop_at_frame_12(reading, classes):
+    def stop_at_frame_12(clip, reading, classes):
         calls.append(reading.index)
         if reading.index == 12:
             raise KeyboardInterrupt
-        return real(reading, classes)
+        return real(clip, reading, classes)
 
     monkeypatch.setattr(predict_video, "timeline_rows", stop_at_frame_12)
     assert main([*args, "--out", str(out)]) == 130
     with out.open("a") as f:
-        f.write("1.200,12,2,1,30")  # a torn last line, as a crash mid-write leaves it
+        f.write("crossing.mp4,1.200,12,2,1,30")  # a torn last line, as a crash leaves it
     calls.clear()
     monkeypatch.setattr(predict_video, "timeline_rows",
-                        lambda r, c: calls.append(r.index) or real(r, c))
+                        lambda n, r, c: calls.append(r.index) or real(n, r, c))
     assert main([*args, "--out", str(out)]) == 0
     assert calls[0] == 12, "frames 0-11 were whole and are not read again"
     resumed, expected = _rows(out), _rows(whole)
@@ -93,6 +94,20 @@ def test_an_interrupted_run_carries_on_and_ends_with_the_same_file(clips, random
     assert {r["track"] for r in resumed} == {r["track"] for r in expected} == {"1", "2"}
     assert {r["frame"] for r in resumed} == {r["frame"] for r in expected}
     assert abs(len(resumed) - len(expected)) <= 2
+
+
+def test_a_table_of_another_clip_is_not_continued(clips, random_checkpoint, tmp_path, capsys):
+    out = tmp_path / "t.csv"
+    assert main(["predict", str(clips["one"]), "--checkpoint", str(random_checkpoint),
+                 "--out", str(out), "--every", "4", "--quiet"]) == 0
+    before = out.read_text()
+    args = ["predict", str(clips["crossing"]), "--checkpoint", str(random_checkpoint),
+            "--out", str(out), "--every", "4", "--quiet"]
+    assert main(args) == 2
+    assert "holds the timeline of one.mp4, not crossing.mp4" in capsys.readouterr().err
+    assert out.read_text() == before
+    assert main([*args, "--restart"]) == 0
+    assert {r["clip"] for r in _rows(out)} == {"crossing.mp4"}
 
 
 @pytest.mark.parametrize("make, message", [
