@@ -8,8 +8,8 @@ The path every clip takes (CLI, Video page)::
         --timeline_rows--> one table row per face per sampled frame (written resumably by
           ``deep_emotion.resumable``, like the photo batch table)
 
-``overlay`` draws boxes, labels and the STN attention onto frames (the live camera page).
-Problems with a clip raise ``VideoError`` with a message for the person who supplied it.
+``synthetic`` makes licence-clean clips (tests, benchmarks).  The live camera's drawing is the
+dashboard's (``dashboard/live.py``), on the same tracker.  Problems with a clip raise ``VideoError`` with a message for the person who supplied it.
 """
 
 from deep_emotion.video.decode import (CONTAINERS, LIMITS, VideoError, VideoFrame, VideoInfo,
