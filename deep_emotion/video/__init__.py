@@ -9,7 +9,8 @@ The path every clip takes (CLI, Video page)::
           ``deep_emotion.resumable``, like the photo batch table)
 
 ``synthetic`` makes licence-clean clips (tests, benchmarks).  The live camera's drawing is the
-dashboard's (``dashboard/live.py``), on the same tracker.  Problems with a clip raise ``VideoError`` with a message for the person who supplied it.
+dashboard's (``dashboard/live.py``), on the same tracker.  Problems with a clip raise
+``VideoError`` with a message for the person who supplied it.
 """
 
 from deep_emotion.video.decode import (CONTAINERS, LIMITS, VideoError, VideoFrame, VideoInfo,
