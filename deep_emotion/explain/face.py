@@ -111,6 +111,18 @@ def _params(face: np.ndarray, window: int, stride: int, baseline: str,
     return out
 
 
+def _explanation(explainer, x: torch.Tensor, target: int, classes: Sequence[str],
+                 probability: float) -> Explanation:
+    """One method's map of the one face in ``x`` (1, 1, S, S), with JSON-ready metadata."""
+    result = explainer.attribute(x, target)
+    meta = {**result.meta, "target": classes[target], "target_index": target,
+            "probability": probability}
+    for key in ("theta", "grid_outline", "view", "delta"):  # per-face extras of the one face
+        if key in meta:
+            meta[key] = meta[key][0]
+    return Explanation(result.maps[0, 0].numpy().astype(np.float32), meta)
+
+
 def _trust(checkpoint: Checkpoint, images: torch.Tensor, maps: dict[str, Explanation],
            target: int) -> FaceTrust:
     if "stn" not in maps or "occlusion" not in maps:
@@ -173,16 +185,8 @@ def explain_face(checkpoint: Checkpoint, face, methods: Sequence[str] = DEFAULT_
         probs = predict_proba(model, images, pre, tta=tta)[0].numpy()
         plain = probs if tta == "none" else predict_proba(model, images, pre)[0].numpy()
         t = _target_index(target, classes, probs)
-        x = pre.to_input(images)
-        maps = {}
-        for method in methods:
-            result = explainers[method].attribute(x, t)
-            meta = {**result.meta, "target": classes[t], "target_index": t,
-                    "probability": float(plain[t])}
-            for key in ("theta", "grid_outline", "view", "delta"):  # per-face extras, one face
-                if key in meta:
-                    meta[key] = meta[key][0]
-            maps[method] = Explanation(result.maps[0, 0].numpy().astype(np.float32), meta)
+        maps = {m: _explanation(e, pre.to_input(images), t, classes, float(plain[t]))
+                for m, e in explainers.items()}
         checks = _trust(checkpoint, images, maps, t) if trust else None
     return FaceExplanation(tuple(classes), probs.astype(np.float32), int(np.argmax(probs)), t,
                            maps, checks)
