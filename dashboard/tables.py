@@ -81,7 +81,7 @@ def results_table(cards: Mapping[str, Mapping]) -> pd.DataFrame:
 
 
 def seed_study_table(study: Mapping) -> pd.DataFrame:
-    """One row per training seed of a study (``deep_emotion.results.seed_study``): the epoch
+    """One row per training seed of a study (``studies.seed_study``): the epoch
     validation selected, its accuracy and loss, and test accuracy; the chosen seed is marked."""
     return pd.DataFrame([{"seed": r["seed"],
                           "chosen": "✓" if r["name"] == study["selected"] else "",
@@ -92,7 +92,7 @@ def seed_study_table(study: Mapping) -> pd.DataFrame:
 
 
 def recipe_study_table(study: Mapping) -> pd.DataFrame:
-    """One row per recipe of a study (``deep_emotion.results.recipe_study``): what it changes,
+    """One row per recipe of a study (``studies.recipe_study``): what it changes,
     its held-out faces right and accuracy pooled over the folds, the spread over folds and the
     macro-F1; the chosen recipe is marked."""
     return pd.DataFrame([{"recipe": r["change"],

@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 from deep_emotion import train as train_module
+from deep_emotion.catalog import checkpoint_dir, list_checkpoints
 from deep_emotion.checkpoints import load_checkpoint
 from deep_emotion.data import ckplus
 from deep_emotion.data.base import FaceDataset
@@ -230,19 +231,6 @@ def test_inner_folds_score_a_recipe_on_the_stratified_pool_and_never_touch_its_t
     assert evaluate_checkpoint(ckpt, root, ("none",))["matches_card"]
 
 
-def test_fine_tuning_copies_the_body_and_maps_head_rows_by_class_name():
-    from deep_emotion.model import build_model
-    from deep_emotion.train import init_from
-    source = build_model(num_classes=3)
-    target = build_model(num_classes=3)
-    missing = init_from(target, source, ("anger", "fear", "happiness"),
-                        ("happiness", "contempt", "anger"))
-    assert missing == ["contempt"]
-    assert torch.equal(target.features[0].weight, source.features[0].weight)
-    assert torch.equal(target.classifier[2].weight[0], source.classifier[2].weight[2])
-    assert torch.equal(target.classifier[2].weight[2], source.classifier[2].weight[0])
-
-
 def test_vote_share_trains_fer2013_on_mixed_targets_and_the_card_names_the_votes(tmp_path, monkeypatch):
     from deep_emotion import experiment
     from tests.data.test_fer2013 import fake_rows, write_csv
@@ -266,3 +254,38 @@ def test_vote_share_trains_fer2013_on_mixed_targets_and_the_card_names_the_votes
     assert card["dataset"]["name"] == "fer2013"
     assert card["dataset"]["vote_targets"]["share"] == 0.3
     assert card["training"]["vote_share"] == 0.3
+
+
+def test_fine_tuning_starts_from_the_checkpoints_weights_with_head_rows_matched_by_name(
+        random_checkpoint):
+    source = load_checkpoint(random_checkpoint)
+    data = toy_faces()  # anger, fear, happiness: three of the source's seven classes
+    cfg = TrainConfig(**TINY, init=str(random_checkpoint), lr=1e-12, augment={"erase": 0.0})
+    tuned = fit(cfg, data, data, progress=False).model
+    assert torch.allclose(tuned.features[0].weight, source.model.features[0].weight, atol=1e-8)
+    rows = [source.classes.index(c) for c in data.classes]
+    assert torch.allclose(tuned.classifier[2].weight, source.model.classifier[2].weight[rows],
+                          atol=1e-8)
+
+
+SHIPPED_CARDS = [checkpoint_dir() / f"{name}.json" for name in list_checkpoints()]
+
+
+def test_the_defaults_are_what_every_shipped_recipe_agrees_on():
+    from scripts.replay import LEGACY  # fields some cards predate, at the value their runs had
+    cards = [json.loads(p.read_text())["training"] for p in SHIPPED_CARDS]
+    defaults = TrainConfig().to_dict()
+    shared = {k: v for k, v in cards[0].items()
+              if all(c.get(k, LEGACY.get(k)) == v for c in cards)}
+    assert len(cards) >= 10 and {"optimizer", "schedule", "label_smoothing"} <= shared.keys()
+    assert {k: defaults[k] for k in shared} == shared
+    assert {k: defaults[k] for k in LEGACY} == LEGACY  # so replaying an old card stays exact
+
+
+def test_a_config_file_that_is_not_a_json_object_is_refused(tmp_path):
+    from deep_emotion.cli import build_parser
+    from deep_emotion.cli.train import config_from_args
+    (tmp_path / "list.json").write_text("[1, 2]")
+    args = build_parser().parse_args(["train", "--config", str(tmp_path / "list.json"), "--out", "x"])
+    with pytest.raises(ValueError, match="expected a JSON object"):
+        config_from_args(args)

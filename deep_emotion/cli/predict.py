@@ -26,15 +26,25 @@ DEFAULT_CHECKPOINT = "fer2013"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("images", nargs="+", type=Path, help="photos or face crops")
+    parser.add_argument("images", nargs="+", type=Path,
+                        help="photos or face crops; with --out also folders and globs")
     parser.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT, help="name or path")
     parser.add_argument("--tta", choices=TTA_MODES, default="none", help="test-time augmentation")
     parser.add_argument("--no-detect", action="store_true",
                         help="use the whole image as the face (no detection)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="write one row per face to this .csv or .parquet (resumes: files "
+                             "already in it are skipped); runs under torchrun too")
+    parser.add_argument("--quiet", action="store_true", help="with --out: no progress bar")
 
 
 def run(args: argparse.Namespace) -> dict:
     ckpt = load_checkpoint(args.checkpoint)
+    if args.out is not None:
+        from deep_emotion.batch import run_batch
+
+        return run_batch(args.images, args.out, ckpt, tta=args.tta, detect=not args.no_detect,
+                         progress=not args.quiet)
     pre = ckpt.preprocessing
     images, crops, rows = [], [], []
     for path in args.images:
@@ -62,6 +72,10 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def render(result: dict) -> str:
+    if "out" in result:
+        from deep_emotion.batch import render_batch
+
+        return render_batch(result)
     lines = []
     for image in result["images"]:
         faces = [r for r in result["results"] if r["image"] == image["image"]]

@@ -7,7 +7,7 @@ photos show head and shoulders, so every one goes through the same face path as 
 a photo without a detectable face is an error, not a silent whole-image fallback.  The aligned
 faces are cached by the files' content hash and the alignment's own signature.
 
-JAFFE has no published split.  Protocols (DESIGN.md): leave-one-subject-out (10 folds,
+JAFFE has no published split.  Its protocols: leave-one-subject-out (10 folds,
 ``loso_folds``) and a paper-style stratified split (``paper_split``: 120 train / 23 val /
 70 test with 10 test images per emotion; the paper's exact rows are not published), which
 ``load(root, split="train"|"val"|"test")`` returns with seed 0.

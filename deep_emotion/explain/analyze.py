@@ -39,7 +39,8 @@ from deep_emotion.explain.metrics import (AGREEMENT_TOP, deletion_curve, inserti
 from deep_emotion.explain.regions import class_map_sums, region_layout, region_scores
 from deep_emotion.model import DeepEmotion
 
-__all__ = ["AnalyzeConfig", "analyze", "analysis_path", "load_analysis", "ANALYSIS_FORMAT"]
+__all__ = ["AnalyzeConfig", "analyze", "analysis_path", "data_analysis_path", "load_analysis",
+           "ANALYSIS_FORMAT"]
 
 ANALYSIS_FORMAT = "deep-emotion-analysis/1"
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
@@ -84,6 +85,15 @@ def analysis_path(checkpoint: str | Path | Checkpoint) -> Path:
     return path.with_name(path.name + ".analysis.json")
 
 
+def data_analysis_path(checkpoint: Checkpoint, data: FaceDataset) -> Path:
+    """Where analyses of a checkpoint on another dataset (e.g. a user's folder) are written:
+    the cache, keyed by the weights and the dataset's content hash."""
+    from deep_emotion.data.base import cache_dir
+
+    weights = (checkpoint.card.get("weights_sha256") or "")[:12]
+    return cache_dir() / "analyses" / f"{checkpoint.name}-{weights}-{data.sha256[:16]}.analysis.json"
+
+
 def load_analysis(checkpoint: str | Path | Checkpoint) -> dict:
     """The precomputed analyses of a checkpoint (see ``analyze`` for the keys).
 
@@ -107,6 +117,24 @@ class _Part:
     model: DeepEmotion
     data: FaceDataset
     name: str
+
+
+def _data_parts(ckpt: Checkpoint, data: FaceDataset) -> tuple[list[_Part], str]:
+    """Every row of ``data`` whose class the network knows, labelled in the network's classes
+    (the first network of a cross-validated checkpoint explains them)."""
+    from dataclasses import replace
+
+    shared = [c for c in ckpt.classes if c in data.classes]
+    if len(shared) < 2:
+        raise ValueError(f"{ckpt.name} predicts {list(ckpt.classes)}; {data.name} has "
+                         f"{list(data.classes)}: fewer than two classes in common")
+    keep = np.isin(data.labels.numpy(), [data.classes.index(c) for c in shared])
+    part = data.subset(keep)
+    labels = torch.tensor([ckpt.classes.index(data.classes[i]) for i in part.labels.tolist()],
+                          dtype=torch.int64)
+    part = replace(part, labels=labels, classes=ckpt.classes)
+    return [_Part(ckpt.models[0], part, "all")], f"{data.name}: {len(part)} faces of the classes " \
+        f"{', '.join(shared)}"
 
 
 def _test_parts(ckpt: Checkpoint, data_dir) -> tuple[list[_Part], str]:
@@ -152,7 +180,8 @@ class _State:
 
 def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None = None,
             config: AnalyzeConfig = AnalyzeConfig(), progress: bool = True,
-            resume: bool = True) -> dict:
+            resume: bool = True, data: FaceDataset | None = None,
+            out: str | Path | None = None) -> dict:
     """Compute the analyses of a checkpoint and write them to ``analysis_path(checkpoint)``.
 
     Args:
@@ -161,6 +190,9 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
         config: what to compute.
         progress: show tqdm progress bars on stderr.
         resume: continue from ``NAME.analysis.partial.npz`` when its settings match.
+        data: analyse these faces instead of the card's test split (a user's dataset; rows of
+            classes the network lacks are left out); written to ``data_analysis_path``.
+        out: write the analyses here instead.
 
     Returns:
         The analysis dict, with keys ``format``, ``checkpoint``, ``faces``, ``classes``,
@@ -173,10 +205,16 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
         ``seconds`` per stage.
     """
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
-    parts, source = _test_parts(ckpt, data_dir)
-    out_path = analysis_path(ckpt)
+    if data is None:
+        parts, source = _test_parts(ckpt, data_dir)
+        out_path = Path(out) if out else analysis_path(ckpt)
+    else:
+        parts, source = _data_parts(ckpt, data)
+        out_path = Path(out) if out else data_analysis_path(ckpt, data)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
     partial = out_path.with_name(out_path.name.removesuffix(".json") + ".partial.npz")
-    digest = config.digest() + ckpt.card.get("weights_sha256", "")[:16]
+    digest = config.digest() + ckpt.card.get("weights_sha256", "")[:16] + \
+        (data.sha256[:16] if data is not None else "")
     state = _State.load(partial, digest) if resume else _State()
     classes = ckpt.classes
     total = sum(len(p.data) for p in parts)
@@ -204,8 +242,12 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
 
     sampled = {stage: min(n, len(first.data)) for stage, n in
                (("faithfulness", config.faithfulness_faces), ("sanity", config.sanity_faces))}
-    text = json.dumps(_assemble(ckpt, config, state, classes, source, total, seconds, sampled),
-                      separators=(",", ":"), allow_nan=False)
+    result = _assemble(ckpt, config, state, classes, source, total, seconds, sampled)
+    if data is not None:
+        result["dataset"] = {"name": data.name, "sha256": data.sha256, "rows": len(data),
+                             **({"manifest": data.meta["manifest"]} if "manifest" in data.meta
+                                else {})}
+    text = json.dumps(result, separators=(",", ":"), allow_nan=False)
     out_path.write_text(text + "\n")
     partial.unlink(missing_ok=True)
     return json.loads(text)  # exactly what load_analysis will return

@@ -6,6 +6,7 @@ Uploads go through ``file_uploader``/``camera_input`` (supported by AppTest sinc
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -15,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from deep_emotion.explain import METHODS
 from deep_emotion.predict import TTA_MODES
-from tests.dashboard.conftest import APP
+from tests.dashboard.conftest import APP, CK, FER
 
 PAGES = ["explain", "confusion", "regions", "trust", "model_card"]
 needs_data = pytest.mark.skipif(not os.environ.get("DEEP_EMOTION_DATA"),
@@ -129,14 +130,32 @@ def test_explain_picker_for_several_faces(app, two_faces_jpeg):
     assert "2 faces found" in texts(app)
 
 
+def chart(at: AppTest, key: str) -> dict:
+    """The Plotly figure drawn with ``key`` as a dict (data, layout)."""
+    found = [c for c in at.get("plotly_chart") if c.proto.id.endswith(f"-{key}")]
+    assert len(found) == 1, [c.proto.id for c in at.get("plotly_chart")]
+    return json.loads(found[0].proto.spec)
+
+
 def test_switch_checkpoint(app, astronaut_jpeg):
     app.file_uploader(key="upload").set_value(("astronaut.jpg", astronaut_jpeg, "image/jpeg"))
     app.run()
+    assert sorted(chart(app, "probs_fig")["data"][0]["y"]) == sorted(FER)
     app.sidebar.selectbox(key="checkpoint").set_value("ckplus").run()
     assert not app.exception
-    assert "contempt" in str(app.get("plotly_chart")[1].proto.spec) or "Prediction:" in texts(app)
-    for page in PAGES[1:]:
+    # the CK+ head answers now: contempt among the bars, no neutral
+    assert sorted(chart(app, "probs_fig")["data"][0]["y"]) == sorted(CK)
+    prediction = [h.value for h in app.subheader if h.value.startswith("Prediction: ")]
+    assert len(prediction) == 1 and prediction[0].removeprefix("Prediction: ") in CK
+    assert "Checkpoint **ckplus**" in texts(app)
+    go(app, "confusion")
+    assert chart(app, "cm_fig")["data"][0]["x"] == list(CK)
+    assert app.metric[0].help.startswith("ckplus on ")
+    for page in ("regions", "trust"):  # ckplus has no analyses: the page says so by name
         go(app, page)
+        assert "No precomputed analyses for **ckplus**" in texts(app)
+    go(app, "model_card")
+    assert "Checkpoint **ckplus**" in texts(app)
 
 
 # --- Confusion matrices --------------------------------------------------------------------
@@ -222,7 +241,11 @@ def test_model_card(app):
     go(app, "model_card")
     assert charts(app) == 2  # architecture, training curves
     assert app.metric[0].value == "76,797"
-    assert len(app.dataframe) == 2  # split sizes, results beside the paper
+    # network and training settings, split sizes, results beside the paper
+    assert len(app.dataframe) == 4
+    network, training = (" ".join(t.value["setting"]) for t in app.dataframe[:2])
+    assert "attention branch filters" in network and "learning rate" in training
+    assert "_" not in network + training  # settings read in words, never as config keys
 
 
 def test_model_card_cross_validated(app):
@@ -274,32 +297,34 @@ def _model_card_of_first_shipped(belongs, why_none: str, monkeypatch) -> AppTest
 
 
 def test_the_model_card_of_a_shipped_paper_style_row_shows_its_seed_study(monkeypatch):
-    from deep_emotion.results import seed_study_of
+    from dashboard.studies import seed_study_of
 
     at = _model_card_of_first_shipped(lambda card: seed_study_of(card.get("weights_sha256", "")),
                                       "no shipped checkpoint belongs to a seed study", monkeypatch)
     headers = [h.value for h in at.subheader]
     assert "Over training seeds" in headers
-    # split sizes, results beside the paper, seeds (and the recipe study, where there is one)
-    assert len(at.dataframe) == 3 + ("How the recipe was chosen" in headers)
+    # settings (2), split sizes, results beside the paper, seeds (and the recipe study)
+    assert len(at.dataframe) == 5 + ("How the recipe was chosen" in headers)
     assert "chosen by validation alone" in " ".join(c.value for c in at.caption)
 
 
 def test_the_model_card_of_a_row_whose_recipe_a_study_chose_shows_that_study(monkeypatch):
     from deep_emotion.checkpoints import read_card
-    from deep_emotion.results import recipe_study_of
+    from dashboard.studies import recipe_study_of
 
     at = _model_card_of_first_shipped(
         recipe_study_of, "no shipped checkpoint's recipe was chosen by a recipe study", monkeypatch)
     assert "How the recipe was chosen" in [h.value for h in at.subheader]
     table = at.dataframe[-1].value
     assert (table["chosen"] == "✓").sum() == 1 and "held-out faces right" in table
+    recipes = " ".join(table["recipe"])  # in words: "random erasing: off", not augment.erase=0
+    assert "=" not in recipes and "_" not in recipes
     captions = " ".join(c.value for c in at.caption)
     assert "test faces were never used" in captions
     shown = Path(__file__).resolve().parents[2] / "checkpoints" / at.sidebar.selectbox(
         key="checkpoint").value
     margin = recipe_study_of(read_card(shown))["margin_faces"]
-    assert (f"by more than {margin} held-out faces" in captions) == (margin > 0)
+    assert (f"at least {margin + 1} more held-out faces right" in captions) == (margin > 0)
 
 
 @needs_data
