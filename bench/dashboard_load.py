@@ -7,7 +7,7 @@ Reports, measured in the same run:
     upload made once the page is ready (idle, its first figure drawn);
   * load: N sessions at once (--rounds times), errors and the 50th/95th percentile, and the
     p95 as a ratio of the baseline;
-  * server compute only: the same N uploads through ``dashboard.pipeline`` in N threads with
+  * server compute only: the same N uploads through ``read_faces`` and ``explain_face`` in N threads with
     the app's locking and no browser, to separate the server's share from the browsers'
     (all N Chromium renderers run on the same machine as the server here).
 

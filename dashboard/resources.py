@@ -102,7 +102,12 @@ def _checkpoint(path: str, stamp: float) -> Checkpoint:
 
 
 def checkpoint(name: str) -> Checkpoint:
-    """The loaded checkpoint, once per process and file version; raises CheckpointError."""
+    """The loaded checkpoint, once per process and file version; raises CheckpointError.
+
+    Also sets the calling thread's torch threads (``configure_torch``): every page that runs a
+    network loads its checkpoint first, on the thread that will run it.
+    """
+    configure_torch()
     p = _path(name)
     return _checkpoint(str(p), _stamp(p.with_suffix(".safetensors")))
 
