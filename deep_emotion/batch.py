@@ -14,7 +14,6 @@ inputs' order once every rank is done: the merged table is the single-process on
 from __future__ import annotations
 
 import glob
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +25,7 @@ from tqdm import tqdm
 from deep_emotion import resumable
 from deep_emotion.checkpoints import Checkpoint
 from deep_emotion.data.listing import IMAGE_SUFFIXES
+from deep_emotion.distributed import distributed_env
 from deep_emotion.faces import FaceImageError, read_faces
 from deep_emotion.predict import predict_proba
 
@@ -73,22 +73,20 @@ def _error_row(path: Path, reason: str) -> list[dict]:
 def file_rows(path: Path, ckpt: Checkpoint, tta: str = "none", detect: bool = True) -> list[dict]:
     """The rows of one photo: one per face (largest first), or one row saying why none."""
     try:
-        data = path.read_bytes()
+        photo = read_faces(path, size=ckpt.preprocessing.size, detect=detect)
     except FileNotFoundError:
         return _error_row(path, "no such file")
-    except OSError as e:
-        return _error_row(path, f"cannot read: {e.strerror}")
-    try:
-        photo = read_faces(data, name=path.name, detect=detect, size=ckpt.preprocessing.size)
     except FaceImageError as e:
         return _error_row(path, str(e))
+    except OSError as e:
+        return _error_row(path, f"cannot read: {e.strerror}")
     if not photo.crops:
         return _error_row(path, "no face found")
     probs = predict_proba(ckpt.model, torch.from_numpy(np.stack(photo.crops)),
                           ckpt.preprocessing, tta=tta).numpy()
     rows = []
     for i, p in enumerate(probs):
-        face = photo.faces[i] if photo.faces else None
+        face = photo.faces[i] if photo.detected else None
         box = face.box if face else (None,) * 4
         best = int(p.argmax())
         rows.append({KEY: str(path), "face": i, COUNT: len(probs), **dict(zip("xywh", box)),
@@ -96,11 +94,6 @@ def file_rows(path: Path, ckpt: Checkpoint, tta: str = "none", detect: bool = Tr
                      "prediction": ckpt.classes[best], "confidence": float(p[best]),
                      **dict(zip(resumable.probability_columns(ckpt.classes), map(float, p)))})
     return rows
-
-
-def distributed_env() -> tuple[int, int]:
-    """(rank, world size) from torchrun's environment; (0, 1) for a plain process."""
-    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
 
 
 def _shard_journal(out: Path, rank: int, world: int) -> Path:

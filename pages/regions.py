@@ -3,13 +3,13 @@
 import numpy as np
 import streamlit as st
 
-from dashboard import figures, resources, widgets
+from dashboard import figures, resources, userdata_view, widgets
 
 st.title("Face regions by emotion")
 st.caption("Which parts of the face drive each emotion, averaged over a checkpoint's test faces: "
            "the network's own attention (STN) beside occlusion and any other method analysed.")
 
-ckpt_name, analyses = widgets.analyses_or_stop()
+ckpt_name, analyses = userdata_view.analyses_or_stop()
 
 dataset = (resources.card(ckpt_name).get("dataset") or {}).get("name", "?")
 st.markdown(f"**{resources.label(dataset)}** (checkpoint `{ckpt_name}`): {analyses.get('faces', '?')} "

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from deep_emotion.checkpoints import load_checkpoint
+from deep_emotion.cli import predict_video
 from deep_emotion.cli.faces import image_summary
 from deep_emotion.faces import ALIGNMENT_NAME, read_faces
 from deep_emotion.predict import TTA_MODES, predict_proba
@@ -27,7 +28,8 @@ DEFAULT_CHECKPOINT = "fer2013"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("images", nargs="+", type=Path,
-                        help="photos or face crops; with --out also folders and globs")
+                        help="photos or face crops; with --out also folders and globs; or one "
+                             "video (MP4, MOV, WebM, AVI) with --out for its timeline")
     parser.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT, help="name or path")
     parser.add_argument("--tta", choices=TTA_MODES, default="none", help="test-time augmentation")
     parser.add_argument("--no-detect", action="store_true",
@@ -36,9 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write one row per face to this .csv or .parquet (resumes: files "
                              "already in it are skipped); runs under torchrun too")
     parser.add_argument("--quiet", action="store_true", help="with --out: no progress bar")
+    predict_video.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> dict:
+    if predict_video.wants_video(args):
+        return predict_video.run(args)
     ckpt = load_checkpoint(args.checkpoint)
     if args.out is not None:
         from deep_emotion.batch import run_batch
@@ -72,6 +77,8 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def render(result: dict) -> str:
+    if "clip" in result:
+        return predict_video.render(result)
     if "out" in result:
         from deep_emotion.batch import render_batch
 

@@ -66,12 +66,15 @@ def _accepted() -> str:
 
 def _emotion_of(folders: list[str], where: str) -> dict[str, str]:
     """Folder name -> emotion; DatasetError naming the unknown folders and the accepted names."""
+    if not folders:
+        raise DatasetError(f"{where}: no files in emotion folders; lay the faces out as "
+                           "happy/001.png, sad/002.jpg, ... (one folder per emotion)")
     mapped = {f: emotion_from_name(f) for f in folders}
     unknown = [f for f, e in mapped.items() if e is None]
-    if unknown or not folders:
+    if unknown:
         raise DatasetError(
-            f"{where}: every subfolder must be named after an emotion; found {folders}" +
-            (f", of which {unknown} are not emotions" if unknown else "") +
+            f"{where}: every subfolder must be named after an emotion; found {folders}, of "
+            f"which {unknown} are not emotions" +
             f". Accepted names (any case): {_accepted()}")
     return mapped
 
@@ -88,20 +91,24 @@ def label_paths(files: list[str], where: str) -> tuple[list[tuple[str, str, str 
     Raises:
         DatasetError: a folder where an emotion folder belongs is not named after an emotion.
     """
-    parts = [tuple(f.split("/")) for f in sorted(files)]
+    parts, skipped = [], []
+    for f in sorted(files):
+        p = tuple(f.split("/"))
+        if any(x.startswith(".") for x in p) or p[0] == "__MACOSX":
+            skipped.append((f, "hidden file"))
+        else:
+            parts.append(p)
     tops = _top(parts, 0)
     skip = 1 if len(tops) == 1 and tops[0].lower() not in SPLIT_NAMES \
         and emotion_from_name(tops[0]) is None else 0
     split_layer = all(t.lower() in SPLIT_NAMES for t in _top(parts, skip)) and _top(parts, skip)
     depth = skip + (1 if split_layer else 0)
     emotions = _emotion_of(_top(parts, depth), where)
-    images, skipped = [], []
+    images = []
     for p in parts:
         name = "/".join(p)
         if len(p) <= depth + 1:
             skipped.append((name, "not inside an emotion folder"))
-        elif any(x.startswith(".") for x in p) or p[0] == "__MACOSX":
-            skipped.append((name, "hidden file"))
         elif PurePosixPath(name).suffix.lower() not in IMAGE_SUFFIXES:
             skipped.append((name, f"not an image file ({PurePosixPath(name).suffix or 'no extension'})"))
         else:
@@ -119,11 +126,9 @@ def list_folder(root: str | Path) -> Listing:
     root = Path(root).expanduser()
     if not root.is_dir():
         raise DatasetError(f"{root} is not a folder")
-    files = [p.relative_to(root).as_posix() for p in root.rglob("*")
-             if (p.is_file() or p.is_symlink()) and "/." not in f"/{p.relative_to(root).as_posix()}"]
-    hidden = [p.relative_to(root).as_posix() for p in root.rglob(".*")]
+    files = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() or p.is_symlink()]
     images, skipped = label_paths(files, str(root))
-    out = Listing(skipped=skipped + [(h, "hidden file") for h in sorted(hidden)])
+    out = Listing(skipped=skipped)
     for name, emotion, split in images:
         if (root / name).is_file():
             out.entries.append(Entry(root / name, name, emotion, split=split))

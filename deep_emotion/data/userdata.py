@@ -84,7 +84,7 @@ def _source_key(spec: str) -> str:
 def _manifest(spec: str, listing: Listing, aligned: list, n_used: int,
               write: bool = True) -> dict:
     """Counts and the left-out files with reasons; written to ``manifest_path(spec)``, or
-    (``write=False``, for uploads that stay in memory) returned under ``files``."""
+    (``write=False``, for uploads that stay in memory) returned under ``left_out``."""
     listed = [{"file": n, "reason": r, "kind": "skipped"} for n, r in listing.skipped]
     faces = [{"file": e.name, "reason": a.reason, "kind": a.status}
              for e, a in zip(listing.entries, aligned) if a.status != OK]
@@ -93,7 +93,7 @@ def _manifest(spec: str, listing: Listing, aligned: list, n_used: int,
               "skipped": len(listing.skipped), "unreadable": statuses.count(UNREADABLE),
               "no_face": statuses.count(NO_FACE), "several_faces": statuses.count(SEVERAL)}
     if not write:
-        return {**counts, "files": listed + faces}
+        return {**counts, "left_out": listed + faces}
     path = manifest_path(spec)
     document = {"source": spec, "counts": counts, "files": listed + faces}
     try:

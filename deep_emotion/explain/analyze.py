@@ -24,6 +24,7 @@ import datetime as _dt
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -179,7 +180,7 @@ class _State:
 
 
 def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None = None,
-            config: AnalyzeConfig = AnalyzeConfig(), progress: bool = True,
+            config: AnalyzeConfig = AnalyzeConfig(), progress: bool | Callable = True,
             resume: bool = True, data: FaceDataset | None = None,
             out: str | Path | None = None) -> dict:
     """Compute the analyses of a checkpoint and write them to ``analysis_path(checkpoint)``.
@@ -188,7 +189,8 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
         checkpoint: name, path or loaded checkpoint; its card names dataset and protocol.
         data_dir: datasets root (default ``$DEEP_EMOTION_DATA``).
         config: what to compute.
-        progress: show tqdm progress bars on stderr.
+        progress: show tqdm progress bars on stderr; or a function called as
+            ``progress(stage, done, total)`` instead (the dashboard's progress bar).
         resume: continue from ``NAME.analysis.partial.npz`` when its settings match.
         data: analyse these faces instead of the card's test split (a user's dataset; rows of
             classes the network lacks are left out); written to ``data_analysis_path``.
@@ -220,26 +222,23 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
     total = sum(len(p.data) for p in parts)
     seconds = {}
 
-    started = time.perf_counter()
-    if state.counts is None or state.done < total:
-        _regions_stage(parts, ckpt, config, state, partial, digest, total, progress)
-    seconds["regions"] = round(time.perf_counter() - started, 1)
+    from deep_emotion.batch import distributed_env
 
-    first = parts[0]
-    for stage, n_faces, fn in (("faithfulness", config.faithfulness_faces, _faithfulness),
-                               ("sanity", config.sanity_faces, _sanity)):
+    rank, world = distributed_env()
+    if world > 1:
+        from deep_emotion.explain.shards import run_sharded
+
+        state, seconds = run_sharded(parts, ckpt, config, partial, digest, rank, world, progress)
+        if state is None:  # a rank other than 0: rank 0 merges its shard and writes the file
+            return {"rank": rank, "seconds": seconds}
+    else:
         started = time.perf_counter()
-        done = state.trust.setdefault(stage, {})
-        rows = _sample(len(first.data), n_faces, config.seed)
-        x = ckpt.preprocessing.to_input(first.data.images[rows])
-        methods = list(config.trust_methods) + (["random"] if stage == "faithfulness" else [])
-        for method in tqdm(methods, desc=f"{ckpt.name}: {stage} ({len(rows)} faces)",
-                           disable=not progress):
-            if method not in done:
-                done[method] = fn(first.model, ckpt, x, method, config)
-                state.save(partial, digest)
-        seconds[stage] = round(time.perf_counter() - started, 1)
-
+        if state.counts is None or state.done < total:
+            _regions_stage(parts, ckpt, config, state, partial, digest, total, progress)
+        seconds["regions"] = round(time.perf_counter() - started, 1)
+        seconds.update(trust_stages(parts[0], ckpt, config, state.trust,
+                                    lambda: state.save(partial, digest), progress))
+    first = parts[0]
     sampled = {stage: min(n, len(first.data)) for stage, n in
                (("faithfulness", config.faithfulness_faces), ("sanity", config.sanity_faces))}
     result = _assemble(ckpt, config, state, classes, source, total, seconds, sampled)
@@ -253,36 +252,97 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
     return json.loads(text)  # exactly what load_analysis will return
 
 
+def region_chunks(parts: list[_Part], chunk: int) -> list[tuple[int, int, int]]:
+    """Stage 1's units of work in order: (part index, first row, end row) per chunk."""
+    return [(i, lo, min(lo + chunk, len(p.data))) for i, p in enumerate(parts)
+            for lo in range(0, len(p.data), chunk)]
+
+
+def chunk_result(explainers: dict, part: _Part, lo: int, hi: int, pre, c: int) -> dict:
+    """Stage 1 on rows lo:hi of one part: per-method class map sums (C, S, S), class counts,
+    labels and the per-face STN-vs-occlusion agreement."""
+    x = pre.to_input(part.data.images[lo:hi])
+    labels = part.data.labels[lo:hi]
+    maps = {m: e.attribute(x, labels).maps for m, e in explainers.items()}
+    out = {"labels": labels.numpy(),
+           "rho": spearman(maps["stn"], maps["occlusion"]).numpy(),
+           "iou": topk_iou(maps["stn"], maps["occlusion"].abs(), AGREEMENT_TOP).numpy()}
+    for m, mp in maps.items():
+        out[f"sums_{m}"], counts = class_map_sums(np.abs(mp[:, 0].numpy().astype(np.float64)),
+                                                  labels.numpy(), c)
+        if m == "occlusion":
+            out["counts"] = counts
+    return out
+
+
+def empty_state(config: AnalyzeConfig, c: int, size: int) -> _State:
+    return _State(counts=np.zeros(c, dtype=np.int64),
+                  sums={m: np.zeros((c, size, size)) for m in config.region_methods})
+
+
+def add_chunk(state: _State, r: dict) -> None:
+    """Accumulate one chunk's result; chunks added in ``region_chunks`` order give the same
+    floating-point sums however the chunks were computed (one process or many)."""
+    for m in state.sums:
+        state.sums[m] += r[f"sums_{m}"]
+    state.counts += r["counts"]
+    state.labels += r["labels"].tolist()
+    state.agree_rho += r["rho"].tolist()
+    state.agree_iou += r["iou"].tolist()
+    state.done += len(r["labels"])
+
+
 def _regions_stage(parts, ckpt, config, state, partial, digest, total, progress) -> None:
     pre, c = ckpt.preprocessing, len(ckpt.classes)
     if state.counts is None:
-        state.counts = np.zeros(c, dtype=np.int64)
-        state.sums = {m: np.zeros((c, pre.size, pre.size)) for m in config.region_methods}
-    offsets = np.cumsum([0] + [len(p.data) for p in parts])
+        fresh = empty_state(config, c, pre.size)
+        state.counts, state.sums = fresh.counts, fresh.sums
     bar = tqdm(total=total, initial=state.done, desc=f"{ckpt.name}: regions", unit="face",
-               disable=not progress)
-    for part, start in zip(parts, offsets):
-        explainers = {m: make_explainer(m, part.model, pre, **config.params(m))
-                      for m in config.region_methods}
-        for lo in range(max(0, state.done - start), len(part.data), config.chunk):
-            hi = min(lo + config.chunk, len(part.data))
-            x = pre.to_input(part.data.images[lo:hi])
-            labels = part.data.labels[lo:hi]
-            maps = {m: e.attribute(x, labels).maps for m, e in explainers.items()}
-            for m, mp in maps.items():
-                sums, counts = class_map_sums(np.abs(mp[:, 0].numpy().astype(np.float64)),
-                                              labels.numpy(), c)
-                state.sums[m] += sums
-                if m == "occlusion":
-                    state.counts += counts
-            state.labels += labels.tolist()
-            state.agree_rho += spearman(maps["stn"], maps["occlusion"]).tolist()
-            state.agree_iou += topk_iou(maps["stn"], maps["occlusion"].abs(),
-                                        AGREEMENT_TOP).tolist()
-            state.done = int(start + hi)
-            state.save(partial, digest)
-            bar.update(hi - lo)
+               disable=progress is not True)
+    explainers, done = {}, 0
+    for i, lo, hi in region_chunks(parts, config.chunk):
+        done += hi - lo
+        if done <= state.done:
+            continue
+        if i not in explainers:
+            explainers = {i: {m: make_explainer(m, parts[i].model, pre, **config.params(m))
+                              for m in config.region_methods}}
+        add_chunk(state, chunk_result(explainers[i], parts[i], lo, hi, pre, c))
+        state.save(partial, digest)
+        bar.update(hi - lo)
+        if callable(progress):
+            progress("regions", state.done, total)
     bar.close()
+
+
+def trust_tasks(config: AnalyzeConfig) -> list[tuple[str, str]]:
+    """Stages 2 and 3's units of work in order: (stage, method)."""
+    return [(stage, m) for stage in ("faithfulness", "sanity")
+            for m in list(config.trust_methods) + (["random"] if stage == "faithfulness" else [])]
+
+
+def trust_stages(first: _Part, ckpt, config, trust: dict, save, progress,
+                 mine=lambda k: True) -> dict:
+    """Stages 2 and 3 on the first network's faces, into ``trust`` {stage: {method: result}};
+    only the tasks ``mine(k)`` accepts (a rank's share); ``save()`` after each.  Returns the
+    seconds per stage."""
+    seconds, tasks = {}, trust_tasks(config)
+    for stage, n_faces, fn in (("faithfulness", config.faithfulness_faces, _faithfulness),
+                               ("sanity", config.sanity_faces, _sanity)):
+        started = time.perf_counter()
+        done = trust.setdefault(stage, {})
+        rows = _sample(len(first.data), n_faces, config.seed)
+        x = ckpt.preprocessing.to_input(first.data.images[rows])
+        todo = [(k, m) for k, (s, m) in enumerate(tasks) if s == stage and mine(k)]
+        for i, (k, method) in enumerate(tqdm(todo, desc=f"{ckpt.name}: {stage} ({len(rows)} "
+                                             "faces)", disable=progress is not True)):
+            if method not in done:
+                done[method] = fn(first.model, ckpt, x, method, config)
+                save()
+            if callable(progress):
+                progress(stage, i + 1, len(todo))
+        seconds[stage] = round(time.perf_counter() - started, 1)
+    return seconds
 
 
 def _sample(n: int, k: int, seed: int) -> np.ndarray:

@@ -42,7 +42,7 @@ def test_evaluate_on_a_folder_reports_shared_classes_and_what_was_left_out(faces
 
 
 def test_evaluate_with_a_bad_folder_is_one_line(tmp_path, random_checkpoint):
-    (tmp_path / "cats").mkdir()
+    crop_folder(tmp_path, {"cats": 1, "happy": 1})
     result = cli("evaluate", "--checkpoint", random_checkpoint, "--data", f"folder:{tmp_path}",
                  check=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr
@@ -76,3 +76,35 @@ def test_analyze_on_a_folder_writes_to_the_cache_with_the_manifest(faces, random
     assert result["dataset"]["manifest"]["faces_used"] == 21
     assert set(result["region_sensitivity"]["stn"]) == {"anger", "happiness", "sadness"}
     assert np.isfinite(np.asarray(result["class_mean_maps"]["stn"]["anger"])).all()
+
+
+def torchrun() -> str:
+    import os
+    import sys
+
+    return os.path.join(os.path.dirname(sys.executable), "torchrun")
+
+
+def test_two_torchrun_processes_analyze_exactly_as_one(faces, tmp_path, random_checkpoint):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    args = ["-m", "deep_emotion.cli", "analyze", "--checkpoint", str(random_checkpoint),
+            "--data", f"folder:{faces}", "--aligned", "--faithfulness-faces", "6",
+            "--sanity-faces", "2", "--trust-methods", "stn", "saliency", "--chunk", "4",
+            "--quiet"]  # 5 chunks of region work dealt out to the two ranks
+    one = subprocess.run([sys.executable, *args, "--out", str(tmp_path / "one.json")],
+                         env=env, capture_output=True, text=True)
+    assert one.returncode == 0, one.stderr
+    two = subprocess.run([torchrun(), "--standalone", "--nproc_per_node", "2", *args, "--out",
+                          str(tmp_path / "two.json")], env=env, capture_output=True, text=True)
+    assert two.returncode == 0, two.stderr
+    a, b = (json.loads((tmp_path / f).read_text()) for f in ("one.json", "two.json"))
+    for volatile in ("seconds", "date"):
+        a.pop(volatile), b.pop(volatile)
+    assert a == b
+    assert a["faces"] == 18 and set(a["faithfulness"]["methods"]) == {"stn", "saliency",
+                                                                      "random"}
+    assert not list(tmp_path.glob("two.analysis.partial*"))

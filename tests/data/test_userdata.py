@@ -116,6 +116,9 @@ def test_a_list_without_a_label_column_names_the_columns_it_has(tmp_path):
 
 
 def test_missing_sources_are_clear_errors(tmp_path):
+    (tmp_path / "empty" / "happy").mkdir(parents=True)
+    with pytest.raises(DatasetError, match="no files in emotion folders"):
+        load_dataset(f"folder:{tmp_path / 'empty'}")
     with pytest.raises(DatasetError, match="is not a folder"):
         load_dataset(f"folder:{tmp_path / 'nowhere'}")
     with pytest.raises(DatasetError, match="no such list file"):
