@@ -144,7 +144,7 @@ class LiveAnnotator:
                                          or track.id not in self._maps)
             methods = ("stn", GRADIENT_METHOD) if refresh else ("stn",)
             with self.lock, one_thread():
-                maps = explain_face(self.checkpoint, crop, methods)
+                maps = explain_face(self.checkpoint, crop, methods).maps
             if refresh:
                 self._maps[track.id] = np.abs(maps[GRADIENT_METHOD].map)
             stn = maps["stn"]

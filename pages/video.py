@@ -13,7 +13,7 @@ if ckpt_name is None:
     widgets.no_checkpoint()
     st.stop()
 
-from dashboard import figures, resources, video, video_figures  # noqa: E402
+from dashboard import figures, reports, resources, video, video_figures  # noqa: E402
 from deep_emotion.video import DETECT_EVERY, VideoError  # noqa: E402
 
 limits = video.PAGE_LIMITS
@@ -92,16 +92,19 @@ with left:
     st.plotly_chart(figures.photo_with_faces(moment.picture(), boxes, chosen), key="video_frame")
     st.caption(f"Frame {moment.index} at {moment.time:.2f} s · boxes numbered in frame order; "
                f"face {track} is drawn in green")
-result = resources.explanation(ckpt_name, face.crop, "none", 8, 4, "black", (), None)
-predicted = result["classes"][int(result["probs"].argmax())]
+result = resources.explanation(resources.checkpoint(ckpt_name), face.crop, ("stn", "occlusion"))
+predicted = result.classes[result.prediction]
 with right:
     st.subheader(f"Face {track}: {predicted}")
-    st.plotly_chart(figures.probability_bars(result["classes"], result["probs"]), key="video_probs")
-stn = result["stn"]
+    st.plotly_chart(figures.probability_bars(result.classes, result.probs), key="video_probs")
+stn = reports.stn_view(result)
 st.plotly_chart(figures.stn_panels(face.crop, stn["warped"], stn["outline"], stn["heatmap"]),
                 key="stn_fig")
-st.plotly_chart(figures.map_overlay(face.crop, result["maps"]["occlusion"],
-                                    "Occlusion (8px window, stride 4, black)", signed=True,
+occlusion = result.maps["occlusion"]
+settings = occlusion.meta["params"]
+st.plotly_chart(figures.map_overlay(face.crop, occlusion.map,
+                                    f"Occlusion ({settings['window']}px window, stride "
+                                    f"{settings['stride']}, black)", signed=True,
                                     colorbar_title="logit drop"), key="occlusion_fig")
 st.caption("As on the Explain page: the aligned face the network reads, the region its spatial "
            "transformer samples, and how much hiding each patch lowers the predicted class.")

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from deep_emotion.checkpoints import load_checkpoint
-from deep_emotion.explain import METHODS, explain_face, region_layout, region_scores
+from deep_emotion.explain import (BASELINES, METHODS, OCCLUSION_STRIDE, OCCLUSION_WINDOW,
+                                  explain_face, region_layout, region_scores)
 from deep_emotion.faces import read_faces
 
 NAME = "explain"
@@ -29,8 +30,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT, help="name or path")
     parser.add_argument("--target", default=None,
                         help="class name or index to explain (default: the predicted class)")
-    parser.add_argument("--window", type=int, default=8, help="occlusion window side (px)")
-    parser.add_argument("--stride", type=int, default=2, help="occlusion stride (px)")
+    parser.add_argument("--window", type=int, default=OCCLUSION_WINDOW,
+                        help="occlusion window side (px)")
+    parser.add_argument("--stride", type=int, default=OCCLUSION_STRIDE,
+                        help="occlusion stride (px), at most the window")
+    parser.add_argument("--baseline", choices=BASELINES, default=BASELINES[0],
+                        help="what an occluded patch is filled with")
     parser.add_argument("--no-detect", action="store_true",
                         help="take the whole image as the face (already-cropped faces)")
     parser.add_argument("--out", type=Path, default=None,
@@ -50,13 +55,12 @@ def run(args: argparse.Namespace) -> dict:
         raise ValueError(f"{args.image}: no face found; --no-detect explains the whole image")
     framing = "detected face (largest)" if photo.detected else "whole image"
     face = photo.crops[0]
-    methods = args.method or ["occlusion"]
-    occlusion = {"window": args.window, "stride": args.stride}
-    results = explain_face(ckpt, face, methods, _target(args.target),
-                           params={"occlusion": occlusion, "flip": occlusion})
+    result = explain_face(ckpt, face, args.method or ["occlusion"], _target(args.target),
+                          window=args.window, stride=args.stride, baseline=args.baseline)
     layout = region_layout(size=size)
-    out = {"image": str(args.image), "checkpoint": ckpt.name, "face": framing, "methods": {}}
-    for method, ex in results.items():
+    out = {"image": str(args.image), "checkpoint": ckpt.name, "face": framing,
+           "prediction": result.classes[result.prediction], "methods": {}}
+    for method, ex in result.maps.items():
         scores = region_scores(ex.map, layout)
         entry = {**ex.meta, "regions": {k: round(float(v), 4) for k, v in scores.items()}}
         if args.out is None:
@@ -65,13 +69,14 @@ def run(args: argparse.Namespace) -> dict:
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(args.out, face=face,
-                            **{f"map_{m.replace('-', '_')}": ex.map for m, ex in results.items()})
+                            **{f"map_{m.replace('-', '_')}": ex.map for m, ex in result.maps.items()})
         out["out"] = str(args.out)
     return out
 
 
 def render(result: dict) -> str:
-    lines = [f"{result['image']} ({result['face']}), checkpoint {result['checkpoint']}"]
+    lines = [f"{result['image']} ({result['face']}), checkpoint {result['checkpoint']}: "
+             f"prediction {result['prediction']}"]
     for method, entry in result["methods"].items():
         top = sorted(((v, k) for k, v in entry["regions"].items() if k != "other"), reverse=True)
         regions = ", ".join(f"{k} {v:.0%}" for v, k in top[:3])

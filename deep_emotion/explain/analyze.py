@@ -35,8 +35,8 @@ from tqdm import tqdm
 from deep_emotion.checkpoints import Checkpoint, code_commit, load_checkpoint, resolve
 from deep_emotion.data import FaceDataset
 from deep_emotion.explain.attributions import METHODS, make_explainer
-from deep_emotion.explain.metrics import (deletion_curve, insertion_curve, random_maps,
-                                          sanity_check, spearman, topk_iou)
+from deep_emotion.explain.metrics import (AGREEMENT_TOP, deletion_curve, insertion_curve,
+                                          random_maps, sanity_check, spearman, topk_iou)
 from deep_emotion.explain.regions import class_map_sums, region_layout, region_scores
 from deep_emotion.model import DeepEmotion
 
@@ -44,7 +44,6 @@ __all__ = ["AnalyzeConfig", "analyze", "analysis_path", "data_analysis_path", "l
            "ANALYSIS_FORMAT"]
 
 ANALYSIS_FORMAT = "deep-emotion-analysis/1"
-AGREEMENT_TOP = 0.1  # top-k% for the STN-vs-occlusion IoU
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 
 

@@ -28,12 +28,16 @@ from torch import nn
 from deep_emotion.explain.attributions import Explainer
 
 __all__ = ["spearman", "topk_iou", "random_maps", "Curves", "deletion_curve", "insertion_curve",
-           "SanityCheck", "sanity_check", "randomisation_order", "SANITY_THRESHOLD"]
+           "SanityCheck", "sanity_check", "randomisation_order", "SANITY_THRESHOLD",
+           "AGREEMENT_TOP"]
 
 # A map passes the randomisation check when, with every layer randomised, its mean Spearman
 # correlation with the original map is below this (Adebayo et al. read "substantially
 # different" off their plots; we fix a number so a table can say pass/fail).
 SANITY_THRESHOLD = 0.5
+# The share of pixels whose overlap measures agreement of two maps (``topk_iou``): the top 10%
+# of a 48x48 face is 230 pixels, about the area of one eye and brow.
+AGREEMENT_TOP = 0.1
 
 
 def _flat(maps: torch.Tensor) -> torch.Tensor:

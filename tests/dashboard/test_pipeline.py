@@ -1,4 +1,4 @@
-"""The dashboard's seam to the core: photos, faces, explanations, downloads; and house rules."""
+"""The dashboard's seam to the core: photos, faces, downloads; and house rules."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dashboard import pipeline
+from dashboard import reports
 from tests.dashboard.conftest import FER, ROOT, make_checkpoint
 
 
@@ -54,46 +54,38 @@ def test_dataset_face_is_used_as_is():
     np.testing.assert_array_equal(photo.crops[0], gray)
 
 
-def test_explain_face_shapes_and_ranges(ckpt, face):
-    r = pipeline.explain_face(ckpt, face, methods=("ig", "gradcam"), window=8, stride=4)
-    assert r["probs"].shape == (7,) and abs(float(r["probs"].sum()) - 1) < 1e-5
-    assert set(r["maps"]) == {"occlusion", "ig", "gradcam"}
-    for m in r["maps"].values():
-        assert m.shape == (48, 48) and np.isfinite(m).all()
-    assert r["stn"]["heatmap"].shape == (48, 48)
-    assert r["stn"]["outline"].shape == (4, 2)
-    assert r["stn"]["theta"].shape == (2, 3)
-    assert 0.0 <= r["agreement"] <= 1.0 and -1.0 <= r["spearman"] <= 1.0
-    assert 0.0 <= r["deletion"]["auc"] <= 1.0 and 0.0 <= r["insertion"]["auc"] <= 1.0
-    assert r["meta"]["occlusion"]["params"]["window"] == 8
+def test_downloads_name_the_prediction_and_the_explained_class_apart(ckpt, face):
+    from deep_emotion.explain import explain_face
 
-
-@pytest.mark.parametrize("baseline", pipeline.BASELINES)
-def test_occlusion_baselines(ckpt, face, baseline):
-    r = pipeline.explain_face(ckpt, face, baseline=baseline, window=12, stride=6)
-    assert np.isfinite(r["maps"]["occlusion"]).all()
-
-
-def test_explicit_target(ckpt, face):
-    assert pipeline.explain_face(ckpt, face, target=3)["target"] == 3
-
-
-def test_downloads(ckpt, face):
-    r = pipeline.explain_face(ckpt, face, methods=("saliency",))
-    png = pipeline.maps_png(face, r)
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    with np.load(io.BytesIO(pipeline.maps_npz(face, r))) as npz:
-        assert {"face", "probs", "theta", "stn_heatmap", "map_occlusion", "map_saliency"} <= set(npz.files)
-    report = json.loads(pipeline.report_json(r, {"checkpoint": "fer2013"}))
-    assert report["checkpoint"] == "fer2013"
-    assert report["prediction"] in FER
+    plain = explain_face(ckpt, face, ("stn", "occlusion", "saliency"), stride=8, trust=True)
+    other = (plain.prediction + 1) % len(FER)
+    r = explain_face(ckpt, face, ("stn", "occlusion", "saliency"), other, stride=8, trust=True)
+    context = {"checkpoint": "fer2013", "face": 4, "framing": "detected face"}
+    report = json.loads(reports.report_json(r, context))
+    assert report["checkpoint"] == "fer2013" and report["face"] == 4
+    assert report["prediction"] == FER[plain.prediction] != report["explained_class"] == FER[other]
+    assert report["prediction_probability"] == max(report["probabilities"].values())
     assert abs(sum(report["probabilities"].values()) - 1) < 1e-4
+    assert report["methods"] == ["occlusion", "saliency"]
+    assert 0 <= report["deletion_auc_occlusion"] <= 1
+    with np.load(io.BytesIO(reports.maps_npz(face, r, context))) as npz:
+        assert {"face", "probs", "theta", "stn_heatmap", "map_occlusion", "map_saliency"} <= set(npz.files)
+        assert str(npz["prediction"]) == FER[plain.prediction]
+        assert str(npz["explained_class"]) == FER[other] and str(npz["framing"]) == "detected face"
+    title = reports._title(r, context)
+    assert title.startswith(f"prediction: {FER[plain.prediction]} (") and f"maps explain: {FER[other]}" in title
+    png = reports.maps_png(face, r, context)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_streamlit_config():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["browser"]["gatherUsageStats"] is False
-    assert 1 <= config["server"]["maxUploadSize"] <= 50
+    # Streamlit's own limit sits above the decoder's, so a too-large photo is refused by our
+    # message on the page, not by a tooltip on the file chip.
+    from deep_emotion.faces import MAX_BYTES
+
+    assert MAX_BYTES < config["server"]["maxUploadSize"] * 2**20 <= 3 * MAX_BYTES
 
 
 def _imports(path: Path) -> set[str]:
@@ -114,7 +106,7 @@ def test_imports_run_pages_to_dashboard_to_core():
         assert not any(m.startswith("torch") for m in mods), page
     for module in (ROOT / "dashboard").glob("*.py"):
         assert not any(m.startswith("pages") for m in _imports(module)), module
-    pure = ("figures.py", "tables.py", "pipeline.py")
+    pure = ("figures.py", "tables.py", "reports.py")
     for name in pure:
         assert "streamlit" not in _imports(ROOT / "dashboard" / name), name
 
