@@ -4,6 +4,7 @@ photos without people, and the upload limits.
     .venv/bin/python bench/faces.py                 # all parts
     .venv/bin/python bench/faces.py --part detectors
     .venv/bin/python bench/faces.py --part false-faces
+    DEEP_EMOTION_DATA=ROOT .venv/bin/python bench/faces.py --part datasets
     .venv/bin/python bench/faces.py --part limits
 
 Photos come only from registry packages, read where they are installed (nothing is copied
@@ -24,7 +25,8 @@ The false-faces part compares MTCNN alone with MTCNN confirmed by OpenCV's Haar 
 the three portraits in the same nine variants (27 photos: only three licence-clean portraits
 ship in packages, so recall is measured on transformed copies of them) and the LFW crops.  The
 cost of the check is timed inside ``detect_faces`` and printed per photo next to the
-detector's own time in the same run.
+detector's own time in the same run.  The datasets part (research data, read in place) counts
+the faces kept with and without the check on JAFFE, CK+48 and FER2013 photos.
 
 A detection is correct when its box centre lies in the face's reference box (portraits: boxes
 checked by eye; LFW crops: the central half of the crop); every other detection is a false
@@ -41,6 +43,7 @@ import argparse
 import contextlib
 import io
 import json
+import os
 import statistics
 import struct
 import subprocess
@@ -295,6 +298,7 @@ def bench_false_faces() -> dict:
     next to the detector's own time per photo (the rest of ``detect_faces``), same run."""
     lfw_faces, lfw_others = lfw()
     no_faces = no_face_photos()
+    detect_faces(no_faces[0][1])  # load the nets and cascades, as a warm server has them
     sets = {"no-face photos (25)": no_faces,
             "no-face photos, 9 variants each (225)": variants(no_faces),
             "one-face portraits, 9 variants each (27)": one_face_photos(),
@@ -314,6 +318,34 @@ def bench_false_faces() -> dict:
                       "check_ms_per_face": round(1000 * statistics.median(spent), 1)
                       if spent else None,
                       "check_ratio_to_detector": round(check_ms / (total_ms - check_ms), 3)}
+    return out
+
+
+def dataset_photos(root: Path) -> dict[str, list[np.ndarray]]:
+    """One-face photos from the research datasets under ``root`` (read in place, never copied):
+    JAFFE's 213 photos, every second CK+48 crop, 800 FER2013 faces drawn with seed 0."""
+    from deep_emotion.data.fer2013 import find_csv, parse_csv
+
+    def read(path: Path) -> np.ndarray:
+        return np.asarray(Image.open(path).convert("RGB"))
+
+    fer = parse_csv(find_csv(root))["images"]
+    rows = np.random.default_rng(0).choice(len(fer), 800, replace=False)
+    return {"JAFFE (213)": [read(p) for p in sorted((root / "jaffe" / "images").glob("*.tiff"))],
+            "CK+48, every second": [read(p) for p in
+                                    sorted((root / "ckplus" / "CK+48").glob("*/*.png"))[::2]],
+            "FER2013, 800 drawn": [np.repeat(fer[i][:, :, None], 3, 2) for i in rows]}
+
+
+def bench_dataset_recall(root: Path) -> dict:
+    """Faces found with and without the confirmation on dataset photos (one face each)."""
+    out = {}
+    for label, photos in dataset_photos(root).items():
+        alone = sum(bool(detect_faces(img, confirm=False)) for img in photos)
+        confirmed = sum(bool(detect_faces(img)) for img in photos)
+        out[label] = {"photos": len(photos), "mtcnn alone": alone,
+                      "mtcnn + haar confirmation": confirmed,
+                      "kept_of_mtcnn": round(confirmed / max(alone, 1), 4)}
     return out
 
 
@@ -445,15 +477,19 @@ def bench_limits(tmp: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="face path benchmarks")
-    parser.add_argument("--part", choices=("all", "detectors", "false-faces", "limits"),
-                        default="all")
+    parser.add_argument("--part", default="all",
+                        choices=("all", "detectors", "false-faces", "datasets", "limits"))
     args = parser.parse_args()
-    print(f"cv2 threads: {cv2.getNumThreads()}, cpus: {len(__import__('os').sched_getaffinity(0))}")
+    if args.part == "datasets" and not os.environ.get("DEEP_EMOTION_DATA"):
+        parser.error("--part datasets reads the research datasets: set DEEP_EMOTION_DATA")
+    print(f"cv2 threads: {cv2.getNumThreads()}, cpus: {len(os.sched_getaffinity(0))}")
     out = {}
     if args.part in ("all", "detectors"):
         out["detectors"] = bench_detectors()
     if args.part in ("all", "false-faces"):
         out["false faces"] = bench_false_faces()
+    if args.part == "datasets":  # research data: only on request, with $DEEP_EMOTION_DATA
+        out["dataset recall"] = bench_dataset_recall(Path(os.environ["DEEP_EMOTION_DATA"]))
     if args.part in ("all", "limits"):
         import tempfile
         with tempfile.TemporaryDirectory() as tmp:

@@ -14,7 +14,6 @@ inputs' order once every rank is done: the merged table is the single-process on
 from __future__ import annotations
 
 import glob
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +25,7 @@ from tqdm import tqdm
 from deep_emotion import resumable
 from deep_emotion.checkpoints import Checkpoint
 from deep_emotion.data.listing import IMAGE_SUFFIXES
+from deep_emotion.distributed import distributed_env
 from deep_emotion.faces import FaceImageError, read_faces
 from deep_emotion.predict import predict_proba
 
@@ -94,11 +94,6 @@ def file_rows(path: Path, ckpt: Checkpoint, tta: str = "none", detect: bool = Tr
                      "prediction": ckpt.classes[best], "confidence": float(p[best]),
                      **dict(zip(resumable.probability_columns(ckpt.classes), map(float, p)))})
     return rows
-
-
-def distributed_env() -> tuple[int, int]:
-    """(rank, world size) from torchrun's environment; (0, 1) for a plain process."""
-    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
 
 
 def _shard_journal(out: Path, rank: int, world: int) -> Path:

@@ -18,10 +18,11 @@ import numpy as np
 from deep_emotion import protocols
 from deep_emotion.checkpoints import Checkpoint, load_checkpoint, read_card, save_checkpoint
 from deep_emotion.data import DatasetError, FaceDataset, data_root, ferplus, jaffe, load_dataset
+from deep_emotion.distributed import is_main_process
 from deep_emotion.evaluate import cross_dataset, evaluate_model, pool_folds
 from deep_emotion.model import DeepEmotion
 from deep_emotion.preprocess import DEFAULT_PREPROCESSING
-from deep_emotion.train import TrainConfig, fit, is_main_process
+from deep_emotion.train import TrainConfig, fit
 
 __all__ = ["Fold", "PROTOCOLS", "make_folds", "run_training", "checkpoint_folds",
            "evaluate_checkpoint", "evaluate_on_data"]

@@ -240,7 +240,7 @@ def build_model(**overrides) -> DeepEmotion:
     (``load_checkpoint("fer2013").model``): the checkpoint code builds on this module, never
     the other way round.
     """
-    return DeepEmotion(DeepEmotionConfig(**overrides))
+    return DeepEmotion(DeepEmotionConfig.from_dict(overrides))
 
 
 def count_parameters(model: nn.Module) -> int:

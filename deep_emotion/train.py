@@ -27,7 +27,6 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
@@ -35,6 +34,7 @@ from tqdm import tqdm
 from deep_emotion.augment import AugmentConfig, augment_batch
 from deep_emotion.checkpoints import init_from, load_checkpoint
 from deep_emotion.data import FaceDataset
+from deep_emotion.distributed import ProcessGroup
 from deep_emotion.model import DeepEmotion, DeepEmotionConfig
 from deep_emotion.predict import predict_proba
 from deep_emotion.preprocess import DEFAULT_PREPROCESSING, Preprocessing
@@ -68,19 +68,22 @@ class TrainConfig:
     epochs: int = 60                  # shipped: 40 to 600
     batch_size: int = 128             # global batch (split across DDP processes); shipped:
                                       # 128 on FER2013/FER+, 32 on CK+, 16 on JAFFE
-    optimizer: str = "adamw"          # adamw | adam (the paper's) | sgd (Nesterov, momentum 0.9)
+    optimizer: str = "adamw"          # adamw; ablations: adam (the paper's), sgd (Nesterov,
+                                      # momentum 0.9)
     lr: float = 3e-3                  # peak learning rate; 1e-3 when fine-tuning (init)
     weight_decay: float = 1e-4        # on the fully connected layers only, as the paper
                                       # regularises them (L2 for adam/sgd, decoupled for adamw)
-    schedule: str = "onecycle"        # onecycle | cosine | constant
+    schedule: str = "onecycle"        # onecycle; ablations: cosine, constant
     warmup_frac: float = 0.15         # onecycle: fraction of steps rising to the peak
     label_smoothing: float = 0.1
-    class_weighting: str = "none"     # none | balanced | sqrt (inverse frequency, or its root)
+    class_weighting: str = "none"     # none; ablations: balanced, sqrt (inverse frequency, or
+                                      # its root)
     soft_labels: bool = False         # train on vote distributions (FER+) instead of majority
-    vote_share: float = 0.0           # FER2013 only: share of each training target taken from
-                                      # the image's FER+ votes (data.ferplus.with_vote_targets)
+    vote_share: float = 0.0           # ablation, FER2013 only: share of each training target
+                                      # taken from the image's FER+ votes
+                                      # (data.ferplus.with_vote_targets)
     ema_decay: float = 0.0            # >0: evaluate and keep an exponential moving average;
-                                      # shipped: 0.999 (FER2013/FER+), 0.99 (CK+, JAFFE)
+                                      # shipped: 0.99-0.999 (fewer steps, lower decay), or 0
     init: str | None = None           # checkpoint to fine-tune from (head rows mapped by class)
     teacher: str | None = None        # checkpoint to distil from (same classes), or None
     distill_weight: float = 0.5       # share of the loss given to the teacher's soft targets
@@ -201,38 +204,6 @@ def build_schedule(opt: torch.optim.Optimizer, cfg: TrainConfig,
     return torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
 
 
-def is_main_process() -> bool:
-    """True unless this is a non-zero rank under torchrun: only rank 0 writes files, because
-    every rank holds the same weights and concurrent writers would interleave a card and a
-    weights file from different processes."""
-    return int(os.environ.get("RANK", "0")) == 0
-
-
-class _Distributed:
-    """Rank/world of this process; a no-op when not launched by torchrun."""
-
-    def __init__(self) -> None:
-        self.world = int(os.environ.get("WORLD_SIZE", "1"))
-        self.rank = int(os.environ.get("RANK", "0"))
-        self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-        self.active = self.world > 1
-        if torch.cuda.is_available():
-            self.device = torch.device("cuda", self.local_rank)
-            torch.cuda.set_device(self.device)
-        else:
-            self.device = torch.device("cpu")
-        if self.active and not dist.is_initialized():
-            dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
-
-    @property
-    def main(self) -> bool:
-        return is_main_process()
-
-    def barrier(self) -> None:
-        if self.active:
-            dist.barrier()
-
-
 def _loss(logits: torch.Tensor, targets: torch.Tensor, soft: torch.Tensor | None,
           weights: torch.Tensor | None, cfg: TrainConfig,
           teacher_logits: torch.Tensor | None = None) -> torch.Tensor:
@@ -332,7 +303,7 @@ class _Run:
         torch.set_rng_state(state["rng"]["torch"])
 
 
-def _start(cfg: TrainConfig, classes: tuple[str, ...], env: _Distributed,
+def _start(cfg: TrainConfig, classes: tuple[str, ...], env: ProcessGroup,
            steps_per_epoch: int) -> _Run:
     """A fresh run: the seeded (or fine-tuned, ``cfg.init``) network, its optimizer, schedule
     and EMA copy, on ``env``'s device."""
@@ -410,7 +381,7 @@ def _step(net: nn.Module, run: _Run, x: torch.Tensor, y: torch.Tensor,
 
 
 def _train_epoch(net: nn.Module, run: _Run, data: _TrainingSet, cfg: TrainConfig,
-                 env: _Distributed, epoch: int, teacher: nn.Module | None,
+                 env: ProcessGroup, epoch: int, teacher: nn.Module | None,
                  progress: bool) -> dict:
     """One pass over ``data``; returns the epoch's training loss, accuracy and throughput.
 
@@ -472,7 +443,7 @@ def fit(cfg: TrainConfig, train: FaceDataset, val: FaceDataset, run_dir: Path | 
     """
     if train.classes != val.classes:
         raise ValueError(f"train classes {train.classes} differ from val classes {val.classes}")
-    env = _Distributed()
+    env = ProcessGroup()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     run = _start(cfg, train.classes, env, math.ceil(len(train) / cfg.batch_size))

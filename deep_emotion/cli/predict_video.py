@@ -21,9 +21,9 @@ from pathlib import Path
 
 from deep_emotion import resumable
 from deep_emotion.checkpoints import load_checkpoint
-from deep_emotion.video import (COUNT, DETECT_EVERY, KEY, FaceTracker, FrameSampler, VideoError,
-                                VideoReader, looks_like_video, read_timeline, timeline_columns,
-                                timeline_rows)
+from deep_emotion.video import (COUNT, DETECT_EVERY, DETECT_GAP, KEY, FaceTracker,
+                                FrameSampler, VideoError, VideoReader, looks_like_video,
+                                read_timeline, timeline_columns, timeline_rows)
 
 __all__ = ["add_arguments", "is_video", "wants_video", "run", "render", "VIDEO_SUFFIXES"]
 
@@ -39,7 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pick.add_argument("--fps", type=float, default=None, metavar="F",
                       help="read F frames per second of clip time (by timestamps)")
     group.add_argument("--detect-every", type=int, default=DETECT_EVERY, metavar="K",
-                       help=f"run the face detector every K read frames and follow the faces "
+                       help=f"run the face detector every K read frames (or every "
+                            f"{DETECT_GAP:g} s of clip time, if sooner) and follow the faces "
                             f"between (default {DETECT_EVERY}; 1 detects on every frame)")
     group.add_argument("--restart", action="store_true",
                        help="drop the rows of an interrupted run and read the clip afresh")

@@ -17,12 +17,13 @@ from deep_emotion.video.decode import (CONTAINERS, LIMITS, VideoError, VideoFram
 from deep_emotion.video.sampling import FrameSampler
 from deep_emotion.video.timeline import (BASE_COLUMNS, COUNT, KEY, FaceReading, FrameReading,
                                          read_timeline, timeline_columns, timeline_rows)
-from deep_emotion.video.track import DETECT_EVERY, FaceTracker, Track, box_iou
+from deep_emotion.video.track import DETECT_EVERY, DETECT_GAP, FaceTracker, Track, box_iou
 
 __all__ = [
     "VideoError", "VideoLimits", "VideoInfo", "VideoFrame", "VideoReader", "LIMITS", "CONTAINERS",
     "looks_like_video",
     "FrameSampler", "FaceTracker", "Track", "box_iou", "DETECT_EVERY",
+    "DETECT_GAP",
     "FaceReading", "FrameReading", "read_timeline", "timeline_columns", "timeline_rows",
     "BASE_COLUMNS", "KEY", "COUNT",
 ]

@@ -9,6 +9,8 @@ labelled face, and the returned video must show the coloured box drawn around it
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ from deep_emotion.video.synthetic import render_frame, scene, write_clip, write_
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SHIPPED = Path(__file__).resolve().parents[2] / "checkpoints"
+ARTIFACTS = e2e.ROOT / "test-artifacts"
 ERRORS = '[data-testid="stException"], [data-testid="stExceptionMessage"]'
 
 
@@ -70,6 +73,7 @@ def test_video_page_reads_a_clip_and_explains_any_moment(server, tmp_path):
         page.wait_for_selector("text=Frame 18 at 1.80 s", timeout=60_000)
         e2e.wait_idle(page)
         assert page.locator(ERRORS).count() == 0
+        e2e.full_screenshot(page, ARTIFACTS / "video.png")
 
         (tmp_path / "notes.mp4").write_text("not a video at all\n" * 10)
         uploader.set_input_files(str(tmp_path / "notes.mp4"))
@@ -122,4 +126,11 @@ def test_live_page_boxes_and_labels_the_face_from_the_camera(server, tmp_path):
             page.wait_for_timeout(500)
         assert box > 200, "the returned frames show the face's box"
         assert page.locator(ERRORS).count() == 0
+        page.wait_for_timeout(4000)  # the rate over the last 30 frames, for the record
+        status = page.locator('[data-testid="stMain"]').inner_text()
+        rate = re.search(r"([\d.]+) frames/s", status)
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / "live.json").write_text(json.dumps(
+            {"frames_per_second": float(rate.group(1)) if rate else None}))
+        page.screenshot(path=str(ARTIFACTS / "live.png"))
         browser.close()

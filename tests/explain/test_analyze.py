@@ -92,9 +92,11 @@ def test_writes_the_documented_analyses_beside_the_checkpoint(warping_checkpoint
     for method, check in sanity["methods"].items():
         explainer = make_explainer(method, ckpt.model, ckpt.preprocessing,
                                    **config.params(method))
-        assert check == sanity_check(explainer, x, seed=config.seed).summary(), method
-        assert check["layers"] == randomisation_order(ckpt.model)
-        assert len(check["mean_spearman"]) == len(check["layers"]) == 11
+        direct = sanity_check(explainer, x, seed=config.seed).summary()
+        assert check["layers"] == direct["layers"] == randomisation_order(ckpt.model)
+        assert check["mean_spearman"] == pytest.approx(direct["mean_spearman"], abs=1e-3)
+        assert None not in check["mean_spearman"] and len(check["mean_spearman"]) == 11
+        assert check["passed"] == direct["passed"], method
 
 
 def test_an_interrupted_run_resumes_to_the_same_result(random_checkpoint, fake_data,
