@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from deep_emotion.batch import distributed_env
+from deep_emotion.distributed import distributed_env
 from deep_emotion.checkpoints import Checkpoint, code_commit, load_checkpoint, resolve
 from deep_emotion.data import FaceDataset
 from deep_emotion.explain.attributions import METHODS, make_explainer
