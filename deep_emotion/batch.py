@@ -29,8 +29,7 @@ from deep_emotion.distributed import distributed_env
 from deep_emotion.faces import FaceImageError, read_faces
 from deep_emotion.predict import predict_proba
 
-__all__ = ["expand_inputs", "columns", "file_rows", "run_batch", "render_batch", "distributed_env",
-           "KEY", "COUNT"]
+__all__ = ["expand_inputs", "columns", "file_rows", "run_batch", "render_batch", "KEY", "COUNT"]
 
 KEY, COUNT = "file", "faces"
 _GLOB_CHARS = set("*?[")

@@ -19,7 +19,7 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-__all__ = ["ResumableTable", "probability_columns", "read_groups", "merge_groups",
+__all__ = ["ResumableTable", "probability_columns", "read_groups", "merge_groups", "finish", "write_table",
            "journal_path", "SUFFIXES"]
 
 SUFFIXES = (".csv", ".parquet")

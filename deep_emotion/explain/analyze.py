@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from deep_emotion.distributed import distributed_env
 from deep_emotion.checkpoints import Checkpoint, code_commit, load_checkpoint, resolve
 from deep_emotion.data import FaceDataset
 from deep_emotion.explain.attributions import METHODS, make_explainer
@@ -138,6 +139,27 @@ def _data_parts(ckpt: Checkpoint, data: FaceDataset) -> tuple[list[_Part], str]:
         f"{', '.join(shared)}"
 
 
+def _write(result: dict, out_path: Path, partial: Path) -> dict:
+    """Write the analyses, drop the partial state; returns exactly what load_analysis will."""
+    text = json.dumps(result, separators=(",", ":"), allow_nan=False)
+    out_path.write_text(text + "\n")
+    partial.unlink(missing_ok=True)
+    return json.loads(text)
+
+
+def _inputs(ckpt: Checkpoint, data_dir, data: FaceDataset | None,
+            out) -> tuple[list[_Part], str, Path]:
+    """The faces to explain per network, their description, and where the result goes."""
+    if data is None:
+        parts, source = _test_parts(ckpt, data_dir)
+        out_path = Path(out) if out else analysis_path(ckpt)
+    else:
+        parts, source = _data_parts(ckpt, data)
+        out_path = Path(out) if out else data_analysis_path(ckpt, data)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    return parts, source, out_path
+
+
 def _test_parts(ckpt: Checkpoint, data_dir) -> tuple[list[_Part], str]:
     from deep_emotion.experiment import checkpoint_folds  # heavy, and only needed here
 
@@ -207,13 +229,7 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
         ``seconds`` per stage.
     """
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
-    if data is None:
-        parts, source = _test_parts(ckpt, data_dir)
-        out_path = Path(out) if out else analysis_path(ckpt)
-    else:
-        parts, source = _data_parts(ckpt, data)
-        out_path = Path(out) if out else data_analysis_path(ckpt, data)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
+    parts, source, out_path = _inputs(ckpt, data_dir, data, out)
     partial = out_path.with_name(out_path.name.removesuffix(".json") + ".partial.npz")
     digest = config.digest() + ckpt.card.get("weights_sha256", "")[:16] + \
         (data.sha256[:16] if data is not None else "")
@@ -221,8 +237,6 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
     classes = ckpt.classes
     total = sum(len(p.data) for p in parts)
     seconds = {}
-
-    from deep_emotion.batch import distributed_env
 
     rank, world = distributed_env()
     if world > 1:
@@ -242,14 +256,10 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
     sampled = {stage: min(n, len(first.data)) for stage, n in
                (("faithfulness", config.faithfulness_faces), ("sanity", config.sanity_faces))}
     result = _assemble(ckpt, config, state, classes, source, total, seconds, sampled)
-    if data is not None:
+    if data is not None:  # another dataset than the card's: say which, with its manifest
         result["dataset"] = {"name": data.name, "sha256": data.sha256, "rows": len(data),
-                             **({"manifest": data.meta["manifest"]} if "manifest" in data.meta
-                                else {})}
-    text = json.dumps(result, separators=(",", ":"), allow_nan=False)
-    out_path.write_text(text + "\n")
-    partial.unlink(missing_ok=True)
-    return json.loads(text)  # exactly what load_analysis will return
+                             **{k: v for k, v in data.meta.items() if k == "manifest"}}
+    return _write(result, out_path, partial)
 
 
 def region_chunks(parts: list[_Part], chunk: int) -> list[tuple[int, int, int]]:

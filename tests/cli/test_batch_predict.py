@@ -133,3 +133,26 @@ def test_two_torchrun_processes_write_what_one_process_writes(photos, tmp_path,
     assert two.returncode == 0, two.stderr
     assert (tmp_path / "two.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
     assert not list(tmp_path.glob("two.csv.shard*"))
+
+
+def test_a_torchrun_shard_resumes_on_its_own(photos, tmp_path, random_checkpoint):
+    """Rank 1 of 2 died after its first file: rerun, it skips that file; merged = 1 process."""
+    from bench.batch import documents
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    args = ["-m", "deep_emotion.cli", "predict", str(photos), "--checkpoint",
+            str(random_checkpoint), "--no-detect", "--quiet", "--json"]
+    one = subprocess.run([sys.executable, *args, "--out", str(tmp_path / "one.csv")], env=env,
+                         capture_output=True, text=True)
+    assert one.returncode == 0, one.stderr
+    lines = (tmp_path / "one.csv").read_text().splitlines(keepends=True)
+    rank1_first = str(batch.expand_inputs([photos])[1])
+    kept = [line for line in lines[1:] if line.startswith(rank1_first + ",")]
+    (tmp_path / "two.csv.shard1of2.csv").write_text(lines[0] + "".join(kept))
+    torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")
+    two = subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", *args, "--out",
+                          str(tmp_path / "two.csv")], env=env, capture_output=True, text=True)
+    assert two.returncode == 0, two.stderr
+    ranks = {d["rank"]: d for d in documents(two.stdout)}
+    assert ranks[1]["already_done"] == 1 and ranks[0]["already_done"] == 0
+    assert (tmp_path / "two.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
