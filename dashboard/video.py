@@ -18,12 +18,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from deep_emotion.video import (FaceReading, FaceTracker, FrameReading, FrameSampler,
-                                VideoInfo, VideoLimits, VideoReader, read_timeline,
-                                timeline_columns, timeline_rows)
+from deep_emotion.video import (DETECT_EVERY, FaceReading, FaceTracker, FrameReading,
+                                FrameSampler, VideoError, VideoInfo, VideoLimits, VideoReader,
+                                read_timeline, timeline_columns, timeline_rows)
 
 __all__ = ["PAGE_LIMITS", "SAMPLE_RATES", "THUMB_SIDE", "Moment", "ClipTimeline", "read_clip",
-           "timeline_csv", "track_series", "Progress"]
+           "timeline_csv", "track_series", "Progress", "DETECT_EVERY", "VideoError"]
 
 # An upload is held in memory by the browser session, so the page allows far less than the
 # command line: two minutes of Full HD at most.

@@ -14,7 +14,6 @@ if ckpt_name is None:
     st.stop()
 
 from dashboard import figures, reports, resources, video, video_figures  # noqa: E402
-from deep_emotion.video import DETECT_EVERY, VideoError  # noqa: E402
 
 limits = video.PAGE_LIMITS
 st.caption(f"Upload a clip (MP4, MOV, WebM or AVI; at most {limits.describe()}). It stays in "
@@ -45,8 +44,8 @@ if st.session_state.get("video_key") != key:
     try:
         with resources.model_lock(ckpt_name):
             timeline = video.read_clip(data, upload.name, ckpt, fps=video.SAMPLE_RATES[rate],
-                                       detect_every=DETECT_EVERY, progress=report)
-    except VideoError as e:
+                                       detect_every=video.DETECT_EVERY, progress=report)
+    except video.VideoError as e:
         bar.empty()
         st.error(f"This clip cannot be used: {e}")
         st.stop()
