@@ -29,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sanity-faces", type=int, default=defaults.sanity_faces,
                         help="test faces sampled for the randomisation sanity check")
     parser.add_argument("--restart", action="store_true", help="ignore a partial run")
+    parser.add_argument("--redo-regions", action="store_true",
+                        help="recompute stage 1 even when the analysis already there has it for "
+                             "these weights and settings")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -38,14 +41,16 @@ def run(args: argparse.Namespace) -> dict:
                            sanity_faces=args.sanity_faces)
     started = time.perf_counter()
     result = analyze(args.checkpoint, data_dir=args.data_dir, config=config,
-                     progress=not args.quiet, resume=not args.restart)
+                     progress=not args.quiet, resume=not args.restart,
+                     reuse_regions=not args.redo_regions)
     return {"checkpoint": result["checkpoint"], "file": str(analysis_path(args.checkpoint)),
             "faces": result["faces"], "seconds": result["seconds"],
             "wall_seconds": round(time.perf_counter() - started, 1),
             "faithfulness": {m: {"deletion_auc": r["deletion_auc"],
                                  "insertion_auc": r["insertion_auc"]}
                              for m, r in result["faithfulness"]["methods"].items()},
-            "sanity": {m: r["passed"] for m, r in result["sanity"]["methods"].items()}}
+            "sanity": {m: r.get("verdict", "passes" if r["passed"] else "fails")
+                       for m, r in result["sanity"]["methods"].items()}}
 
 
 def render(result: dict) -> str:
@@ -53,6 +58,6 @@ def render(result: dict) -> str:
              f"(stages: {result['seconds']})",
              f"{'method':>15}  deletion AUC (lower better)  insertion AUC (higher)  sanity"]
     for m, r in result["faithfulness"].items():
-        sanity = {True: "pass", False: "FAIL"}.get(result["sanity"].get(m), "-")
+        sanity = result["sanity"].get(m, "-")
         lines.append(f"{m:>15}  {r['deletion_auc']:>27.3f}  {r['insertion_auc']:>22.3f}  {sanity}")
     return "\n".join(lines)
