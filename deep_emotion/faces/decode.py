@@ -11,6 +11,7 @@ so a bomb is refused in milliseconds without allocating it.  Every failure becom
 from __future__ import annotations
 
 import io
+import re
 import struct
 import warnings
 from dataclasses import dataclass, field
@@ -189,11 +190,12 @@ def decode_image(data: bytes, *, name: str | None = None, max_bytes: int = MAX_B
                 rgb = _to_rgb(im, notes)
     except FaceImageError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        # Pillow refuses at open(), before we can read the size: the declared size is beyond
-        # Pillow's own limit (89 MP), itself above ours.
-        raise FaceImageError(f"{label}the image declares more than "
-                             f"{Image.MAX_IMAGE_PIXELS / 1e6:.0f} MP; the limit is "
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        # Pillow refuses at open(), before we can read the size; its message carries the count.
+        declared = re.search(r"\((\d+) pixels\)", str(e))
+        size = (f"{int(declared[1]) / 1e6:.0f} MP" if declared
+                else f"more than {Image.MAX_IMAGE_PIXELS / 1e6:.0f} MP")
+        raise FaceImageError(f"{label}the image declares {size}; the limit is "
                              f"{max_pixels / 1e6:.0f} MP") from None
     except UnidentifiedImageError:
         raise FaceImageError(f"{label}this is not an image we can read; use a JPEG, PNG, WebP, "
