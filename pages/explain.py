@@ -14,6 +14,7 @@ if ckpt_name is None:
     st.stop()
 data, source_label = widgets.photo_source()
 upload_name = source_label if st.session_state.get("source") in ("Upload", "Sample") else ""
+data, source_label, upload_name = widgets.handed_over_face(data, source_label, upload_name)
 
 # The model stack (torch) loads here, after the photo picker is on screen.
 from dashboard import figures, pipeline, resources  # noqa: E402

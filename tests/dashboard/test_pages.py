@@ -158,12 +158,14 @@ def test_confusion_from_card_every_control(app):
     assert not app.exception
 
 
-def test_confusion_dataset_missing_says_how_to_add_it(app, monkeypatch):
+def test_confusion_without_datasets_offers_only_the_card_and_speaks_plainly(app, monkeypatch):
     monkeypatch.delenv("DEEP_EMOTION_DATA", raising=False)
     go(app, "confusion")
-    app.selectbox(key="cm_dataset").set_value("ckplus").run()
-    assert not app.exception
-    assert "DEEP_EMOTION_DATA" in texts(app)
+    assert app.selectbox(key="cm_dataset").options == ["FER2013"]  # the card's own numbers
+    shown = texts(app)
+    assert "photos are not on this server" in shown
+    for developer_text in ("DEEP_EMOTION_DATA", "--data-dir", "deep-emotion "):
+        assert developer_text not in shown
 
 
 @needs_data
