@@ -5,7 +5,7 @@ positions, so a photo comes out framed like the faces the network was trained on
 constants are committed in ``deep_emotion/faces/framing.py``; this script is how they were
 obtained and how to check them again:
 
-    DEEP_EMOTION_DATA=/work/shared/data .venv/bin/python bench/measure_framing.py --n 3000
+    DEEP_EMOTION_DATA=/path/to/datasets .venv/bin/python bench/measure_framing.py --n 3000
 
 Method: a seeded random sample of FER2013 Training faces goes through ``detect_faces`` (which
 enlarges a 48 px image 4x with bicubic and pads it, as it does every small upload); for each

@@ -210,7 +210,8 @@ def maps_png(face: np.ndarray, result: dict, titles: dict[str, str] | None = Non
 
     panels = [("face", None), ("STN warped view", "warped"), ("STN attention", "stn")]
     panels += [((titles or {}).get(m, m), m) for m in result["maps"]]
-    fig = Figure(figsize=(2.4 * len(panels), 2.8), dpi=100)
+    # constrained layout and colour bars under each panel: no bar reaches the next picture
+    fig = Figure(figsize=(2.4 * len(panels), 3.2), dpi=100, layout="constrained")
     for i, (title, key) in enumerate(panels):
         ax = fig.add_subplot(1, len(panels), i + 1)
         ax.set_axis_off()
@@ -223,7 +224,7 @@ def maps_png(face: np.ndarray, result: dict, titles: dict[str, str] | None = Non
             continue
         heat = result["stn"]["heatmap"] if key == "stn" else result["maps"][key]
         im = ax.imshow(heat, cmap="inferno", alpha=0.55)
-        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02)
+        fig.colorbar(im, ax=ax, orientation="horizontal", fraction=0.06, pad=0.03)
     classes = result["classes"]
     fig.suptitle(f"prediction: {classes[result['target']]} "
                  f"({float(result['probs'][result['target']]):.0%})", fontsize=10)

@@ -20,8 +20,8 @@ from deep_emotion.checkpoints import Checkpoint, CheckpointError, load_checkpoin
 from deep_emotion.data import DATASETS, DatasetError, FaceDataset, data_root, load_dataset
 from deep_emotion import evaluate
 from deep_emotion.predict import predict_proba
-from deep_emotion.results import (recipe_studies_dir, recipe_study_of, seed_studies_dir,
-                                  seed_study_of)
+from dashboard.studies import (recipe_studies_dir, recipe_study_of, seed_studies_dir,
+                               seed_study_of)
 
 __all__ = ["checkpoint_names", "card", "checkpoint", "model_lock", "dataset", "dataset_names",
            "dataset_status", "datasets_on_disk", "label", "evaluation_split", "protocol_test_rows", "predictions",
@@ -71,7 +71,7 @@ def _seed_study(weights_sha256: str, root: str, stamp: float) -> dict | None:
 
 def seed_study(name: str) -> dict | None:
     """The seed study whose runs include this checkpoint's exact weights, or None
-    (``deep_emotion.results.seed_study_of``; README "Over training seeds")."""
+    (``studies.seed_study_of``; docs/RESULTS.md, "Over training seeds")."""
     sha = card(name).get("weights_sha256")
     root = seed_studies_dir()
     return _seed_study(sha, str(root), _stamp(root)) if sha else None
@@ -87,7 +87,7 @@ def _recipe_study(card_path: str, card_stamp: float, root: str, stamp: float) ->
 
 def recipe_study(name: str) -> dict | None:
     """The recipe study that chose this checkpoint's recipe without its test rows, or None
-    (``deep_emotion.results.recipe_study_of``; README "Choosing the recipe")."""
+    (``studies.recipe_study_of``; docs/RESULTS.md, "Choosing a recipe without the test rows")."""
     p, root = _path(name), recipe_studies_dir()
     return _recipe_study(str(p), _stamp(p.with_suffix(".json")), str(root), _stamp(root))
 

@@ -17,7 +17,7 @@ from deep_emotion.catalog import checkpoint_dir, list_checkpoints
 
 __all__ = ["checkpoint_picker", "current_checkpoint", "dataset_picker", "photo_source",
            "cell_from_selection", "confusion_cell", "cell_clicked", "chart_key", "hand_over_face",
-           "handed_over_face", "card_summary",
+           "handed_over_face", "card_summary", "method_titles",
            "occlusion_controls", "method_picker", "tta_picker", "face_picker", "no_checkpoint",
            "target_picker"]
 
@@ -270,10 +270,37 @@ METHOD_LABELS = {"occlusion": "Occlusion", "flip": "Occlusion flips (the paper's
                  "gradcam": "Grad-CAM", "guided-gradcam": "Guided Grad-CAM"}
 
 
-def method_picker() -> tuple[str, ...]:
-    from dashboard import pipeline
+def _analyses_of(ckpt_name: str) -> dict | None:
+    from dashboard import resources
+
+    analyses, _ = resources.analysis(ckpt_name)
+    return analyses
+
+
+def method_picker(ckpt_name: str) -> tuple[str, ...]:
+    """The extra attribution methods to draw; by default those that pass both trust checks
+    for this checkpoint (``tables.trusted_methods``), keyed per checkpoint so that switching
+    network brings its own defaults."""
+    from dashboard import pipeline, tables
 
     others = [m for m in pipeline.METHODS if m != "occlusion"]
-    chosen = st.multiselect("Other methods", others, default=["ig", "gradcam"], key="methods",
-                            format_func=METHOD_LABELS.get)
+    trusted = tables.trusted_methods(_analyses_of(ckpt_name), others)
+    chosen = st.multiselect("Other methods", others, default=trusted, key=f"methods_{ckpt_name}",
+                            format_func=METHOD_LABELS.get,
+                            help="Chosen at first: the methods that pass both checks on the "
+                                 "Trust page for this network (none when its analysis has no "
+                                 "verdicts).")
     return tuple(m for m in others if m in chosen)
+
+
+def method_titles(ckpt_name: str) -> dict[str, str]:
+    """Method labels for the maps, each followed by its trust verdict when it did not pass
+    both checks (e.g. "Grad-CAM<br>(fails the sanity check)")."""
+    from dashboard import tables
+
+    analyses = _analyses_of(ckpt_name)
+    titles = {}
+    for m, label in METHOD_LABELS.items():
+        note = tables.verdict_note(analyses, m)
+        titles[m] = f"{label}<br>({note})" if note else label
+    return titles

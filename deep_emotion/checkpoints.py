@@ -27,8 +27,8 @@ from deep_emotion.preprocess import Preprocessing
 
 # CheckpointError and resolve come from the torch-free catalog; re-exported for callers that
 # load weights anyway.
-__all__ = ["Checkpoint", "CheckpointError", "load_checkpoint", "save_checkpoint",
-           "resolve", "code_commit", "CARD_FORMAT"]
+__all__ = ["Checkpoint", "CheckpointError", "load_checkpoint", "read_card", "save_checkpoint",
+           "resolve", "code_commit", "init_from", "CARD_FORMAT"]
 
 CARD_FORMAT = "deep-emotion-card/1"
 ARCHITECTURES = {"DeepEmotion": DeepEmotion}
@@ -175,6 +175,33 @@ def load_checkpoint(name_or_path: str | Path, *, verify_hash: bool = True) -> Ch
                                   f"({'; '.join(first[:3])})") from e
         models.append(model.eval())
     return Checkpoint(name=path.name, models=models, card=card, path=path)
+
+
+def init_from(model: DeepEmotion, source: DeepEmotion, source_classes: tuple[str, ...],
+              classes: tuple[str, ...]) -> list[str]:
+    """Copy ``source``'s weights into ``model``; the output layer is matched row by row by
+    class name, so a FER2013 head starts CK+'s six shared emotions and only ``contempt`` starts
+    from scratch.  Returns the classes that had no source row."""
+    state = model.state_dict()
+    src = source.state_dict()
+    head = f"classifier.{len(model.classifier) - 1}."
+    for key, value in src.items():
+        if key.startswith(head) or key not in state:
+            continue
+        if state[key].shape != value.shape:
+            raise ValueError(f"cannot fine-tune: {key} has shape {tuple(value.shape)} in the "
+                             f"source, {tuple(state[key].shape)} here")
+        state[key] = value.clone()
+    missing = []
+    for i, name in enumerate(classes):
+        if name in source_classes:
+            j = source_classes.index(name)
+            state[head + "weight"][i] = src[head + "weight"][j]
+            state[head + "bias"][i] = src[head + "bias"][j]
+        else:
+            missing.append(name)
+    model.load_state_dict(state)
+    return missing
 
 
 def card_summary(card: dict) -> dict:

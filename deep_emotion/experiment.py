@@ -16,14 +16,15 @@ from pathlib import Path
 import numpy as np
 
 from deep_emotion import protocols
-from deep_emotion.checkpoints import Checkpoint, save_checkpoint
+from deep_emotion.checkpoints import Checkpoint, load_checkpoint, read_card, save_checkpoint
 from deep_emotion.data import DatasetError, FaceDataset, data_root, ferplus, load_dataset
 from deep_emotion.evaluate import evaluate_model, pool_folds
+from deep_emotion.model import DeepEmotion
 from deep_emotion.preprocess import DEFAULT_PREPROCESSING
 from deep_emotion.train import TrainConfig, fit, is_main_process
 
 __all__ = ["Fold", "PROTOCOLS", "make_folds", "run_training", "checkpoint_folds",
-           "evaluate_checkpoint"]
+           "evaluate_checkpoint", "evaluate_on_data"]
 
 PROTOCOLS = {
     "official": "the dataset's published split: train on its training split, select on its "
@@ -123,8 +124,77 @@ def _selection_text(protocol: str, data: FaceDataset) -> str:
 
 
 def _weights_hash(name: str) -> str:
-    from deep_emotion.checkpoints import read_card
     return read_card(name).get("weights_sha256", "unknown")
+
+
+def _teacher(cfg: TrainConfig, classes: tuple[str, ...]) -> DeepEmotion | None:
+    """The network ``cfg.teacher`` names, which must predict ``classes`` in the same order."""
+    if not cfg.teacher:
+        return None
+    teacher = load_checkpoint(cfg.teacher)
+    if teacher.classes != classes:
+        raise ValueError(f"teacher {cfg.teacher} predicts {teacher.classes}, data has {classes}")
+    return teacher.model
+
+
+def _fit_folds(cfg: TrainConfig, data: FaceDataset, folds: list[Fold], run_dir: Path | None,
+               progress: bool) -> tuple[list[DeepEmotion], list[dict]]:
+    """One network per fold, each test split evaluated once, after its training."""
+    pre, teacher = DEFAULT_PREPROCESSING, _teacher(cfg, data.classes)
+    models, results = [], []
+    for fold in folds:
+        sub_dir = (run_dir / fold.name) if run_dir and len(folds) > 1 else run_dir
+        result = fit(cfg, data.subset(fold.train), data.subset(fold.val), sub_dir, pre,
+                     teacher=teacher, progress=progress)
+        models.append(result.model)
+        results.append({"fold": fold.name, "sizes": fold.sizes(), "best_epoch": result.best_epoch,
+                        "test": evaluate_model(result.model, data.subset(fold.test), pre,
+                                               cfg.eval_tta),
+                        "val": evaluate_model(result.model, data.subset(fold.val), pre, ("none",)),
+                        "history": result.history})
+    return models, results
+
+
+def _pooled(results: list[dict], tta: tuple[str, ...], classes: tuple[str, ...]) -> dict:
+    """The card's metrics, history and per-fold summary; folds pooled when there are several."""
+    if len(results) == 1:
+        r = results[0]
+        return {"metrics": {"val": r["val"], "test": r["test"]}, "best_epoch": r["best_epoch"],
+                "history": r["history"]}
+    metrics = {"val": {"none": pool_folds([r["val"]["none"] for r in results], classes)},
+               "test": {m: pool_folds([r["test"][m] for r in results], classes) for m in tta}}
+    return {"metrics": metrics,
+            "fold_metrics": [{"fold": r["fold"], "best_epoch": r["best_epoch"],
+                              "val_accuracy": r["val"]["none"]["accuracy"], "test": r["test"]}
+                             for r in results],
+            "history": [{"fold": r["fold"], "best_epoch": r["best_epoch"], "epochs": r["history"]}
+                        for r in results]}
+
+
+def _card(cfg: TrainConfig, data: FaceDataset, folds: list[Fold], results: list[dict],
+          seconds: float) -> dict:
+    """Everything a checkpoint records besides what ``save_checkpoint`` fills in."""
+    pooled = _pooled(results, cfg.eval_tta, data.classes)
+    sizes = [f.sizes() for f in folds] if len(folds) > 1 else folds[0].sizes()
+    card = {
+        "classes": list(data.classes),
+        "preprocessing": DEFAULT_PREPROCESSING.to_dict(),
+        "dataset": {"name": data.name, "file": Path(data.source).name, "sha256": data.sha256,
+                    "rows": len(data),
+                    **({"vote_targets": data.meta["vote_targets"]} if cfg.vote_share else {})},
+        "protocol": {"name": cfg.protocol, "description": PROTOCOLS[cfg.protocol],
+                     "seed": cfg.protocol_seed, "folds": [f.name for f in folds],
+                     "split_sizes": sizes, "selection": _selection_text(cfg.protocol, data)},
+        "metrics": pooled["metrics"],
+        "fold_metrics": pooled.get("fold_metrics"),
+        "best_epoch": pooled.get("best_epoch"),
+        "training": cfg.to_dict(),
+        "init_weights_sha256": _weights_hash(cfg.init) if cfg.init else None,
+        "teacher_weights_sha256": _weights_hash(cfg.teacher) if cfg.teacher else None,
+        "history": pooled["history"],
+        "train_seconds": round(seconds, 1),
+    }
+    return {k: v for k, v in card.items() if v is not None}
 
 
 def run_training(cfg: TrainConfig, data_dir: str | Path | None, out: str | Path,
@@ -140,59 +210,9 @@ def run_training(cfg: TrainConfig, data_dir: str | Path | None, out: str | Path,
     folds = make_folds(data, cfg.protocol, folds=cfg.folds, seed=cfg.protocol_seed)
     if cfg.fold is not None:
         folds = [folds[cfg.fold]]
-    run_dir = Path(run_dir) if run_dir else None
-    pre = DEFAULT_PREPROCESSING
-    teacher = None
-    if cfg.teacher:
-        from deep_emotion.checkpoints import load_checkpoint
-        t = load_checkpoint(cfg.teacher)
-        if t.classes != data.classes:
-            raise ValueError(f"teacher {cfg.teacher} predicts {t.classes}, data has {data.classes}")
-        teacher = t.model
     started = time.time()
-    models, fold_results = [], []
-    for fold in folds:
-        sub_dir = (run_dir / fold.name) if run_dir and len(folds) > 1 else run_dir
-        result = fit(cfg, data.subset(fold.train), data.subset(fold.val), sub_dir, pre,
-                     teacher=teacher, progress=progress)
-        test = evaluate_model(result.model, data.subset(fold.test), pre, cfg.eval_tta)
-        val = evaluate_model(result.model, data.subset(fold.val), pre, ("none",))
-        models.append(result.model)
-        fold_results.append({"fold": fold.name, "sizes": fold.sizes(),
-                             "best_epoch": result.best_epoch, "val": val, "test": test,
-                             "history": result.history})
-    if len(folds) == 1:
-        r = fold_results[0]
-        metrics = {"val": r["val"], "test": r["test"]}
-        history = r["history"]
-    else:
-        metrics = {"val": {"none": pool_folds([r["val"]["none"] for r in fold_results], data.classes)},
-                   "test": {m: pool_folds([r["test"][m] for r in fold_results], data.classes)
-                            for m in cfg.eval_tta}}
-        history = [{"fold": r["fold"], "best_epoch": r["best_epoch"], "epochs": r["history"]}
-                   for r in fold_results]
-    card = {
-        "classes": list(data.classes),
-        "preprocessing": pre.to_dict(),
-        "dataset": {"name": data.name, "file": Path(data.source).name, "sha256": data.sha256,
-                    "rows": len(data),
-                    **({"vote_targets": data.meta["vote_targets"]} if cfg.vote_share else {})},
-        "protocol": {"name": cfg.protocol, "description": PROTOCOLS[cfg.protocol],
-                     "seed": cfg.protocol_seed, "folds": [f.name for f in folds],
-                     "split_sizes": [f.sizes() for f in folds] if len(folds) > 1 else folds[0].sizes(),
-                     "selection": _selection_text(cfg.protocol, data)},
-        "metrics": metrics,
-        "fold_metrics": [{"fold": r["fold"], "best_epoch": r["best_epoch"],
-                          "val_accuracy": r["val"]["none"]["accuracy"],
-                          "test": r["test"]} for r in fold_results] if len(folds) > 1 else None,
-        "best_epoch": fold_results[0]["best_epoch"] if len(folds) == 1 else None,
-        "training": cfg.to_dict(),
-        "init_weights_sha256": _weights_hash(cfg.init) if cfg.init else None,
-        "teacher_weights_sha256": _weights_hash(cfg.teacher) if cfg.teacher else None,
-        "history": history,
-        "train_seconds": round(time.time() - started, 1),
-    }
-    card = {k: v for k, v in card.items() if v is not None}
+    models, results = _fit_folds(cfg, data, folds, Path(run_dir) if run_dir else None, progress)
+    card = _card(cfg, data, folds, results, time.time() - started)
     if is_main_process():
         save_checkpoint(out, models if len(models) > 1 else models[0], card)
     return card
@@ -246,3 +266,38 @@ def evaluate_checkpoint(ckpt: Checkpoint, data_dir: str | Path | None,
     return {"checkpoint": ckpt.name, "dataset": dataset, "protocol": proto["name"],
             "test": test, "card": card_acc, "matches_card": bool(card_acc) and matches,
             "dataset_sha256_matches": data.sha256 == card.get("dataset", {}).get("sha256")}
+
+
+def evaluate_on_data(ckpt: Checkpoint, data: FaceDataset,
+                     tta: tuple[str, ...] = ("none", "flip", "tencrop")) -> dict:
+    """A checkpoint judged on any labelled dataset (e.g. a user's folder) over the classes the
+    two share (``deep_emotion.evaluate.cross_dataset``), every row of ``data`` counted once.
+
+    Returns:
+        ``evaluate_checkpoint``'s shape (``test`` {mode: metrics}, ``card`` empty,
+        ``matches_card`` None: the card says nothing about this data) plus ``shared_classes``,
+        ``left_out`` (classes of one side the other lacks, with the dataset rows dropped), and
+        the dataset's ``manifest`` counts when it has them.  A cross-validated checkpoint is
+        judged by its first network (``networks`` says how many it holds).
+    """
+    from deep_emotion.evaluate import cross_dataset
+
+    test = {}
+    for mode in tta:
+        r = cross_dataset(ckpt.model, ckpt.classes, ckpt.preprocessing, data, mode)
+        test[mode] = {k: v for k, v in r.items() if k not in ("rows", "true", "pred", "classes")}
+    shared = [c for c in ckpt.classes if c in data.classes]
+    counts = data.class_counts()
+    dropped = [c for c in data.classes if c not in shared]
+    out = {"checkpoint": ckpt.name, "dataset": data.name,
+           "protocol": "cross-dataset: every row whose class the network knows",
+           "test": test, "card": {}, "matches_card": None,
+           "dataset_sha256_matches": data.sha256 == ckpt.card.get("dataset", {}).get("sha256"),
+           "shared_classes": shared,
+           "left_out": {"dataset_classes": dropped,
+                        "dataset_rows": int(sum(counts[c] for c in dropped)),
+                        "network_classes": [c for c in ckpt.classes if c not in shared]},
+           "networks": len(ckpt.models)}
+    if "manifest" in data.meta:
+        out["manifest"] = data.meta["manifest"]
+    return out

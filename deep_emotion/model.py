@@ -222,19 +222,13 @@ class DeepEmotion(nn.Module):
         return self.attend(x).logits
 
 
-def build_model(*, checkpoint: str | None = None, **overrides) -> DeepEmotion:
-    """A fresh network from config ``overrides``, or a trained one from a shipped checkpoint.
+def build_model(**overrides) -> DeepEmotion:
+    """A fresh, untrained network; ``overrides`` are fields of ``DeepEmotionConfig``.
 
-    Args:
-        checkpoint: a checkpoint name in ``checkpoints/`` or a path; mutually exclusive with
-            ``overrides``.
-        **overrides: fields of ``DeepEmotionConfig``.
+    A trained network comes with its card from ``deep_emotion.checkpoints.load_checkpoint``
+    (``load_checkpoint("fer2013").model``): the checkpoint code builds on this module, never
+    the other way round.
     """
-    if checkpoint is not None:
-        if overrides:
-            raise ValueError("pass either a checkpoint or config overrides, not both")
-        from deep_emotion.checkpoints import load_checkpoint  # avoid an import cycle
-        return load_checkpoint(checkpoint).model
     return DeepEmotion(DeepEmotionConfig(**overrides))
 
 

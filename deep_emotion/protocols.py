@@ -152,43 +152,51 @@ def stratified_split(labels: Sequence | np.ndarray, sizes: Mapping[str, float], 
         2
     """
     classes, y = _as_codes(labels, "labels")
-    n = len(y)
     rng = np.random.default_rng(seed)
-    out = np.empty(n, dtype=object)
-    rest = np.arange(n)
-    sizes = dict(sizes)
-
+    out = np.empty(len(y), dtype=object)
+    rest, sizes = np.arange(len(y)), dict(sizes)
     if per_class_test is not None:
-        counts = np.bincount(y, minlength=len(classes))
-        short = [str(c) for c, m in zip(classes, counts) if m < per_class_test]
-        if short:
-            raise ValueError(f"classes {short} have fewer than {per_class_test} rows")
-        test_total = per_class_test * len(classes)
-        if sizes.setdefault(test_name, test_total) != test_total:
-            raise ValueError(f"{test_name} size {sizes[test_name]} != per_class_test "
-                             f"{per_class_test} x {len(classes)} classes = {test_total}")
-        for c in range(len(classes)):
-            rows = np.flatnonzero(y == c)
-            out[rng.choice(rows, size=per_class_test, replace=False)] = test_name
-        rest = np.flatnonzero(out == None)  # noqa: E711 - elementwise test on an object array
-        sizes.pop(test_name)
-        if all(isinstance(v, float) and v < 1 for v in sizes.values()):
-            total = sum(sizes.values())
-            sizes = {k: v / total for k, v in sizes.items()}
-
+        rest, sizes = _fixed_test_rows(y, classes, sizes, per_class_test, test_name, rng, out)
     counts = _counts_from_sizes(sizes, len(rest))
-    # Interleave classes: a row at rank r of its class's m rows sits at (r + u) / m on [0, 1).
-    key = np.empty(len(rest))
-    yr = y[rest]
-    for c in np.unique(yr):
-        idx = np.flatnonzero(yr == c)
-        key[idx] = (rng.permutation(len(idx)) + rng.random()) / len(idx)
-    order = rest[np.argsort(key, kind="stable")]
+    order = rest[np.argsort(_interleaving_key(y[rest], rng), kind="stable")]
     start = 0
     for name, count in counts.items():
         out[order[start:start + count]] = name
         start += count
     return out.astype(str)
+
+
+def _fixed_test_rows(y: np.ndarray, classes: np.ndarray, sizes: dict, per_class: int,
+                     test_name: str, rng: np.random.Generator,
+                     out: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Mark ``per_class`` random rows of every class as ``test_name`` in ``out``; return the
+    rows left and the other splits' sizes (fractions below 1 rescaled to sum to 1)."""
+    n_classes = len(classes)
+    counts = np.bincount(y, minlength=n_classes)
+    short = [str(c) for c, m in zip(classes, counts) if m < per_class]
+    if short:
+        raise ValueError(f"classes {short} have fewer than {per_class} rows")
+    test_total = per_class * n_classes
+    if sizes.setdefault(test_name, test_total) != test_total:
+        raise ValueError(f"{test_name} size {sizes[test_name]} != per_class_test "
+                         f"{per_class} x {n_classes} classes = {test_total}")
+    for c in range(n_classes):
+        out[rng.choice(np.flatnonzero(y == c), size=per_class, replace=False)] = test_name
+    sizes = {k: v for k, v in sizes.items() if k != test_name}
+    if all(isinstance(v, float) and v < 1 for v in sizes.values()):
+        total = sum(sizes.values())
+        sizes = {k: v / total for k, v in sizes.items()}
+    return np.flatnonzero(out == None), sizes  # noqa: E711 - elementwise on an object array
+
+
+def _interleaving_key(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(N,) sort key spreading every class evenly along [0, 1): the row at random rank r of
+    its class's m rows sits at (r + u) / m, with one random offset u per class."""
+    key = np.empty(len(y))
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        key[idx] = (rng.permutation(len(idx)) + rng.random()) / len(idx)
+    return key
 
 
 def stratified_kfold(labels: Sequence | np.ndarray, k: int, seed: int = 0) -> np.ndarray:

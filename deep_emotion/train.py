@@ -29,12 +29,13 @@ from torch import nn
 from tqdm import tqdm
 
 from deep_emotion.augment import AugmentConfig, augment_batch
+from deep_emotion.checkpoints import init_from, load_checkpoint
 from deep_emotion.data import FaceDataset
 from deep_emotion.model import DeepEmotion, DeepEmotionConfig
 from deep_emotion.predict import predict_proba
 from deep_emotion.preprocess import DEFAULT_PREPROCESSING, Preprocessing
 
-__all__ = ["TrainConfig", "FitResult", "fit", "class_weights", "init_from", "SCHEDULES",
+__all__ = ["TrainConfig", "FitResult", "fit", "class_weights", "improves", "SCHEDULES",
            "OPTIMIZERS", "PRECISIONS"]
 
 SCHEDULES = ("onecycle", "cosine", "constant")
@@ -90,6 +91,10 @@ class TrainConfig:
 
     def augment_config(self) -> AugmentConfig:
         return AugmentConfig.from_dict(self.augment)
+
+    @property
+    def memory_format(self) -> torch.memory_format:
+        return torch.channels_last if self.channels_last else torch.contiguous_format
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:
@@ -151,33 +156,6 @@ def class_weights(labels: torch.Tensor, num_classes: int, mode: str) -> torch.Te
     counts = torch.bincount(labels, minlength=num_classes).float().clamp(min=1)
     w = counts.sum() / (num_classes * counts)
     return w.sqrt() if mode == "sqrt" else w
-
-
-def init_from(model: DeepEmotion, source: nn.Module, source_classes: tuple[str, ...],
-              classes: tuple[str, ...]) -> list[str]:
-    """Copy ``source``'s weights into ``model``; the output layer is matched row by row by
-    class name, so a FER2013 head starts CK+'s six shared emotions and only ``contempt`` starts
-    from scratch.  Returns the classes that had no source row."""
-    state = model.state_dict()
-    src = source.state_dict()
-    head = f"classifier.{len(model.classifier) - 1}."
-    for key, value in src.items():
-        if key.startswith(head) or key not in state:
-            continue
-        if state[key].shape != value.shape:
-            raise ValueError(f"cannot fine-tune: {key} has shape {tuple(value.shape)} in the "
-                             f"source, {tuple(state[key].shape)} here")
-        state[key] = value.clone()
-    missing = []
-    for i, name in enumerate(classes):
-        if name in source_classes:
-            j = source_classes.index(name)
-            state[head + "weight"][i] = src[head + "weight"][j]
-            state[head + "bias"][i] = src[head + "bias"][j]
-        else:
-            missing.append(name)
-    model.load_state_dict(state)
-    return missing
 
 
 def _is_fc(name: str) -> bool:
@@ -258,6 +236,201 @@ def _loss(logits, targets, soft, weights, cfg: TrainConfig, teacher_logits=None)
     return loss
 
 
+def _update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    """ema <- decay * ema + (1 - decay) * model, in place; integer buffers (the batch-norm
+    step count) are copied, since an average of counts means nothing."""
+    with torch.no_grad():
+        for pe, pm in zip(ema.state_dict().values(), model.state_dict().values()):
+            if pe.dtype.is_floating_point:
+                pe.lerp_(pm, 1 - decay)
+            else:
+                pe.copy_(pm)
+
+
+@dataclass
+class _Best:
+    """The best-on-validation epoch so far (``improves``) and a CPU copy of its weights."""
+
+    accuracy: float = -1.0
+    loss: float = math.inf
+    epoch: int = -1
+    state: dict | None = None
+
+    def consider(self, epoch: int, accuracy: float, loss: float, judged: nn.Module) -> None:
+        if improves(accuracy, loss, self.accuracy, self.loss):
+            self.accuracy, self.loss, self.epoch = accuracy, loss, epoch
+            self.state = {k: v.detach().cpu().clone() for k, v in judged.state_dict().items()}
+
+
+@dataclass
+class _Run:
+    """Everything one training run changes from epoch to epoch: what ``last.pt`` holds."""
+
+    model: DeepEmotion
+    optimizer: torch.optim.Optimizer
+    schedule: torch.optim.lr_scheduler.LRScheduler
+    ema: DeepEmotion | None
+    best: _Best = field(default_factory=_Best)
+    history: list[dict] = field(default_factory=list)
+    start_epoch: int = 0
+
+    @property
+    def judged(self) -> DeepEmotion:
+        """The network validation judges (and the one kept): the EMA when there is one."""
+        return self.ema if self.ema is not None else self.model
+
+    def save(self, run_dir: Path, epoch: int) -> None:
+        """Rewrite ``metrics.jsonl`` whole (a resumed run never logs an epoch twice) and
+        ``last.pt`` atomically, after ``epoch`` (0-based) finished."""
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in self.history))
+        tmp = run_dir / "last.pt.tmp"
+        torch.save({"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                    "schedule": self.schedule.state_dict(),
+                    "ema": self.ema.state_dict() if self.ema is not None else None,
+                    "epoch": epoch, "best_acc": self.best.accuracy, "best_loss": self.best.loss,
+                    "best_epoch": self.best.epoch, "best_model": self.best.state,
+                    "history": json.dumps(self.history),
+                    "rng": {"torch": torch.get_rng_state()}}, tmp)
+        os.replace(tmp, run_dir / "last.pt")
+
+    def resume(self, path: Path) -> None:
+        """Continue after the epoch ``path`` (a ``last.pt`` written by ``save``) recorded."""
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state["schedule"])
+        if self.ema is not None and state.get("ema") is not None:
+            self.ema.load_state_dict(state["ema"])
+        self.start_epoch = state["epoch"] + 1
+        # Resume states from before the loss tie-break carry no best_loss.
+        self.best = _Best(state["best_acc"], state.get("best_loss", math.inf),
+                          state["best_epoch"], state["best_model"])
+        self.history = json.loads(state["history"])
+        torch.set_rng_state(state["rng"]["torch"])
+
+
+def _start(cfg: TrainConfig, classes: tuple[str, ...], env: _Distributed,
+           steps_per_epoch: int) -> _Run:
+    """A fresh run: the seeded (or fine-tuned, ``cfg.init``) network, its optimizer, schedule
+    and EMA copy, on ``env``'s device."""
+    torch.manual_seed(cfg.seed)
+    model = DeepEmotion(cfg.model_config(len(classes))).to(env.device)
+    if cfg.init:
+        source = load_checkpoint(cfg.init)
+        init_from(model, source.model, source.classes, classes)
+    # Same init on every rank (DDP also broadcasts it), different augmentation draws per rank.
+    torch.manual_seed(cfg.seed * 1009 + env.rank + 1)
+    model = model.to(memory_format=cfg.memory_format)
+    optimizer = build_optimizer(model, cfg)
+    schedule = build_schedule(optimizer, cfg, steps_per_epoch)
+    ema = copy.deepcopy(model).eval() if cfg.ema_decay > 0 else None
+    return _Run(model, optimizer, schedule, ema)
+
+
+@dataclass
+class _TrainingSet:
+    """The training faces on the device, normalised once; a batch is an index_select of them.
+
+    images: (N, 1, S, S) float inputs; labels: (N,) class indices; soft: (N, C) target
+    distributions or None; weights: (C,) loss weight per class or None.
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    soft: torch.Tensor | None
+    weights: torch.Tensor | None
+    augment: AugmentConfig
+    memory_format: torch.memory_format
+
+    @classmethod
+    def load(cls, data: FaceDataset, cfg: TrainConfig, preprocessing: Preprocessing,
+             device: torch.device) -> "_TrainingSet":
+        soft = None
+        if cfg.soft_labels or cfg.vote_share > 0:
+            if data.soft_labels is None:
+                raise ValueError("soft_labels needs a dataset with vote distributions; "
+                                 f"{data.name} has none")
+            soft = data.soft_labels.to(device)
+        weights = class_weights(data.labels, len(data.classes), cfg.class_weighting)
+        return cls(preprocessing.to_input(data.images).to(device), data.labels.to(device), soft,
+                   weights.to(device) if weights is not None else None, cfg.augment_config(),
+                   cfg.memory_format)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def batch(self, idx: torch.Tensor):
+        """Augmented inputs (B, 1, S, S), labels (B,) and soft targets (B, C) or None."""
+        x = augment_batch(self.images[idx], self.augment, generator=None)
+        soft = self.soft[idx] if self.soft is not None else None
+        return x.contiguous(memory_format=self.memory_format), self.labels[idx], soft
+
+
+def _step(net: nn.Module, run: _Run, x: torch.Tensor, y: torch.Tensor, soft, weights,
+          cfg: TrainConfig, teacher: nn.Module | None) -> tuple[float, int]:
+    """One optimizer step on a batch; returns its mean loss and number of correct argmaxes."""
+    # bf16 autocast runs the convolutions and matmuls in bfloat16 (oneDNN/AMX kernels);
+    # the loss, the update and the fp32 master weights are untouched.
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
+        with torch.no_grad():
+            t_logits = teacher(x).float() if teacher is not None else None
+        logits = net(x).float()
+    loss = _loss(logits, y, soft, weights, cfg, t_logits)
+    run.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    run.optimizer.step()
+    run.schedule.step()
+    if run.ema is not None:
+        _update_ema(run.ema, run.model, cfg.ema_decay)
+    return loss.item(), int((logits.argmax(1) == y).sum())
+
+
+def _train_epoch(net: nn.Module, run: _Run, data: _TrainingSet, cfg: TrainConfig,
+                 env: _Distributed, epoch: int, teacher: nn.Module | None,
+                 progress: bool) -> dict:
+    """One pass over ``data``; returns the epoch's training loss, accuracy and throughput.
+
+    Every rank draws the same permutation and takes its own slice of each global batch.
+    """
+    started = time.perf_counter()
+    gen = torch.Generator(device="cpu").manual_seed(cfg.seed * 100003 + epoch)
+    order = torch.randperm(len(data), generator=gen)
+    local_batch = max(1, cfg.batch_size // env.world)
+    steps = math.ceil(len(data) / cfg.batch_size)
+    net.train()
+    seen, loss_sum, correct = 0, 0.0, 0
+    bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{cfg.epochs}",
+               disable=not (progress and env.main), mininterval=2.0, leave=False)
+    for step in bar:
+        idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+        idx = idx[env.rank * local_batch:(env.rank + 1) * local_batch].to(env.device)
+        if len(idx) == 0:
+            continue
+        loss, right = _step(net, run, *data.batch(idx), data.weights, cfg, teacher)
+        seen, loss_sum, correct = seen + len(idx), loss_sum + loss * len(idx), correct + right
+        bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}", refresh=False)
+    bar.close()
+    seconds = time.perf_counter() - started
+    return {"train_loss": loss_sum / max(seen, 1), "train_acc": correct / max(seen, 1),
+            "images_per_s": round(seen * env.world / seconds, 1)}
+
+
+def _validate(model: nn.Module, val: FaceDataset, preprocessing: Preprocessing) -> dict:
+    """Validation accuracy and loss (mean negative log-likelihood of the true classes)."""
+    probs = predict_proba(model, val.images, preprocessing)  # (N, C), on the CPU
+    true_p = probs.gather(1, val.labels.view(-1, 1))
+    return {"val_acc": float((probs.argmax(1) == val.labels).float().mean()),
+            "val_loss": float(-true_p.clamp_min(1e-12).log().mean())}
+
+
+def _report(record: dict, best: _Best, epochs: int) -> None:
+    tqdm.write(f"epoch {record['epoch']}/{epochs} loss {record['train_loss']:.4f} "
+               f"train {record['train_acc']:.4f} val {record['val_acc']:.4f} "
+               f"(best {best.accuracy:.4f} @ {best.epoch}) {record['seconds']:.1f}s "
+               f"{record['images_per_s']:.0f} img/s")
+
+
 def fit(cfg: TrainConfig, train: FaceDataset, val: FaceDataset, run_dir: Path | None = None,
         preprocessing: Preprocessing = DEFAULT_PREPROCESSING, teacher: nn.Module | None = None,
         progress: bool = True) -> FitResult:
@@ -266,9 +439,9 @@ def fit(cfg: TrainConfig, train: FaceDataset, val: FaceDataset, run_dir: Path | 
     Args:
         cfg: hyperparameters.
         train, val: faces with labels in the same class order.
-        run_dir: where ``last.pt`` (resume state, written every epoch), ``best.pt`` and
-            ``metrics.jsonl`` go; an existing ``last.pt`` there resumes after its epoch.
-            None trains without files.
+        run_dir: where ``last.pt`` (resume state) and ``metrics.jsonl`` are rewritten after
+            every epoch; an existing ``last.pt`` there resumes after its epoch.  None trains
+            without files.
         teacher: a network whose logits on the same augmented batch are distilled.
 
     Returns:
@@ -279,131 +452,28 @@ def fit(cfg: TrainConfig, train: FaceDataset, val: FaceDataset, run_dir: Path | 
     env = _Distributed()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
-    num_classes = len(train.classes)
-    model = DeepEmotion(cfg.model_config(num_classes)).to(env.device)
-    if cfg.init:
-        from deep_emotion.checkpoints import load_checkpoint  # checkpoints imports model only
-        source = load_checkpoint(cfg.init)
-        init_from(model, source.model, source.classes, train.classes)
-    # Same init on every rank (DDP also broadcasts it), different augmentation draws per rank.
-    torch.manual_seed(cfg.seed * 1009 + env.rank + 1)
-    fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
-    model = model.to(memory_format=fmt)
-    aug = cfg.augment_config()
-    steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
-    opt = build_optimizer(model, cfg)
-    sched = build_schedule(opt, cfg, steps_per_epoch)
-    ema = copy.deepcopy(model).eval() if cfg.ema_decay > 0 else None
-    weights = class_weights(train.labels, num_classes, cfg.class_weighting)
-    weights = weights.to(env.device) if weights is not None else None
-    use_soft = cfg.soft_labels or cfg.vote_share > 0
-    soft_all = train.soft_labels if use_soft else None
-    if use_soft and soft_all is None:
-        raise ValueError(f"soft_labels needs a dataset with vote distributions; {train.name} has none")
-    if teacher is not None:
-        teacher = teacher.to(env.device).eval()
-
-    history: list[dict] = []
-    start_epoch, best_acc, best_epoch, best_state = 0, -1.0, -1, None
-    best_loss = math.inf
-    last_path = run_dir / "last.pt" if run_dir else None
-    if last_path and last_path.exists():
-        state = torch.load(last_path, map_location="cpu", weights_only=True)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["schedule"])
-        if ema is not None and state.get("ema") is not None:
-            ema.load_state_dict(state["ema"])
-        start_epoch, best_acc, best_epoch = state["epoch"] + 1, state["best_acc"], state["best_epoch"]
-        best_state = state["best_model"]
-        best_loss = state.get("best_loss", math.inf)  # resume states from before the tie-break
-        history = json.loads(state["history"])
-        torch.set_rng_state(state["rng"]["torch"])
-    net = nn.parallel.DistributedDataParallel(model) if env.active else model
-
-    # Whole dataset on the device, normalised once; batches are index_selects of it.
-    x_all = preprocessing.to_input(train.images).to(env.device)
-    y_all = train.labels.to(env.device)
-    soft_all = soft_all.to(env.device) if soft_all is not None else None
-    gen = torch.Generator(device="cpu")
-    local_batch = max(1, cfg.batch_size // env.world)
-
-    for epoch in range(start_epoch, cfg.epochs):
-        t0 = time.perf_counter()
-        gen.manual_seed(cfg.seed * 100003 + epoch)  # same permutation on every rank
-        order = torch.randperm(len(train), generator=gen)
-        net.train()
-        seen, loss_sum, correct = 0, 0.0, 0
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}",
-                   disable=not (progress and env.main), mininterval=2.0, leave=False)
-        for step in bar:
-            idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-            idx = idx[env.rank * local_batch:(env.rank + 1) * local_batch].to(env.device)
-            if len(idx) == 0:
-                continue
-            x = augment_batch(x_all[idx], aug, generator=None).contiguous(memory_format=fmt)
-            y = y_all[idx]
-            # bf16 autocast runs the convolutions and matmuls in bfloat16 (oneDNN/AMX kernels);
-            # the loss, the update and the fp32 master weights are untouched.
-            with torch.autocast(env.device.type, dtype=torch.bfloat16,
-                                enabled=cfg.precision == "bf16"):
-                with torch.no_grad():
-                    t_logits = teacher(x).float() if teacher is not None else None
-                logits = net(x).float()
-            loss = _loss(logits, y, soft_all[idx] if soft_all is not None else None, weights, cfg,
-                         t_logits)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            if ema is not None:
-                with torch.no_grad():
-                    for pe, pm in zip(ema.state_dict().values(), model.state_dict().values()):
-                        if pe.dtype.is_floating_point:
-                            pe.lerp_(pm, 1 - cfg.ema_decay)
-                        else:
-                            pe.copy_(pm)
-            seen += len(idx)
-            loss_sum += loss.item() * len(idx)
-            correct += int((logits.argmax(1) == y).sum())
-            bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}", refresh=False)
-        bar.close()
-        train_seconds = time.perf_counter() - t0
-        judged = ema if ema is not None else model
-        val_probs = predict_proba(judged, val.images, preprocessing)
-        val_acc = float((val_probs.argmax(1) == val.labels).float().mean())
-        true_p = val_probs.gather(1, val.labels.view(-1, 1))  # probabilities are on the CPU
-        val_loss = float(-true_p.clamp_min(1e-12).log().mean())
-        record = {"epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1),
-                  "train_acc": correct / max(seen, 1), "val_acc": val_acc, "val_loss": val_loss,
-                  "lr": opt.param_groups[0]["lr"], "seconds": round(time.perf_counter() - t0, 2),
-                  "images_per_s": round(seen * env.world / train_seconds, 1)}
-        history.append(record)
-        if improves(val_acc, val_loss, best_acc, best_loss):
-            best_acc, best_loss, best_epoch = val_acc, val_loss, epoch + 1
-            best_state = {k: v.detach().cpu().clone() for k, v in judged.state_dict().items()}
+    run = _start(cfg, train.classes, env, math.ceil(len(train) / cfg.batch_size))
+    data = _TrainingSet.load(train, cfg, preprocessing, env.device)
+    teacher = teacher.to(env.device).eval() if teacher is not None else None
+    if run_dir and (run_dir / "last.pt").exists():
+        run.resume(run_dir / "last.pt")
+    net = nn.parallel.DistributedDataParallel(run.model) if env.active else run.model
+    for epoch in range(run.start_epoch, cfg.epochs):
+        started = time.perf_counter()
+        trained = _train_epoch(net, run, data, cfg, env, epoch, teacher, progress)
+        record = {"epoch": epoch + 1, "train_loss": trained["train_loss"],
+                  "train_acc": trained["train_acc"], **_validate(run.judged, val, preprocessing),
+                  "lr": run.optimizer.param_groups[0]["lr"],
+                  "seconds": round(time.perf_counter() - started, 2),
+                  "images_per_s": trained["images_per_s"]}
+        run.history.append(record)
+        run.best.consider(epoch + 1, record["val_acc"], record["val_loss"], run.judged)
         if env.main and progress:
-            tqdm.write(f"epoch {epoch + 1}/{cfg.epochs} loss {record['train_loss']:.4f} "
-                       f"train {record['train_acc']:.4f} val {val_acc:.4f} "
-                       f"(best {best_acc:.4f} @ {best_epoch}) {record['seconds']:.1f}s "
-                       f"{record['images_per_s']:.0f} img/s")
+            _report(record, run.best, cfg.epochs)
         if run_dir and env.main:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            # Rewritten whole each epoch, so a resumed run never logs an epoch twice.
-            (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in history))
-            tmp = run_dir / "last.pt.tmp"
-            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                        "schedule": sched.state_dict(),
-                        "ema": ema.state_dict() if ema is not None else None,
-                        "epoch": epoch, "best_acc": best_acc, "best_loss": best_loss,
-                        "best_epoch": best_epoch,
-                        "best_model": best_state, "history": json.dumps(history),
-                        "rng": {"torch": torch.get_rng_state()}}, tmp)
-            os.replace(tmp, run_dir / "last.pt")
+            run.save(run_dir, epoch)
         env.barrier()
-
-    final = DeepEmotion(cfg.model_config(num_classes))
-    final.load_state_dict(best_state)
-    return FitResult(model=final.eval(), best_epoch=best_epoch, best_val_accuracy=best_acc,
-                     history=history)
+    final = DeepEmotion(cfg.model_config(len(train.classes)))
+    final.load_state_dict(run.best.state)
+    return FitResult(model=final.eval(), best_epoch=run.best.epoch,
+                     best_val_accuracy=run.best.accuracy, history=run.history)

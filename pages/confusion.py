@@ -66,12 +66,12 @@ else:
 title = f"{ckpt_name} on {resources.label(ds_name)} ({split})"
 st.plotly_chart(figures.confusion_matrix(confusion, classes, normalise=normalise, title=title),
                 key=widgets.chart_key("cm_fig"), on_select=widgets.cell_clicked("cm_fig", classes),
-                selection_mode="points")
+                selection_mode="points", config=figures.PLOTLY_CONFIG)
 
 left, right = st.columns([3, 2])
 with left:
     st.plotly_chart(figures.per_class_bars(per_class, "Per-class precision, recall and F1"),
-                    key="per_class_fig")
+                    key="per_class_fig", config=figures.PLOTLY_CONFIG)
 with right:
     st.dataframe(tables.per_class_table(per_class).style.format(
         {"precision": "{:.1%}", "recall": "{:.1%}", "F1": "{:.1%}", "support": "{:d}"}))

@@ -59,7 +59,7 @@ except pipeline.PhotoError as e:
 with st.expander("Explanation settings", expanded=False):
     tta = widgets.tta_picker()
     window, stride, baseline = widgets.occlusion_controls()
-    methods = widgets.method_picker()
+    methods = widgets.method_picker(ckpt_name)
     target = widgets.target_picker(ckpt_name, ckpt.classes)
 
 result = resources.explanation(ckpt_name, face, tta, window, stride, baseline, methods, target)
@@ -104,7 +104,7 @@ if others:
     st.subheader("Other attribution methods")
     for start in range(0, len(others), 3):  # at most three maps per row, so each stays readable
         row = dict(list(others.items())[start:start + 3])
-        st.plotly_chart(figures.method_grid(face, row, widgets.METHOD_LABELS,
+        st.plotly_chart(figures.method_grid(face, row, widgets.method_titles(ckpt_name),
                                             signed=("ig", "guided-gradcam")),
                         key=f"methods_fig_{start}")
 

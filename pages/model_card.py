@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from dashboard import figures, resources, tables, widgets
+import pandas as pd
+
+from dashboard import figures, resources, studies, tables, widgets
 
 st.title("Model card")
 
@@ -26,14 +28,24 @@ m1.metric("Parameters", f"{card.get('parameters', 0):,}")
 m2.metric("Classes", len(card.get("classes", [])))
 m3.metric("Networks", card.get("networks", 1),
           help="More than one when the checkpoint holds one network per cross-validation fold.")
-m4.metric("Layout", config.get("layout", "paper"),
-          help="paper: theta warps the feature maps; input_warp: theta warps the input image.")
+m4.metric("Attention warps", "feature maps" if config.get("layout", "paper") == "paper"
+          else "input image",
+          help="What the spatial transformer's affine warp moves: the feature maps, as in the "
+               "paper, or the input image, a common variant.")
 
 st.subheader("Architecture")
 st.plotly_chart(figures.architecture_diagram(config), key="arch_fig")
-with st.expander("Configuration and preprocessing"):
-    st.json({"config": config, "preprocessing": card.get("preprocessing"),
-             "classes": card.get("classes")}, expanded=False)
+
+
+def settings_table(section: dict) -> pd.DataFrame:
+    """A card's config section as a two-column table with readable names and values."""
+    return pd.DataFrame(studies.settings(section), columns=["setting", "value"])
+
+
+with st.expander("Network and preprocessing settings"):
+    st.markdown("**Classes:** " + ", ".join(card.get("classes", [])))
+    st.dataframe(settings_table({**config, **(card.get("preprocessing") or {})}),
+                 hide_index=True)
 
 st.subheader("Training")
 history = card.get("history") or []
@@ -48,8 +60,8 @@ else:
     st.info("This card has no training history (per-epoch loss and accuracy).")
 training = card.get("training") or card.get("train_config")
 if training:
-    with st.expander("Training configuration"):
-        st.json(training, expanded=False)
+    with st.expander("Training settings"):
+        st.dataframe(settings_table(training), hide_index=True)
 
 st.subheader("Protocol")
 protocol = card.get("protocol")
@@ -116,6 +128,6 @@ if recipes:
                "split's training and validation faces and scored on the held-out folds; the "
                "test faces were never used. The most held-out faces right chose the recipe (a "
                "tie keeps the one shipped before), and this checkpoint was trained with it."
-               + (f" Recipes tried after it shipped had to lead it by more than "
-                  f"{recipes['margin_faces']} held-out faces (about one standard error of the "
-                  "difference) to replace it." if recipes["margin_faces"] else ""))
+               + (f" Once it shipped, a new recipe could replace it only by getting at least "
+                  f"{recipes['margin_faces'] + 1} more held-out faces right: a smaller lead is "
+                  "what chance alone often gives." if recipes["margin_faces"] else ""))

@@ -3,9 +3,9 @@
     python scripts/promote.py CANDIDATE NAME [--half]
 
 Copies ``runs/candidates/CANDIDATE.{safetensors,json}`` to ``checkpoints/NAME.*``.  With
-``--half`` (used for cross-validation checkpoints, which hold one network per fold and would
-exceed the repository's 2 MB file limit in float32) the weights are stored as float16; the
-card's test metrics are then recomputed from the stored weights with the same code as
+``--half`` (used for cross-validation checkpoints, which hold one network per fold, about 3 MB
+in float32 for ten folds) the weights are stored as float16, half the size; the card's test
+metrics are then recomputed from the stored weights with the same code as
 ``deep-emotion evaluate`` (so the shipped files reproduce the card exactly), and the float32
 numbers computed at training time are kept under ``metrics_float32``.  Stale precomputed
 analyses of NAME are removed.

@@ -1,4 +1,5 @@
-"""Checkpoints: weights + card round-trip, and every mismatch refused with a clear message."""
+"""Checkpoints: weights + card round-trip, every mismatch refused with a clear message, and
+fine-tuning from one checkpoint's weights."""
 
 import json
 
@@ -6,8 +7,8 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from deep_emotion.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
-from deep_emotion.model import DeepEmotion, DeepEmotionConfig
+from deep_emotion.checkpoints import CheckpointError, init_from, load_checkpoint, save_checkpoint
+from deep_emotion.model import DeepEmotion, DeepEmotionConfig, build_model
 from deep_emotion.preprocess import DEFAULT_PREPROCESSING
 from tests.conftest import FER_CLASSES
 
@@ -106,3 +107,14 @@ def test_listing_checkpoints_does_not_import_torch():
     code = "import sys, deep_emotion.catalog as c; c.list_checkpoints(); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_fine_tuning_copies_the_body_and_maps_head_rows_by_class_name():
+    source = build_model(num_classes=3)
+    target = build_model(num_classes=3)
+    missing = init_from(target, source, ("anger", "fear", "happiness"),
+                        ("happiness", "contempt", "anger"))
+    assert missing == ["contempt"]
+    assert torch.equal(target.features[0].weight, source.features[0].weight)
+    assert torch.equal(target.classifier[2].weight[0], source.classifier[2].weight[2])
+    assert torch.equal(target.classifier[2].weight[2], source.classifier[2].weight[0])

@@ -1,8 +1,5 @@
 """The network: shapes, initial identity transform, determinism, gradients, configuration."""
 
-import subprocess
-import sys
-
 import pytest
 import torch
 
@@ -106,12 +103,3 @@ def test_loc_kernels_7_5_give_the_popular_reimplementations_640_flatten():
     model = DeepEmotion(DeepEmotionConfig(loc_kernels=(7, 5)))
     assert model.fc_loc[0].in_features == 640
 
-
-def test_the_core_package_imports_no_ui_library():
-    code = ("import sys, deep_emotion, deep_emotion.cli, deep_emotion.experiment;"
-            "import pkgutil, importlib;"
-            "[importlib.import_module(m.name) for m in pkgutil.walk_packages("
-            "deep_emotion.__path__, 'deep_emotion.') if not m.name.endswith('__main__')];"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('streamlit', 'plotly')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"

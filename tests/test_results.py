@@ -1,10 +1,35 @@
-"""The generated ablation, seed-study and recipe-study tables, read from run cards."""
+"""The studies behind the shipped recipes, read from their run cards, and the generated tables
+of README.md and docs/RESULTS.md, which must never be stale."""
 
 import json
+import subprocess
+from pathlib import Path
 
 import pytest
 
-from deep_emotion.results import ablation_markdown, recipe_study, seed_study_markdown
+from dashboard.studies import readable, recipe_study, recipe_study_of, seed_study_of
+from scripts.report import ablation_markdown, documents, markers, render, seed_study_markdown
+
+
+def test_readme_and_results_hold_exactly_what_the_cards_and_studies_generate():
+    for path, text in documents().items():
+        assert path.read_text() == text, f"{path.name} is stale: run python scripts/report.py"
+
+
+def test_a_document_without_a_section_s_markers_is_refused_not_silently_left_stale():
+    start, end = markers("results")
+    assert render(f"a\n{start}\nold\n{end}\nb", {"results": "new"}) == f"a\n{start}\nnew\n{end}\nb"
+    with pytest.raises(ValueError, match="generated:results:start"):
+        render("no markers here", {"results": "new"})
+
+
+def test_a_config_change_reads_in_words_never_as_a_raw_key():
+    assert readable("class_weighting", "sqrt") == "class weights: square root of inverse frequency"
+    assert readable("augment.erase", 0) == "random erasing: off"
+    assert readable("augment.erase", 0.5) == "random erasing: 50% of the faces"
+    assert readable("augment.scale", [0.85, 1.15]) == "zoom: 0.85 to 1.15"
+    assert readable("use_stn", False) == "attention branch: off"
+    assert readable("teacher", "checkpoints/ferplus_wide") == "distilled from: ferplus_wide"
 
 
 def _card(path, training: dict, config: dict, val: float) -> None:
@@ -23,8 +48,8 @@ def test_each_row_names_only_what_differs_and_older_cards_count_at_defaults(tmp_
     rows = {line.split("|")[1].strip(): line for line in ablation_markdown(tmp_path).splitlines()
             if line.startswith("| `")}
     assert "— (baseline)" in rows["`abl_base`"]
-    assert "| use_stn=False |" in rows["`abl_no_stn`"]  # precision=fp32 is the default: not a change
-    assert "| precision=bf16 |" in rows["`abl_bf16`"]
+    assert "| attention branch: off |" in rows["`abl_no_stn`"]  # fp32 is the default: no change
+    assert "| training precision: bfloat16 |" in rows["`abl_bf16`"]
     assert "49.00" in rows["`abl_no_stn`"]
 
 
@@ -57,7 +82,7 @@ def test_the_seed_study_selects_on_validation_loss_when_accuracy_ties_never_on_t
     assert [r.split("|")[1].strip() for r in rows] == ["`s0`", "`s1` (selected)", "`s2`"]
     assert "| 2 / 4 |" in rows[1]
     mean = seed_study_markdown(tmp_path).splitlines()[-1]
-    assert mean.startswith("| mean ± std over 3 seeds") and "75.00 ± 25.00" in mean
+    assert mean.startswith("| mean ± sd over 3 seeds") and "75.00 ± 25.00" in mean
 
 
 def _drop_val_loss(path) -> None:
@@ -103,23 +128,10 @@ def test_a_seed_study_on_a_published_split_ignores_the_seed_its_cards_record(tmp
     # training seed as the protocol's seed.
     _seed_card(tmp_path / "s0.json", 0, val_loss=0.3, right=4, protocol="official")
     _seed_card(tmp_path / "s1.json", 1, val_loss=0.2, right=3, split_seed=1, protocol="official")
-    assert "mean ± std over 2 seeds" in seed_study_markdown(tmp_path)
-
-
-def test_the_readme_gets_each_seed_study_between_its_own_markers(tmp_path):
-    from deep_emotion.results import START, END, render_readme, seed_markers
-    (tmp_path / "docs" / "seeds" / "jaffe").mkdir(parents=True)
-    _seed_card(tmp_path / "docs" / "seeds" / "jaffe" / "jaffe_seed0.json", 0, val_loss=0.3, right=3)
-    (tmp_path / "checkpoints").mkdir()
-    start, end = seed_markers("jaffe")
-    readme = tmp_path / "README.md"
-    readme.write_text(f"{START}\n{END}\n\n{start}\nstale\n{end}\n")
-    text = render_readme(readme, tmp_path / "checkpoints")
-    assert "stale" not in text and "| `jaffe_seed0` (selected) | 0 |" in text
+    assert "mean ± sd over 2 seeds" in seed_study_markdown(tmp_path)
 
 
 def test_a_checkpoint_finds_its_seed_study_by_its_exact_weights(tmp_path):
-    from deep_emotion.results import seed_study_of
     for seed, name in enumerate(["aa", "bb"]):
         (tmp_path / "ckplus").mkdir(exist_ok=True)
         _seed_card(tmp_path / "ckplus" / f"ckplus_seed{seed}.json", seed, 0.3 - seed / 10, 4,
@@ -154,7 +166,8 @@ def test_a_recipe_study_picks_the_most_held_out_faces_right_and_a_tie_keeps_the_
     study = recipe_study(tmp_path, "ck_v3")
     assert study["selected"] == "ck_nosmooth"  # four right, as ck_strong, with the higher macro-F1
     assert [r["name"] for r in study["runs"]][0] == "ck_v3"
-    assert {r["name"]: r["change"] for r in study["runs"]}["ck_strong"] == "augment.rotate_deg=15"
+    assert {r["name"]: r["change"] for r in study["runs"]}["ck_strong"] == "rotation (degrees): 15"
+    assert study["runs"][0]["change"] == "— (baseline)"
 
 
 def test_after_a_winner_ships_a_rule_file_asks_challengers_to_lead_it_by_the_margin(tmp_path):
@@ -182,24 +195,7 @@ def test_a_recipe_study_is_only_made_of_cards_that_never_used_the_test_rows(tmp_
         recipe_study(tmp_path, "ck_v3")
 
 
-def test_the_readme_gets_a_recipe_study_between_its_markers_with_the_selected_row_marked(tmp_path):
-    from deep_emotion.results import END, START, recipe_markers, render_readme
-    study = tmp_path / "docs" / "recipes" / "ckplus"
-    study.mkdir(parents=True)
-    _recipe_card(study / "ckplus_inner_v3.json", right=3)
-    _recipe_card(study / "ckplus_inner_sqrt.json", right=4, training={"class_weighting": "sqrt"})
-    (tmp_path / "checkpoints").mkdir()
-    start, end = recipe_markers("ckplus")
-    readme = tmp_path / "README.md"
-    readme.write_text(f"{START}\n{END}\n\n{start}\nstale\n{end}\n")
-    text = render_readme(readme, tmp_path / "checkpoints")
-    assert "stale" not in text
-    assert "| `ckplus_inner_v3` | — (baseline) | 3 / 4 | 75.00 |" in text
-    assert "| `ckplus_inner_sqrt` (selected) | class_weighting=sqrt | 4 / 4 | 100.00 |" in text
-
-
 def test_a_paper_style_checkpoint_finds_the_study_that_chose_its_recipe(tmp_path):
-    from deep_emotion.results import recipe_study_of
     study = tmp_path / "ckplus"
     study.mkdir()
     _recipe_card(study / "ckplus_inner_v3.json", right=3)
@@ -211,3 +207,26 @@ def test_a_paper_style_checkpoint_finds_the_study_that_chose_its_recipe(tmp_path
     assert recipe_study_of({**shipped, "training": {"epochs": 150}}, tmp_path) is None
     assert recipe_study_of({**shipped, "protocol": {"name": "stratified", "seed": 1}}, tmp_path) is None
     assert recipe_study_of({**shipped, "protocol": {"name": "subject-kfold", "seed": 0}}, tmp_path) is None
+
+
+def test_a_study_card_keeps_the_selected_epoch_summary_in_place_of_its_curves(tmp_path):
+    _seed_card(tmp_path / "s0.json", 0, val_loss=0.3, right=3)
+    card = json.loads((tmp_path / "s0.json").read_text())
+    card["selected_epoch"] = card.pop("history")[1]
+    (tmp_path / "s0.json").write_text(json.dumps(card))
+    assert "| `s0` (selected) | 0 | 2 | 100.00 | 0.3000 |" in seed_study_markdown(tmp_path)
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_the_studies_keep_summaries_not_curves_and_docs_stays_small():
+    cards = [p for p in (REPO / "docs").rglob("*.json") if p.name != "rule.json"]
+    assert cards and not [p for p in cards if "history" in json.loads(p.read_text())]
+    assert sum(p.stat().st_size for p in (REPO / "docs").rglob("*") if p.is_file()) < 3e6
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True)
+    if tracked.returncode:
+        pytest.skip("not a git checkout: the tracked files are unknown")
+    big = [name for name in tracked.stdout.splitlines() if not name.endswith(".safetensors")
+           and (REPO / name).is_file() and (REPO / name).stat().st_size > 1.6e6]
+    assert not big, big

@@ -1,12 +1,11 @@
 """The shipped checkpoints load from their cards alone, and (real-data tier) reproduce the test
-accuracy their cards claim, and the README's results table is generated from them."""
+accuracy their cards claim."""
 
 import pytest
 
 from deep_emotion.catalog import checkpoint_dir, list_checkpoints
 from deep_emotion.checkpoints import load_checkpoint
 from deep_emotion.experiment import evaluate_checkpoint
-from deep_emotion.results import render_readme, results_markdown, results_rows
 
 SHIPPED = list_checkpoints(checkpoint_dir())
 
@@ -26,13 +25,6 @@ def test_each_shipped_checkpoint_loads_and_its_card_has_what_the_dashboard_shows
     n = len(ckpt.classes)
     assert len(test["none"]["confusion"]) == n and len(test["none"]["confusion"][0]) == n
     assert "selection" in card["protocol"]
-
-
-def test_the_readme_tables_are_generated_from_the_cards_and_the_docs():
-    from pathlib import Path
-    readme = Path(__file__).resolve().parent.parent / "README.md"
-    assert results_markdown(results_rows()) in readme.read_text()
-    assert render_readme(readme) == readme.read_text(), "run: python scripts/results_table.py"
 
 
 @pytest.mark.realdata

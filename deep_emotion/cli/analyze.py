@@ -10,7 +10,10 @@ import argparse
 import time
 
 from deep_emotion.cli import add_data_dir
+from deep_emotion.cli.sources import add_data_source, data_spec
+from deep_emotion.checkpoints import load_checkpoint
 from deep_emotion.explain import AnalyzeConfig, analysis_path, analyze
+from deep_emotion.explain.analyze import data_analysis_path
 
 NAME = "analyze"
 HELP = "precompute region, faithfulness and sanity analyses of a checkpoint"
@@ -33,6 +36,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="recompute stage 1 even when the analysis already there has it for "
                              "these weights and settings")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_data_source(parser, "analyse this dataset instead of the card's test split: your own "
+                            "labelled folder:PATH or csv:FILE, or a dataset name (written to "
+                            "the cache unless --out is given)")
+    parser.add_argument("--out", default=None, help="write the analyses to this JSON file")
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -40,10 +47,18 @@ def run(args: argparse.Namespace) -> dict:
                            faithfulness_faces=args.faithfulness_faces,
                            sanity_faces=args.sanity_faces)
     started = time.perf_counter()
-    result = analyze(args.checkpoint, data_dir=args.data_dir, config=config,
-                     progress=not args.quiet, resume=not args.restart,
-                     reuse_regions=not args.redo_regions)
-    return {"checkpoint": result["checkpoint"], "file": str(analysis_path(args.checkpoint)),
+    spec = data_spec(args)
+    data = None
+    if spec is not None:
+        from deep_emotion.data import load_dataset
+
+        data = load_dataset(spec, args.data_dir)
+    ckpt = load_checkpoint(args.checkpoint)
+    result = analyze(ckpt, data_dir=args.data_dir, config=config, progress=not args.quiet,
+                     resume=not args.restart, reuse_regions=not args.redo_regions, data=data,
+                     out=args.out)
+    file = args.out or (analysis_path(ckpt) if data is None else data_analysis_path(ckpt, data))
+    return {"checkpoint": result["checkpoint"], "file": str(file),
             "faces": result["faces"], "seconds": result["seconds"],
             "wall_seconds": round(time.perf_counter() - started, 1),
             "faithfulness": {m: {"deletion_auc": r["deletion_auc"],

@@ -2,7 +2,9 @@
 
 Every loader has the signature ``load(root, split=None) -> FaceDataset`` where ``root`` is the
 datasets root laid out like ``../shared/data`` (``fer2013/``, ``ferplus/``, ``ckplus/``,
-``jaffe/``, ``ferg/``).  New sources slot in with ``register``.
+``jaffe/``, ``ferg/``).  New sources slot in with ``register``.  A user's own labelled files
+load under a source spec instead of a name: ``folder:PATH`` or ``csv:FILE``
+(``deep_emotion.data.userdata``), accepted everywhere a name is.
 """
 
 from __future__ import annotations
@@ -45,9 +47,15 @@ def data_root(data_dir: str | Path | None = None) -> Path:
 
 
 def load_dataset(name: str, data_dir: str | Path | None = None, split: str | None = None) -> FaceDataset:
-    """Load a registered dataset by name from the datasets root."""
+    """Load a registered dataset by name from the datasets root, or a user's files by spec
+    (``folder:PATH``, ``csv:FILE``; the datasets root is then not needed)."""
+    from deep_emotion.data import userdata
+
+    if userdata.is_user_spec(name):
+        return userdata.load_user(name, split=split)
     if name not in DATASETS:
-        raise DatasetError(f"unknown dataset {name!r}; available: {sorted(DATASETS)}")
+        raise DatasetError(f"unknown dataset {name!r}; available: {sorted(DATASETS)}, or your "
+                           "own files as folder:PATH or csv:FILE")
     return DATASETS[name](data_root(data_dir), split=split)
 
 

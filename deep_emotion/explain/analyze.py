@@ -45,7 +45,8 @@ from deep_emotion.explain.metrics import (SanityCheck, deletion_curve, faithfuln
 from deep_emotion.explain.regions import class_map_sums, region_layout, region_scores
 from deep_emotion.model import DeepEmotion
 
-__all__ = ["AnalyzeConfig", "analyze", "analysis_path", "load_analysis", "ANALYSIS_FORMAT"]
+__all__ = ["AnalyzeConfig", "analyze", "analysis_path", "data_analysis_path", "load_analysis",
+           "ANALYSIS_FORMAT"]
 
 ANALYSIS_FORMAT = "deep-emotion-analysis/1"
 # Keys of an analysis that stage 1 alone determines, and the settings it depends on.
@@ -65,8 +66,10 @@ class AnalyzeConfig:
     stride: int = 2                  # occlusion step (px)
     region_methods: tuple[str, ...] = ("stn", "occlusion")  # stage 1, every test face
     trust_methods: tuple[str, ...] = tuple(METHODS)         # stages 2 and 3
+    trust_stride: int = 4            # occlusion step in stages 2 and 3: the Explain page's
+                                     # default, and 3.6x fewer windows than stage 1's
     faithfulness_faces: int = 256    # seeded sample for deletion/insertion
-    sanity_faces: int = 128          # seeded sample for the randomisation check (>= 100 faces)
+    sanity_faces: int = 100          # seeded sample for the randomisation check (>= 100 faces)
     steps: int = 24                  # deletion/insertion steps (96 px each)
     chunk: int = 64                  # faces per resumable unit of stage 1
     batch_size: int = 256            # images per forward pass in occlusion
@@ -80,10 +83,12 @@ class AnalyzeConfig:
         if "stn" not in self.region_methods or "occlusion" not in self.region_methods:
             raise ValueError("region_methods must include 'stn' and 'occlusion' (agreement)")
 
-    def params(self, method: str) -> dict:
-        """Constructor keywords of ``method`` under this config."""
+    def params(self, method: str, stage: str = "regions") -> dict:
+        """Constructor keywords of ``method`` under this config in ``stage`` ("regions", or
+        "trust" for faithfulness and sanity)."""
         if method in ("occlusion", "flip"):
-            return {"window": self.window, "stride": self.stride, "batch_size": self.batch_size}
+            stride = self.stride if stage == "regions" else self.trust_stride
+            return {"window": self.window, "stride": stride, "batch_size": self.batch_size}
         return {}
 
     def digest(self) -> str:
@@ -94,6 +99,15 @@ def analysis_path(checkpoint: str | Path | Checkpoint) -> Path:
     """``checkpoints/NAME.analysis.json`` for a checkpoint name, path or loaded checkpoint."""
     path = checkpoint.path if isinstance(checkpoint, Checkpoint) else resolve(checkpoint)
     return path.with_name(path.name + ".analysis.json")
+
+
+def data_analysis_path(checkpoint: Checkpoint, data: FaceDataset) -> Path:
+    """Where analyses of a checkpoint on another dataset (e.g. a user's folder) are written:
+    the cache, keyed by the weights and the dataset's content hash."""
+    from deep_emotion.data.base import cache_dir
+
+    weights = (checkpoint.card.get("weights_sha256") or "")[:12]
+    return cache_dir() / "analyses" / f"{checkpoint.name}-{weights}-{data.sha256[:16]}.analysis.json"
 
 
 def load_analysis(checkpoint: str | Path | Checkpoint) -> dict:
@@ -119,6 +133,24 @@ class _Part:
     model: DeepEmotion
     data: FaceDataset
     name: str
+
+
+def _data_parts(ckpt: Checkpoint, data: FaceDataset) -> tuple[list[_Part], str]:
+    """Every row of ``data`` whose class the network knows, labelled in the network's classes
+    (the first network of a cross-validated checkpoint explains them)."""
+    from dataclasses import replace
+
+    shared = [c for c in ckpt.classes if c in data.classes]
+    if len(shared) < 2:
+        raise ValueError(f"{ckpt.name} predicts {list(ckpt.classes)}; {data.name} has "
+                         f"{list(data.classes)}: fewer than two classes in common")
+    keep = np.isin(data.labels.numpy(), [data.classes.index(c) for c in shared])
+    part = data.subset(keep)
+    labels = torch.tensor([ckpt.classes.index(data.classes[i]) for i in part.labels.tolist()],
+                          dtype=torch.int64)
+    part = replace(part, labels=labels, classes=ckpt.classes)
+    return [_Part(ckpt.models[0], part, "all")], f"{data.name}: {len(part)} faces of the classes " \
+        f"{', '.join(shared)}"
 
 
 def _test_parts(ckpt: Checkpoint, data_dir) -> tuple[list[_Part], str]:
@@ -164,7 +196,8 @@ class _State:
 
 def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None = None,
             config: AnalyzeConfig = AnalyzeConfig(), progress: bool = True,
-            resume: bool = True, reuse_regions: bool = True) -> dict:
+            resume: bool = True, reuse_regions: bool = True, data: FaceDataset | None = None,
+            out: str | Path | None = None) -> dict:
     """Compute the analyses of a checkpoint and write them to ``analysis_path(checkpoint)``.
 
     Args:
@@ -174,7 +207,11 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
         progress: show tqdm progress bars on stderr.
         resume: continue from ``NAME.analysis.partial.npz`` when its settings match.
         reuse_regions: take stage 1 from the analysis file already there when it was made for
-            the same weights with the same stage-1 settings (``REGION_SETTINGS``).
+            the same weights with the same stage-1 settings (``REGION_SETTINGS``); never for
+            ``data``, whose faces may have changed under the same name.
+        data: analyse these faces instead of the card's test split (a user's dataset; rows of
+            classes the network lacks are left out); written to ``data_analysis_path``.
+        out: write the analyses here instead.
 
     Returns:
         The analysis dict, with keys ``format``, ``checkpoint``, ``faces``, ``classes``,
@@ -187,20 +224,42 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
         ``seconds`` per stage.
     """
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
-    parts, source = _test_parts(ckpt, data_dir)
-    out_path = analysis_path(ckpt)
+    if data is None:
+        parts, source = _test_parts(ckpt, data_dir)
+        out_path = Path(out) if out else analysis_path(ckpt)
+    else:
+        parts, source = _data_parts(ckpt, data)
+        out_path = Path(out) if out else data_analysis_path(ckpt, data)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
     partial = out_path.with_name(out_path.name.removesuffix(".json") + ".partial.npz")
-    digest = config.digest() + ckpt.card.get("weights_sha256", "")[:16]
+    digest = config.digest() + ckpt.card.get("weights_sha256", "")[:16] + \
+        (data.sha256[:16] if data is not None else "")
     state = _State.load(partial, digest) if resume else _State()
     total = sum(len(p.data) for p in parts)
-    earlier = _reusable_regions(out_path, ckpt, config) if reuse_regions else None
-    seconds = {}
+    earlier = _reusable_regions(out_path, ckpt, config) if reuse_regions and data is None else None
 
     started = time.perf_counter()
     if earlier is None and (state.counts is None or state.done < total):
         _regions_stage(parts, ckpt, config, state, partial, digest, total, progress)
-    seconds["regions"] = earlier["seconds"].get("regions") if earlier else round(time.perf_counter() - started, 1)
+    seconds = {"regions": earlier["seconds"].get("regions") if earlier
+               else round(time.perf_counter() - started, 1)}
+    sampled = _trust_stages(parts, ckpt, config, state, partial, digest, seconds, progress)
 
+    result = _assemble(ckpt, config, state, ckpt.classes, source, total, seconds, sampled)
+    if earlier is not None:
+        result |= {k: earlier[k] for k in REGION_KEYS}
+    if data is not None:
+        result["dataset"] = {"name": data.name, "sha256": data.sha256, "rows": len(data),
+                             **({"manifest": data.meta["manifest"]} if "manifest" in data.meta
+                                else {})}
+    text = json.dumps(result, separators=(",", ":"), allow_nan=False)
+    out_path.write_text(text + "\n")
+    partial.unlink(missing_ok=True)
+    return json.loads(text)  # exactly what load_analysis will return
+
+
+def _trust_stages(parts, ckpt, config, state, partial, digest, seconds, progress) -> dict:
+    """Stages 2 and 3, method by method (each saved as it finishes); returns faces per stage."""
     sampled = {}
     for stage, n_faces, fn in (("faithfulness", config.faithfulness_faces, _faithfulness),
                                ("sanity", config.sanity_faces, _sanity)):
@@ -215,14 +274,7 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
                 done[method] = fn(picks, ckpt, method, config)
                 state.save(partial, digest)
         seconds[stage] = round(time.perf_counter() - started, 1)
-
-    result = _assemble(ckpt, config, state, ckpt.classes, source, total, seconds, sampled)
-    if earlier is not None:
-        result |= {k: earlier[k] for k in REGION_KEYS}
-    text = json.dumps(result, separators=(",", ":"), allow_nan=False)
-    out_path.write_text(text + "\n")
-    partial.unlink(missing_ok=True)
-    return json.loads(text)  # exactly what load_analysis will return
+    return sampled
 
 
 def _reusable_regions(path: Path, ckpt: Checkpoint, config: AnalyzeConfig) -> dict | None:
@@ -296,7 +348,8 @@ def _faithfulness(picks, ckpt, method, config) -> dict:
         if method == "random":
             maps = random_maps((len(x), 1, pre.size, pre.size), config.seed + len(dele))
         else:
-            maps = make_explainer(method, part.model, pre, **config.params(method)).attribute(x, target).maps
+            maps = make_explainer(method, part.model, pre,
+                                  **config.params(method, "trust")).attribute(x, target).maps
         dele.append(deletion_curve(part.model, x, maps, target, baseline=pre.pixel_value(0),
                                    steps=config.steps))
         ins.append(insertion_curve(part.model, x, maps, target, steps=config.steps))
@@ -324,7 +377,8 @@ def _sanity(picks, ckpt, method, config) -> dict:
     """Per-face similarity at every randomisation step, pooled over the sampled faces."""
     sims, layers = [], []
     for part, rows in picks:
-        explainer = make_explainer(method, part.model, ckpt.preprocessing, **config.params(method))
+        explainer = make_explainer(method, part.model, ckpt.preprocessing,
+                                   **config.params(method, "trust"))
         check = sanity_check(explainer, ckpt.preprocessing.to_input(part.data.images[rows]),
                              seed=config.seed)
         sims.append(check.similarity)

@@ -6,6 +6,7 @@ Uploads go through ``file_uploader``/``camera_input`` (supported by AppTest sinc
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -70,6 +71,21 @@ def test_explain_upload(app, astronaut_jpeg):
     assert [m.label for m in app.metric] == ["STN ↔ occlusion", "Rank correlation", "Deletion AUC"]
 
 
+def test_explain_defaults_to_the_methods_that_pass_both_checks(app, astronaut_jpeg):
+    app.file_uploader(key="upload").set_value(("astronaut.jpg", astronaut_jpeg, "image/jpeg"))
+    app.run()
+    assert app.multiselect(key="methods_fer2013").value == ["gradcam"]
+    app.multiselect(key="methods_fer2013").set_value(["saliency", "ig", "gradcam"]).run()
+    assert not app.exception
+    spec = json.loads(app.get("plotly_chart")[-1].proto.spec)
+    grid = " ".join(a["text"] for a in spec["layout"]["annotations"])
+    assert "Saliency (|gradient|)<br>(fails the sanity check)" in grid
+    assert "Integrated gradients<br>(no better than a random map)" in grid
+    assert "Grad-CAM<br>(" not in grid  # passes both: no note
+    app.sidebar.selectbox(key="checkpoint").set_value("ckplus").run()  # no analysis: no verdicts
+    assert app.multiselect(key="methods_ckplus").value == []
+
+
 def test_explain_bad_upload_is_an_error_not_a_traceback(app):
     app.file_uploader(key="upload").set_value(("face.png", b"this is not an image", "image/png"))
     app.run()
@@ -107,7 +123,7 @@ def test_explain_every_control(app, astronaut_jpeg):
         app.selectbox(key="occ_baseline").set_value(baseline).run()
         assert not app.exception, baseline
     every = [m for m in pipeline.METHODS if m != "occlusion"]
-    app.multiselect(key="methods").set_value(every).run()
+    app.multiselect(key="methods_fer2013").set_value(every).run()
     assert not app.exception
     assert charts(app) == 5 + -(-len(every) // 3)  # other methods three to a row
     for tta in TTA_MODES:
@@ -224,7 +240,11 @@ def test_model_card(app):
     go(app, "model_card")
     assert charts(app) == 2  # architecture, training curves
     assert app.metric[0].value == "76,797"
-    assert len(app.dataframe) == 2  # split sizes, results beside the paper
+    # network and training settings, split sizes, results beside the paper
+    assert len(app.dataframe) == 4
+    network, training = (" ".join(t.value["setting"]) for t in app.dataframe[:2])
+    assert "attention branch filters" in network and "learning rate" in training
+    assert "_" not in network + training  # settings read in words, never as config keys
 
 
 def test_model_card_cross_validated(app):
@@ -276,32 +296,34 @@ def _model_card_of_first_shipped(belongs, why_none: str, monkeypatch) -> AppTest
 
 
 def test_the_model_card_of_a_shipped_paper_style_row_shows_its_seed_study(monkeypatch):
-    from deep_emotion.results import seed_study_of
+    from dashboard.studies import seed_study_of
 
     at = _model_card_of_first_shipped(lambda card: seed_study_of(card.get("weights_sha256", "")),
                                       "no shipped checkpoint belongs to a seed study", monkeypatch)
     headers = [h.value for h in at.subheader]
     assert "Over training seeds" in headers
-    # split sizes, results beside the paper, seeds (and the recipe study, where there is one)
-    assert len(at.dataframe) == 3 + ("How the recipe was chosen" in headers)
+    # settings (2), split sizes, results beside the paper, seeds (and the recipe study)
+    assert len(at.dataframe) == 5 + ("How the recipe was chosen" in headers)
     assert "chosen by validation alone" in " ".join(c.value for c in at.caption)
 
 
 def test_the_model_card_of_a_row_whose_recipe_a_study_chose_shows_that_study(monkeypatch):
     from deep_emotion.checkpoints import read_card
-    from deep_emotion.results import recipe_study_of
+    from dashboard.studies import recipe_study_of
 
     at = _model_card_of_first_shipped(
         recipe_study_of, "no shipped checkpoint's recipe was chosen by a recipe study", monkeypatch)
     assert "How the recipe was chosen" in [h.value for h in at.subheader]
     table = at.dataframe[-1].value
     assert (table["chosen"] == "✓").sum() == 1 and "held-out faces right" in table
+    recipes = " ".join(table["recipe"])  # in words: "random erasing: off", not augment.erase=0
+    assert "=" not in recipes and "_" not in recipes
     captions = " ".join(c.value for c in at.caption)
     assert "test faces were never used" in captions
     shown = Path(__file__).resolve().parents[2] / "checkpoints" / at.sidebar.selectbox(
         key="checkpoint").value
     margin = recipe_study_of(read_card(shown))["margin_faces"]
-    assert (f"by more than {margin} held-out faces" in captions) == (margin > 0)
+    assert (f"at least {margin + 1} more held-out faces right" in captions) == (margin > 0)
 
 
 @needs_data
