@@ -54,8 +54,11 @@ def _phone_ready(build):
         title = fig.layout.title.text
         if title:
             lines = wrap_title(title).count("<br>") + 1
-            top = max(fig.layout.margin.t or 0, 18 + 18 * lines)
+            # subplot titles sit just above their panels, inside the top margin: leave them a row
+            below = 22 if fig.layout.annotations else 0
+            top = max(fig.layout.margin.t or 0, 14 + 18 * lines + below)
             fig.update_layout(title=dict(text=wrap_title(title), x=0.01, xanchor="left",
+                                         yref="container", y=1, yanchor="top", pad=dict(t=6),
                                          font=dict(size=14)), margin=dict(t=top))
         fig.update_layout(modebar=dict(orientation="v"))
         # plain decimals on colour bars: Plotly's default SI ticks write 0.0002 as "200μ"

@@ -64,8 +64,10 @@ else:
                    "network is evaluated here.")
 
 title = f"{ckpt_name} on {resources.label(ds_name)} ({split})"
-st.plotly_chart(figures.confusion_matrix(confusion, classes, normalise=normalise, title=title),
-                key=widgets.chart_key("cm_fig"), on_select=widgets.cell_clicked("cm_fig", classes),
+cm_key = widgets.chart_key("cm_fig")
+cm_fig = figures.confusion_matrix(confusion, classes, normalise=normalise, title=title)
+cm_fig.update_layout(selectionrevision=cm_key)  # a new key clears Plotly's own selection too
+st.plotly_chart(cm_fig, key=cm_key, on_select=widgets.cell_clicked("cm_fig", classes),
                 selection_mode="points", config=figures.PLOTLY_CONFIG)
 
 left, right = st.columns([3, 2])
