@@ -7,7 +7,7 @@ Reports, measured in the same run:
     upload made once the page is ready (idle, its first figure drawn);
   * load: N sessions at once (--rounds times), errors and the 50th/95th percentile, and the
     p95 as a ratio of the baseline;
-  * server compute only: the same N uploads through ``dashboard.pipeline`` in N threads with
+  * server compute only: the same N uploads through ``read_faces`` and ``explain_face`` in N threads with
     the app's locking and no browser, to separate the server's share from the browsers'
     (all N Chromium renderers run on the same machine as the server here).
 
@@ -110,30 +110,31 @@ def percentile(values: list[float], q: float) -> float:
 
 def server_compute(files: list[Path], sessions: int) -> list[float]:
     """The server's share, without browsers: ``sessions`` threads each decode, detect, align
-    and explain one photo through ``dashboard.pipeline`` with the app's locking (one model
-    lock; the detector has its own) and one torch thread.  Seconds per thread."""
+    and explain one photo through ``read_faces`` and ``explain_face`` as the Explain page does
+    (the network's lock is the core's; the detector has its own) and one torch thread.
+    Seconds per thread."""
     import threading
 
     import torch
 
-    from dashboard import pipeline
     from deep_emotion.catalog import checkpoint_dir, list_checkpoints
     from deep_emotion.checkpoints import load_checkpoint
+    from deep_emotion.explain import explain_face
+    from deep_emotion.faces import detect_faces, read_faces
 
     torch.set_num_threads(1)
     name = "fer2013" if "fer2013" in list_checkpoints() else list_checkpoints()[0]
     ckpt = load_checkpoint(checkpoint_dir() / name)
-    lock = threading.Lock()
-    pipeline.detector_warm_up()
-    pipeline.explain_face(ckpt, np.zeros((48, 48), np.uint8), methods=("ig", "gradcam"))
+    methods = ("stn", "occlusion", "ig", "gradcam")  # the page's default maps
+    detect_faces(np.full((64, 64, 3), 128, np.uint8))
+    explain_face(ckpt, np.zeros((48, 48), np.uint8), methods, trust=True)
     times = [0.0] * sessions
 
     def one(i: int) -> None:
         start = time.perf_counter()
-        photo = pipeline.read_photo(files[i].read_bytes(), files[i].name)
-        face = pipeline.crop_face(photo, 0 if photo.faces else None)
-        with lock:
-            pipeline.explain_face(ckpt, face, methods=("ig", "gradcam"))
+        photo = read_faces(files[i], size=ckpt.preprocessing.size)
+        face = photo.crops[0] if photo.crops else photo.whole_image()
+        explain_face(ckpt, face, methods, trust=True)
         times[i] = time.perf_counter() - start
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(sessions)]

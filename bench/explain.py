@@ -76,7 +76,7 @@ def main() -> None:
             "captum occlusion, naive (ppe=1)": lambda: naive.attribute(
                 x, sliding_window_shapes=(1, 8, 8), strides=(1, 2, 2), baselines=black,
                 target=target, perturbations_per_eval=1),
-            "ours: occlusion 8x8 stride 2": lambda: Occlusion(model, pre).attribute(x, target),
+            "ours: occlusion 8x8 stride 2": lambda: Occlusion(model, pre, stride=2).attribute(x, target),
             "ours: integrated gradients (50)": lambda: IntegratedGradients(model, pre).attribute(x),
             "ours: predict + stn + occlusion + ig": lambda: explain_face(
                 ckpt, face, methods=("stn", "occlusion", "ig")),

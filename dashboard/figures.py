@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-__all__ = ["photo_with_faces", "probability_bars", "face_image", "map_overlay", "stn_outline",
+__all__ = ["photo_with_faces", "probability_bars", "map_overlay", "stn_outline",
            "confusion_matrix", "per_class_bars", "training_curves", "architecture_diagram",
            "region_bars", "class_mean_maps", "deletion_curves", "normalise_rows", "MAP_SCALE",
            "region_matrix", "region_layout", "quantile_bars", "sanity_curves", "stn_panels",
@@ -103,8 +103,9 @@ def _jpeg_uri(rgb: np.ndarray, scale: float = 1.0) -> str:
 
 @_phone_ready
 def photo_with_faces(rgb: np.ndarray, boxes: Sequence[Sequence[int]], chosen: int | None = None,
-                     max_side: int = 640) -> go.Figure:
-    """The photo with a numbered box per face; the chosen one drawn thicker and in colour."""
+                     max_side: int = 640, labels: Sequence[str] | None = None) -> go.Figure:
+    """The photo with a labelled box per face ("face 1", ... unless ``labels`` are given); the
+    chosen one (a position in ``boxes``) drawn thicker and in colour."""
     rgb = np.asarray(rgb)
     h, w = rgb.shape[:2]
     # Sent as one JPEG data URI, not a list of pixel triples: ~30x smaller and faster to draw.
@@ -115,7 +116,8 @@ def photo_with_faces(rgb: np.ndarray, boxes: Sequence[Sequence[int]], chosen: in
         colour = "#00e676" if i == chosen else "#ffd600"
         fig.add_shape(type="rect", x0=x, y0=y, x1=x + bw, y1=y + bh,
                       line=dict(color=colour, width=4 if i == chosen else 2))
-        fig.add_annotation(x=x, y=y, text=f"face {i + 1}", showarrow=False, xanchor="left",
+        text = labels[i] if labels is not None else f"face {i + 1}"
+        fig.add_annotation(x=x, y=y, text=text, showarrow=False, xanchor="left",
                            yanchor="bottom", font=dict(color="black", size=13), bgcolor=colour)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
@@ -137,14 +139,6 @@ def probability_bars(classes: Sequence[str], probs: Sequence[float], highlight: 
     fig.update_layout(title=title, margin=_MARGIN, height=60 + 32 * len(classes),
                       xaxis=dict(range=[0, 1.15], tickformat=".0%", title="probability"))
     return fig
-
-
-@_phone_ready
-def face_image(image: np.ndarray, title: str = "") -> go.Figure:
-    """A grayscale image (0..255) drawn pixel for pixel."""
-    fig = go.Figure(_gray(image))
-    fig.update_layout(title=title)
-    return _square(fig)
 
 
 @_phone_ready

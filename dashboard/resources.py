@@ -14,20 +14,25 @@ import numpy as np
 import streamlit as st
 import torch
 
-from dashboard import pipeline
 from deep_emotion.catalog import checkpoint_dir, list_checkpoints
 from deep_emotion.checkpoints import Checkpoint, CheckpointError, load_checkpoint, read_card
 from deep_emotion.data import DATASETS, DatasetError, FaceDataset, data_root, load_dataset
 from deep_emotion import evaluate
+from deep_emotion.explain import METHODS, explain_face
+from deep_emotion.faces import (DETECTOR_NAME, MIN_SCORE, FaceImageError, FacePhoto, detect_faces,
+                                read_faces)
 from deep_emotion.predict import predict_proba
+from deep_emotion import predict
 from dashboard.studies import (recipe_studies_dir, recipe_study_of, seed_studies_dir,
                                seed_study_of)
 
 __all__ = ["checkpoint_names", "card", "checkpoint", "model_lock", "dataset", "dataset_names",
-           "dataset_status", "datasets_on_disk", "label", "evaluation_split", "protocol_test_rows", "predictions",
-           "cross_dataset", "photo", "face", "explanation", "samples", "sample_bytes", "analysis",
+           "dataset_status", "datasets_on_disk", "label", "evaluation_split", "protocol_test_rows",
+           "predictions", "cross_dataset", "photo", "is_dataset_sample", "explanation", "METHODS",
+           "samples", "sample_bytes", "analysis",
            "analysis_is_stale", "seed_study", "recipe_study",
-           "configure_torch", "warm_up", "CheckpointError", "DatasetError"]
+           "configure_torch", "warm_up", "CheckpointError", "DatasetError", "FaceImageError",
+           "DETECTOR_NAME", "MIN_SCORE"]
 
 # Datasets the dashboard knows, with the label users read; FERG only when a loader exists.
 DATASET_LABELS = {"fer2013": "FER2013", "ferplus": "FER+", "ckplus": "CK+", "jaffe": "JAFFE",
@@ -98,22 +103,20 @@ def _checkpoint(path: str, stamp: float) -> Checkpoint:
 
 
 def checkpoint(name: str) -> Checkpoint:
-    """The loaded checkpoint, once per process and file version; raises CheckpointError."""
+    """The loaded checkpoint, once per process and file version; raises CheckpointError.
+
+    Also sets the calling thread's torch threads (``configure_torch``): every page that runs a
+    network loads its checkpoint first, on the thread that will run it.
+    """
+    configure_torch()
     p = _path(name)
     return _checkpoint(str(p), _stamp(p.with_suffix(".safetensors")))
 
 
-@st.cache_resource
-def _locks() -> dict[str, threading.Lock]:
-    return {}
-
-
-_locks_guard = threading.Lock()
-
-
-def model_lock(name: str) -> threading.Lock:
-    with _locks_guard:
-        return _locks().setdefault(name, threading.Lock())
+def model_lock(name: str) -> threading.RLock:
+    """The loaded network's lock (``deep_emotion.predict.model_lock``), which explanations
+    on it hold too."""
+    return predict.model_lock(checkpoint(name).model)
 
 
 def dataset_names() -> list[str]:
@@ -267,45 +270,35 @@ def warm_up(ckpt_name: str | None) -> None:
     upload does not pay for them (the frame calls this once per process, in a thread)."""
     configure_torch()
     try:
-        blank = np.full((64, 64, 3), 128, np.uint8)
-        pipeline.detector_warm_up()
+        detect_faces(np.full((64, 64, 3), 128, np.uint8))
         if ckpt_name:
             ckpt = checkpoint(ckpt_name)
-            with model_lock(ckpt_name):
-                pipeline.explain_face(ckpt, blank[:48, :48, 0], methods=pipeline.METHODS[1:])
+            size = ckpt.preprocessing.size
+            explain_face(ckpt, np.full((size, size), 128, np.uint8), tuple(METHODS), trust=True)
     except Exception:  # noqa: BLE001 - warming is best effort; the real call reports errors
         pass
 
 
+def is_dataset_sample(name: str) -> bool:
+    """Dataset samples (names from ``samples()``) are aligned faces already: no detection."""
+    return " test face: " in name
+
+
 @st.cache_data(show_spinner="Finding faces…", max_entries=32)
-def photo(data: bytes, name: str = "") -> pipeline.Photo:
-    """Decode and detect, once per distinct upload (kept in memory by Streamlit's cache).
-
-    Dataset samples (``name`` from ``samples()``) are aligned faces already: no detection.
-    """
-    if " test face: " in name:
-        import io
-
-        from PIL import Image
-
-        with Image.open(io.BytesIO(data)) as im:
-            return pipeline.aligned_photo(np.asarray(im.convert("L")))
-    return pipeline.read_photo(data, name)
+def photo(data: bytes, name: str, size: int) -> FacePhoto:
+    """``deep_emotion.faces.read_faces`` once per distinct upload and crop size (kept in memory
+    by Streamlit's cache); raises FaceImageError with a sentence for the page."""
+    return read_faces(data, name=name or None, size=size, detect=not is_dataset_sample(name))
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def face(data: bytes, index: int | None, name: str = "") -> np.ndarray:
-    return pipeline.crop_face(photo(data, name), index)
+def _checkpoint_key(ckpt: Checkpoint) -> tuple[str, str | None]:
+    return str(ckpt.path), ckpt.card.get("weights_sha256")
 
 
-@st.cache_data(show_spinner="Explaining the face…", max_entries=64)
-def explanation(ckpt_name: str, face48: np.ndarray, tta: str, window: int, stride: int,
-                baseline: str, methods: tuple[str, ...], target: int | None) -> dict:
-    configure_torch()
-    ckpt = checkpoint(ckpt_name)
-    with model_lock(ckpt_name):
-        return pipeline.explain_face(ckpt, face48, tta=tta, window=window, stride=stride,
-                                     baseline=baseline, methods=methods, target=target)
+# The core's ``explain_face`` itself, cached per checkpoint version, face and settings (it holds
+# the network's lock while it works).
+explanation = st.cache_data(show_spinner="Explaining the face…", max_entries=64,
+                            hash_funcs={Checkpoint: _checkpoint_key})(explain_face)
 
 
 # --------------------------------------------------------------------------------------------
@@ -351,7 +344,6 @@ def sample_bytes(name: str) -> bytes:
         ds_name = {v: k for k, v in DATASET_LABELS.items()}[ds_label]
         ds, _ = evaluation_split(dataset(ds_name))
         row = int(np.flatnonzero(ds.labels.numpy() == ds.classes.index(cls))[0])
-        # Dataset faces are already framed crops: pad them so the detector sees a whole head.
         image = Image.fromarray(ds.images[row].numpy())  # 48x48, framed like FER2013
     buf = io.BytesIO()
     image.save(buf, format="PNG")

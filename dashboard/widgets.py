@@ -2,7 +2,7 @@
 
 Keys are fixed strings so a choice made on one page (the checkpoint, the dataset) is still
 there on the next; the checkpoint picker lives in the frame's sidebar (``dashboard/app.py``).
-The model stack (``resources``, ``pipeline``: torch) is imported inside the widgets that need
+The model stack (``resources``, ``reports``: torch) is imported inside the widgets that need
 it, so the frame and the photo picker draw before torch has loaded.
 """
 
@@ -19,9 +19,8 @@ __all__ = ["checkpoint_picker", "current_checkpoint", "dataset_picker", "photo_s
            "cell_from_selection", "confusion_cell", "cell_clicked", "chart_key", "hand_over_face",
            "handed_over_face", "card_summary", "method_titles",
            "occlusion_controls", "method_picker", "tta_picker", "face_picker", "no_checkpoint",
-           "target_picker"]
+           "target_picker", "face_threshold", "upload_limit_mb"]
 
-IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
 TTA_LABELS = {"none": "none", "flip": "mirror (2 views)", "tencrop": "ten crops"}
 
 
@@ -217,8 +216,11 @@ def photo_source() -> tuple[bytes | None, str]:
     """Upload, camera or a sample; returns the photo's bytes (in memory) and a label for it."""
     source = st.radio("Photo", ["Upload", "Camera", "Sample"], horizontal=True, key="source")
     if source == "Upload":
-        up = st.file_uploader("Upload a photo with a face", type=IMAGE_TYPES, key="upload",
-                              help="JPEG, PNG, WebP, BMP, GIF or TIFF. Kept in memory only.")
+        # No ``type=`` filter: the decoder sniffs the content, so a JPEG named .heic is read as
+        # the JPEG it is, and a refusal is our own visible message, not a tooltip on the chip.
+        up = st.file_uploader("Upload a photo with a face", key="upload",
+                              help="JPEG, PNG, WebP, BMP, GIF or TIFF, up to "
+                                   f"{upload_limit_mb()} MB. Kept in memory only.")
         return (up.getvalue(), up.name) if up is not None else (None, "")
     if source == "Camera":
         shot = st.camera_input("Take a photo", key="camera")
@@ -234,27 +236,53 @@ def photo_source() -> tuple[bytes | None, str]:
     return resources.sample_bytes(name), name
 
 
-def face_picker(count: int) -> int | None:
-    """A picker when the photo has several faces; None when it has none."""
-    if count == 0:
-        return None
-    if count == 1:
-        return 0
-    return st.radio("Face", list(range(count)), format_func=lambda i: f"face {i + 1}",
-                    horizontal=True, key="face_index")
+def upload_limit_mb() -> int:
+    """The decoder's byte limit in MB (``deep_emotion.faces.MAX_BYTES``), which every upload
+    is checked against; Streamlit's own ``server.maxUploadSize`` is set above it so that the
+    refusal of a too-large photo is a message on the page."""
+    from deep_emotion.faces.decode import MAX_BYTES  # no torch: the decoder is Pillow only
+
+    return MAX_BYTES // 2**20
+
+
+def face_threshold(min_score: float) -> float:
+    """The detector score below which face boxes are hidden."""
+    return st.slider("Hide faces scoring below", min_score, 1.0, min_score, step=0.01,
+                     key="face_threshold", format="%.2f",
+                     help="The detector's confidence that a box holds a face. Raise it to hide "
+                          "boxes on things that are not faces.")
+
+
+def face_picker(shown: list[int], scores: list[float]) -> int:
+    """Radio over the shown faces when there are several, numbered as on the photo (largest
+    face is face 1); returns the index of the chosen face among all detected faces."""
+    if len(shown) == 1:
+        return shown[0]
+    if st.session_state.get("face_index") not in shown:
+        st.session_state["face_index"] = shown[0]  # the chosen face was hidden by the threshold
+    return st.radio("Face", shown, horizontal=True, key="face_index",
+                    format_func=lambda i: f"face {i + 1} (score {scores[i]:.2f})")
 
 
 def occlusion_controls() -> tuple[int, int, str]:
-    """Occlusion window, stride and baseline."""
-    from dashboard import pipeline
+    """Occlusion window, stride and baseline, with the core's defaults.
+
+    A stride longer than the window would leave pixels no window covers (Captum refuses it),
+    so the stride used is lowered to the window, and a note on the page says so.
+    """
+    from deep_emotion.explain import BASELINES, OCCLUSION_STRIDE, OCCLUSION_WINDOW
 
     c1, c2, c3 = st.columns(3)
-    window = c1.slider("Window (px)", 2, 24, 8, step=1, key="occ_window",
+    window = c1.slider("Window (px)", 2, 24, OCCLUSION_WINDOW, step=1, key="occ_window",
                        help="Side of the square patch hidden at each step.")
-    stride = c2.slider("Stride (px)", 1, 12, 4, step=1, key="occ_stride",
-                       help="How far the patch moves between steps.")
-    baseline = c3.selectbox("Baseline", list(pipeline.BASELINES), key="occ_baseline",
+    stride = c2.slider("Stride (px)", 1, 12, OCCLUSION_STRIDE, step=1, key="occ_stride",
+                       help="How far the patch moves between steps; at most the window.")
+    baseline = c3.selectbox("Baseline", list(BASELINES), key="occ_baseline",
                             help="What the hidden patch is replaced with.")
+    if stride > window:
+        st.info(f"The stride ({stride} px) is longer than the window ({window} px), which "
+                f"would leave pixels no patch covers: occlusion uses a stride of {window} px.")
+        stride = window
     return window, stride, baseline
 
 
@@ -281,9 +309,10 @@ def method_picker(ckpt_name: str) -> tuple[str, ...]:
     """The extra attribution methods to draw; by default those that pass both trust checks
     for this checkpoint (``tables.trusted_methods``), keyed per checkpoint so that switching
     network brings its own defaults."""
-    from dashboard import pipeline, tables
+    from dashboard import tables
+    from deep_emotion.explain import METHODS
 
-    others = [m for m in pipeline.METHODS if m != "occlusion"]
+    others = [m for m in METHODS if m not in ("occlusion", "stn")]  # those two are always shown
     trusted = tables.trusted_methods(_analyses_of(ckpt_name), others)
     chosen = st.multiselect("Other methods", others, default=trusted, key=f"methods_{ckpt_name}",
                             format_func=METHOD_LABELS.get,

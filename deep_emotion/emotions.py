@@ -1,4 +1,8 @@
-"""The one emotion vocabulary every dataset and checkpoint maps into (DESIGN.md rule 3)."""
+"""The one emotion vocabulary every dataset and checkpoint maps into.
+
+Each loader in ``deep_emotion.data`` maps its own label convention to these names in one
+visible table, so heads trained on different datasets can be compared class by class.
+"""
 
 from __future__ import annotations
 

@@ -2,13 +2,12 @@
 test-time augmentation, for single splits and cross-validation protocols.
 
 Everything here is a pure function of probabilities and labels, or a thin loop that produces
-them with ``deep_emotion.predict.predict_proba``; ``evaluate_checkpoint`` re-derives a card's
-test split from its protocol so the number in a card can be reproduced from the shipped files.
+them with ``deep_emotion.predict.predict_proba``.  Re-deriving a card's test split from its
+protocol, to reproduce the card's numbers, is ``deep_emotion.experiment.evaluate_checkpoint``.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,6 +15,7 @@ import torch
 from torch import nn
 
 from deep_emotion.data import FaceDataset
+from deep_emotion.emotions import shared_classes
 from deep_emotion.predict import TTA_MODES, predict_proba
 from deep_emotion.preprocess import Preprocessing
 
@@ -80,10 +80,6 @@ def pool_folds(fold_metrics: Sequence[dict], classes: Sequence[str]) -> dict:
                      "fold_accuracies": accs, "folds": len(accs)}
 
 
-def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
-    return float((logits.argmax(1) == labels).float().mean()) if len(labels) else math.nan
-
-
 def cross_dataset(model: nn.Module, model_classes: Sequence[str], preprocessing: Preprocessing,
                   data: FaceDataset, tta: str = "none") -> dict:
     """A network trained on one dataset judged on another, over the classes both share by name.
@@ -100,8 +96,6 @@ def cross_dataset(model: nn.Module, model_classes: Sequence[str], preprocessing:
     Raises:
         ValueError: when fewer than two classes are shared.
     """
-    from deep_emotion.emotions import shared_classes
-
     shared = shared_classes(tuple(model_classes), tuple(data.classes))
     if len(shared) < 2:
         raise ValueError(f"the network's classes {list(model_classes)} and {data.name}'s "

@@ -1,6 +1,6 @@
 """Dataset protocols end to end: which rows train, select and test; train them; write the card.
 
-A protocol (DESIGN.md, "Protocols") turns a ``FaceDataset`` into one or more ``Fold``s of row
+A protocol (one of ``PROTOCOLS``) turns a ``FaceDataset`` into one or more ``Fold``s of row
 indices.  ``run_training`` fits one network per fold (``deep_emotion.train.fit``), evaluates each
 test split once, at the end, and saves a checkpoint whose card records everything needed to
 rebuild the same folds; ``evaluate_checkpoint`` does exactly that to reproduce the card's
@@ -17,11 +17,12 @@ import numpy as np
 
 from deep_emotion import protocols
 from deep_emotion.checkpoints import Checkpoint, load_checkpoint, read_card, save_checkpoint
-from deep_emotion.data import DatasetError, FaceDataset, data_root, ferplus, load_dataset
-from deep_emotion.evaluate import evaluate_model, pool_folds
+from deep_emotion.data import DatasetError, FaceDataset, data_root, ferplus, jaffe, load_dataset
+from deep_emotion.distributed import is_main_process
+from deep_emotion.evaluate import cross_dataset, evaluate_model, pool_folds
 from deep_emotion.model import DeepEmotion
 from deep_emotion.preprocess import DEFAULT_PREPROCESSING
-from deep_emotion.train import TrainConfig, fit, is_main_process
+from deep_emotion.train import TrainConfig, fit
 
 __all__ = ["Fold", "PROTOCOLS", "make_folds", "run_training", "checkpoint_folds",
            "evaluate_checkpoint", "evaluate_on_data"]
@@ -43,7 +44,8 @@ PROTOCOLS = {
 }
 OFFICIAL_SPLITS = {"Training": "train", "PublicTest": "val", "PrivateTest": "test",
                    "train": "train", "val": "val", "validation": "val", "test": "test"}
-STRATIFIED_SIZES = {"jaffe": ({"train": 120, "val": 23, "test": 70}, 10)}
+# Split sizes and test rows per class of the "stratified" protocol, where a dataset has its own.
+STRATIFIED_SIZES = {"jaffe": (jaffe.PAPER_SPLIT, jaffe.PAPER_TEST_PER_CLASS)}
 DEFAULT_FRACTIONS = {"train": 0.7, "val": 0.1, "test": 0.2}
 
 
@@ -181,7 +183,8 @@ def _card(cfg: TrainConfig, data: FaceDataset, folds: list[Fold], results: list[
         "preprocessing": DEFAULT_PREPROCESSING.to_dict(),
         "dataset": {"name": data.name, "file": Path(data.source).name, "sha256": data.sha256,
                     "rows": len(data),
-                    **({"vote_targets": data.meta["vote_targets"]} if cfg.vote_share else {})},
+                    **({"vote_targets": data.meta["vote_targets"]} if cfg.vote_share else {}),
+                    **({"manifest": data.meta["manifest"]} if "manifest" in data.meta else {})},
         "protocol": {"name": cfg.protocol, "description": PROTOCOLS[cfg.protocol],
                      "seed": cfg.protocol_seed, "folds": [f.name for f in folds],
                      "split_sizes": sizes, "selection": _selection_text(cfg.protocol, data)},
@@ -280,8 +283,6 @@ def evaluate_on_data(ckpt: Checkpoint, data: FaceDataset,
         the dataset's ``manifest`` counts when it has them.  A cross-validated checkpoint is
         judged by its first network (``networks`` says how many it holds).
     """
-    from deep_emotion.evaluate import cross_dataset
-
     test = {}
     for mode in tta:
         r = cross_dataset(ckpt.model, ckpt.classes, ckpt.preprocessing, data, mode)

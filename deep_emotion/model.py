@@ -31,7 +31,7 @@ bright one, and the augmentation varies geometry, never contrast; per-image stan
 makes the network blind to brightness and contrast by construction.  Inside the network it
 travels with the checkpoint, so every caller (evaluation, the dashboard, the attributions) gets
 it without a change to the preprocessing.  No shipped network uses it: it did not raise
-validation accuracy on FER2013, CK+ or JAFFE (README, ablations and recipe studies).
+validation accuracy on FER2013, CK+ or JAFFE (docs/RESULTS.md, ablations and recipe studies).
 """
 
 from __future__ import annotations
@@ -57,20 +57,31 @@ ALIGN_CORNERS = False
 
 @dataclass(frozen=True)
 class DeepEmotionConfig:
-    """Everything needed to rebuild a network; stored verbatim in checkpoint cards."""
+    """Everything needed to rebuild a network; stored verbatim in checkpoint cards.
+
+    The defaults are the paper's network.  Shipped checkpoints change only ``num_classes``,
+    ``channels``, ``hidden`` and ``dropout``; the fields marked *ablation* exist for the
+    ablation studies (docs/RESULTS.md) and for comparing with other reimplementations, and
+    every shipped network keeps them at their defaults.
+    """
 
     num_classes: int = 7            # size of the head; the card stores the class names
     image_size: int = 48            # square grayscale input, FER2013 framing
-    layout: Literal["paper", "input_warp"] = "paper"  # what theta warps (see module docstring)
-    use_stn: bool = True            # False drops the localization branch (ablation)
+    layout: Literal["paper", "input_warp"] = "paper"  # ablation: what theta warps (module doc)
+    use_stn: bool = True            # ablation: False drops the localization branch
     channels: int = 10              # filters in each of the 4 feature convolutions
     loc_channels: tuple[int, int] = (8, 10)  # filters of the 2 localization convolutions
-    loc_kernels: tuple[int, int] = (3, 3)  # localization kernels ((3,3) -> flatten 1000, (7,5) -> 640)
+    # ablation: localization kernels; (3, 3) -> flatten 1000, (7, 5) -> the popular
+    # reimplementation's 640
+    loc_kernels: tuple[int, int] = (3, 3)
     loc_hidden: int = 32            # hidden units of the localization FC (paper: 32)
     hidden: int = 50                # hidden units of the classifier FC (paper: 50)
-    dropout: float = 0.5            # after the feature branch, as in the paper's code
-    padding_mode: Literal["zeros", "border", "reflection"] = "zeros"  # warp outside the frame
-    # "dataset": the preprocessing's fixed mean/std only; "per_image": also standardise each face
+    dropout: float = 0.5            # after the feature branch, as in the paper's code; the
+                                    # shipped recipes use 0.1-0.3
+    # ablation: how the warp fills pixels it pulls from outside the frame
+    padding_mode: Literal["zeros", "border", "reflection"] = "zeros"
+    # ablation: "dataset" = the preprocessing's fixed mean/std only; "per_image" = also
+    # standardise each face (module docstring)
     input_norm: Literal["dataset", "per_image"] = "dataset"
 
     def __post_init__(self) -> None:
@@ -229,7 +240,7 @@ def build_model(**overrides) -> DeepEmotion:
     (``load_checkpoint("fer2013").model``): the checkpoint code builds on this module, never
     the other way round.
     """
-    return DeepEmotion(DeepEmotionConfig(**overrides))
+    return DeepEmotion(DeepEmotionConfig.from_dict(overrides))
 
 
 def count_parameters(model: nn.Module) -> int:

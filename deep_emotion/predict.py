@@ -6,16 +6,34 @@ bar in the dashboard come from the same code.
 
 from __future__ import annotations
 
+import threading
+import weakref
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from deep_emotion.preprocess import Preprocessing
 
-__all__ = ["TTA_MODES", "predict_proba", "tta_views"]
+__all__ = ["TTA_MODES", "predict_proba", "tta_views", "model_lock"]
 
 TTA_MODES = ("none", "flip", "tencrop")
 TENCROP_FRACTION = 0.9  # crops keep 90% of the side (43 of 48 px), resized back to the input size
+
+
+_LOCKS: weakref.WeakKeyDictionary[nn.Module, threading.RLock] = weakref.WeakKeyDictionary()
+_LOCKS_GUARD = threading.Lock()
+
+
+def model_lock(model: nn.Module) -> threading.RLock:
+    """The lock of one network, for work that must not interleave on it: Captum's layer
+    methods add (and then remove) hooks on the network, which a concurrent forward pass from
+    another thread would run.  Re-entrant, so an explanation may predict under it."""
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(model)
+        if lock is None:
+            lock = _LOCKS[model] = threading.RLock()
+        return lock
 
 
 def tta_views(x: torch.Tensor, mode: str) -> list[torch.Tensor]:

@@ -1,11 +1,15 @@
 """Training: one resumable, logged loop over in-memory uint8 faces, on CPU, GPU or under DDP.
 
 ``fit`` trains one network on a train/validation pair and keeps the best-on-validation
-weights; ``train`` (in ``deep_emotion.experiment``) wraps it in a dataset protocol and writes
-a checkpoint.  The loop follows the paper (Adam, L2 on the fully connected layers) and adds
-what reaching its numbers needs: a learning-rate schedule, label smoothing, class weighting,
-soft labels (FER+ votes), batched augmentation, weight averaging (EMA) and knowledge
-distillation.
+weights; ``deep_emotion.experiment.run_training`` wraps it in a dataset protocol and writes a
+checkpoint.  The loop keeps the paper's regularisation (weight decay on the fully connected
+layers only) and adds what reaching its numbers needs: AdamW, a one-cycle learning-rate
+schedule, label smoothing, class weighting, soft labels (FER+ votes), batched augmentation,
+weight averaging (EMA) and knowledge distillation.
+
+``TrainConfig``'s defaults are the recipe every shipped checkpoint shares; what differs from
+dataset to dataset (epochs, batch size, dropout, EMA decay, ...) each card records in full
+under ``training``, and ``scripts/replay.py`` replays it.
 
 Scale-out: the same command runs under ``torchrun --nproc_per_node N``; each process takes a
 disjoint shard of every epoch's permutation (global batch = ``batch_size``), gradients are
@@ -23,7 +27,6 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
@@ -31,6 +34,7 @@ from tqdm import tqdm
 from deep_emotion.augment import AugmentConfig, augment_batch
 from deep_emotion.checkpoints import init_from, load_checkpoint
 from deep_emotion.data import FaceDataset
+from deep_emotion.distributed import ProcessGroup
 from deep_emotion.model import DeepEmotion, DeepEmotionConfig
 from deep_emotion.predict import predict_proba
 from deep_emotion.preprocess import DEFAULT_PREPROCESSING, Preprocessing
@@ -46,34 +50,46 @@ PRECISIONS = ("fp32", "bf16")
 
 @dataclass
 class TrainConfig:
-    """Every training hyperparameter, with its default; saved verbatim into checkpoint cards."""
+    """Every training hyperparameter, with its default; saved verbatim into checkpoint cards.
+
+    Cards written before a field existed do not record it; such fields (``split_seed``,
+    ``vote_share``, ``init``, ``precision``) keep as default the value those runs had, so an
+    old card and its replay (``scripts/replay.py``) mean the same training.
+    """
 
     dataset: str = "fer2013"          # a name registered in deep_emotion.data
-    protocol: str = "official"        # see deep_emotion.splits.PROTOCOLS
+    protocol: str = "official"        # a key of deep_emotion.experiment.PROTOCOLS
     folds: int = 10                   # for k-fold protocols
     fold: int | None = None           # train only this fold of a k-fold protocol (None: all)
     seed: int = 0                     # model init, shuffling, augmentation (and random splits,
                                       # unless split_seed is set)
     split_seed: int | None = None     # random splits only (None: seed), so several training
                                       # seeds can share one split and one test set
-    epochs: int = 60
-    batch_size: int = 128             # global batch (split across DDP processes)
-    optimizer: str = "adam"           # paper: Adam
-    lr: float = 3e-3                  # peak learning rate
-    weight_decay: float = 1e-4        # L2 on the fully connected layers only (as in the paper)
-    schedule: str = "onecycle"        # onecycle | cosine | constant
+    epochs: int = 60                  # shipped: 40 to 600
+    batch_size: int = 128             # global batch (split across DDP processes); shipped:
+                                      # 128 on FER2013/FER+, 32 on CK+, 16 on JAFFE
+    optimizer: str = "adamw"          # adamw; ablations: adam (the paper's), sgd (Nesterov,
+                                      # momentum 0.9)
+    lr: float = 3e-3                  # peak learning rate; 1e-3 when fine-tuning (init)
+    weight_decay: float = 1e-4        # on the fully connected layers only, as the paper
+                                      # regularises them (L2 for adam/sgd, decoupled for adamw)
+    schedule: str = "onecycle"        # onecycle; ablations: cosine, constant
     warmup_frac: float = 0.15         # onecycle: fraction of steps rising to the peak
     label_smoothing: float = 0.1
-    class_weighting: str = "none"     # none | balanced | sqrt (inverse frequency, or its root)
+    class_weighting: str = "none"     # none; ablations: balanced, sqrt (inverse frequency, or
+                                      # its root)
     soft_labels: bool = False         # train on vote distributions (FER+) instead of majority
-    vote_share: float = 0.0           # FER2013 only: share of each training target taken from
-                                      # the image's FER+ votes (data.ferplus.with_vote_targets)
-    ema_decay: float = 0.0            # >0: evaluate and keep an exponential moving average
+    vote_share: float = 0.0           # ablation, FER2013 only: share of each training target
+                                      # taken from the image's FER+ votes
+                                      # (data.ferplus.with_vote_targets)
+    ema_decay: float = 0.0            # >0: evaluate and keep an exponential moving average;
+                                      # shipped: 0.99-0.999 (fewer steps, lower decay), or 0
     init: str | None = None           # checkpoint to fine-tune from (head rows mapped by class)
     teacher: str | None = None        # checkpoint to distil from (same classes), or None
     distill_weight: float = 0.5       # share of the loss given to the teacher's soft targets
     distill_temperature: float = 4.0
-    model: dict = field(default_factory=dict)    # DeepEmotionConfig overrides
+    model: dict = field(default_factory=dict)    # DeepEmotionConfig overrides; every shipped
+                                      # recipe sets dropout (0.1-0.3, below the paper's 0.5)
     augment: dict = field(default_factory=dict)  # AugmentConfig overrides
     channels_last: bool = True        # 1.6x on AVX-512 CPUs for this network
     precision: str = "fp32"           # bf16: autocast the training forward (1.9x on CPUs with
@@ -163,7 +179,8 @@ def _is_fc(name: str) -> bool:
 
 
 def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """L2 (weight decay) on the fully connected layers only, as the paper regularises them."""
+    """Weight decay on the fully connected layers only, as the paper regularises them (Adam
+    and SGD add it to the gradient as L2; AdamW decouples it, Loshchilov & Hutter 2019)."""
     fc = [p for n, p in model.named_parameters() if _is_fc(n)]
     rest = [p for n, p in model.named_parameters() if not _is_fc(n)]
     groups = [{"params": fc, "weight_decay": cfg.weight_decay},
@@ -175,7 +192,9 @@ def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer
     return torch.optim.SGD(groups, lr=cfg.lr, momentum=0.9, nesterov=True)
 
 
-def build_schedule(opt: torch.optim.Optimizer, cfg: TrainConfig, steps_per_epoch: int):
+def build_schedule(opt: torch.optim.Optimizer, cfg: TrainConfig,
+                   steps_per_epoch: int) -> torch.optim.lr_scheduler.LRScheduler:
+    """The learning rate per optimizer step over ``cfg.epochs`` epochs."""
     total = cfg.epochs * steps_per_epoch
     if cfg.schedule == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total,
@@ -185,40 +204,14 @@ def build_schedule(opt: torch.optim.Optimizer, cfg: TrainConfig, steps_per_epoch
     return torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
 
 
-def is_main_process() -> bool:
-    """True unless this is a non-zero rank under torchrun: only rank 0 writes files, because
-    every rank holds the same weights and concurrent writers would interleave a card and a
-    weights file from different processes."""
-    return int(os.environ.get("RANK", "0")) == 0
+def _loss(logits: torch.Tensor, targets: torch.Tensor, soft: torch.Tensor | None,
+          weights: torch.Tensor | None, cfg: TrainConfig,
+          teacher_logits: torch.Tensor | None = None) -> torch.Tensor:
+    """Cross-entropy (hard or soft targets, smoothed, class-weighted), plus distillation.
 
-
-class _Distributed:
-    """Rank/world of this process; a no-op when not launched by torchrun."""
-
-    def __init__(self) -> None:
-        self.world = int(os.environ.get("WORLD_SIZE", "1"))
-        self.rank = int(os.environ.get("RANK", "0"))
-        self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-        self.active = self.world > 1
-        if torch.cuda.is_available():
-            self.device = torch.device("cuda", self.local_rank)
-            torch.cuda.set_device(self.device)
-        else:
-            self.device = torch.device("cpu")
-        if self.active and not dist.is_initialized():
-            dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
-
-    @property
-    def main(self) -> bool:
-        return is_main_process()
-
-    def barrier(self) -> None:
-        if self.active:
-            dist.barrier()
-
-
-def _loss(logits, targets, soft, weights, cfg: TrainConfig, teacher_logits=None):
-    """Cross-entropy (hard or soft targets, smoothed, class-weighted), plus distillation."""
+    logits, teacher_logits: (B, C); targets: (B,) class indices; soft: (B, C) target
+    distributions (used instead of ``targets`` when given); weights: (C,) per-class weights.
+    """
     if soft is not None:
         log_p = F.log_softmax(logits, 1)
         if cfg.label_smoothing:
@@ -310,7 +303,7 @@ class _Run:
         torch.set_rng_state(state["rng"]["torch"])
 
 
-def _start(cfg: TrainConfig, classes: tuple[str, ...], env: _Distributed,
+def _start(cfg: TrainConfig, classes: tuple[str, ...], env: ProcessGroup,
            steps_per_epoch: int) -> _Run:
     """A fresh run: the seeded (or fine-tuned, ``cfg.init``) network, its optimizer, schedule
     and EMA copy, on ``env``'s device."""
@@ -360,15 +353,16 @@ class _TrainingSet:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def batch(self, idx: torch.Tensor):
+    def batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Augmented inputs (B, 1, S, S), labels (B,) and soft targets (B, C) or None."""
         x = augment_batch(self.images[idx], self.augment, generator=None)
         soft = self.soft[idx] if self.soft is not None else None
         return x.contiguous(memory_format=self.memory_format), self.labels[idx], soft
 
 
-def _step(net: nn.Module, run: _Run, x: torch.Tensor, y: torch.Tensor, soft, weights,
-          cfg: TrainConfig, teacher: nn.Module | None) -> tuple[float, int]:
+def _step(net: nn.Module, run: _Run, x: torch.Tensor, y: torch.Tensor,
+          soft: torch.Tensor | None, weights: torch.Tensor | None, cfg: TrainConfig,
+          teacher: nn.Module | None) -> tuple[float, int]:
     """One optimizer step on a batch; returns its mean loss and number of correct argmaxes."""
     # bf16 autocast runs the convolutions and matmuls in bfloat16 (oneDNN/AMX kernels);
     # the loss, the update and the fp32 master weights are untouched.
@@ -387,7 +381,7 @@ def _step(net: nn.Module, run: _Run, x: torch.Tensor, y: torch.Tensor, soft, wei
 
 
 def _train_epoch(net: nn.Module, run: _Run, data: _TrainingSet, cfg: TrainConfig,
-                 env: _Distributed, epoch: int, teacher: nn.Module | None,
+                 env: ProcessGroup, epoch: int, teacher: nn.Module | None,
                  progress: bool) -> dict:
     """One pass over ``data``; returns the epoch's training loss, accuracy and throughput.
 
@@ -449,7 +443,7 @@ def fit(cfg: TrainConfig, train: FaceDataset, val: FaceDataset, run_dir: Path | 
     """
     if train.classes != val.classes:
         raise ValueError(f"train classes {train.classes} differ from val classes {val.classes}")
-    env = _Distributed()
+    env = ProcessGroup()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     run = _start(cfg, train.classes, env, math.ceil(len(train) / cfg.batch_size))

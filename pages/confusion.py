@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from dashboard import figures, resources, tables, widgets
+from dashboard import figures, resources, tables, userdata_view, widgets
 
 st.title("Confusion matrices")
 st.caption("Rows are the true emotion, columns what the network said. Hover a cell for the count.")
@@ -11,6 +11,8 @@ st.caption("Rows are the true emotion, columns what the network said. Hover a ce
 ckpt_name = widgets.current_checkpoint()
 if ckpt_name is None:
     widgets.no_checkpoint()
+    st.stop()
+if userdata_view.confusion(ckpt_name):
     st.stop()
 card = resources.card(ckpt_name)
 trained_on = (card.get("dataset") or {}).get("name")

@@ -3,13 +3,13 @@
 import numpy as np
 import streamlit as st
 
-from dashboard import figures, resources, tables, widgets, wording
+from dashboard import figures, resources, tables, userdata_view, widgets, wording
 
 st.title("Face regions by emotion")
 st.caption("Which parts of the face drive each emotion, averaged over a checkpoint's test faces: "
            "the network's own attention (STN) beside occlusion and any other method analysed.")
 
-ckpt_name, analyses = widgets.analyses_or_stop()
+ckpt_name, analyses = userdata_view.analyses_or_stop()
 
 card = resources.card(ckpt_name)
 dataset = (card.get("dataset") or {}).get("name", "?")

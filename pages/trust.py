@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from dashboard import figures, tables, widgets
+from dashboard import figures, tables, userdata_view, widgets
 
 st.title("Trust")
 st.caption("A map is only useful if it reflects what the network actually uses. Two checks "
            "say how far to trust each method; the Glossary page explains the terms.")
 
-ckpt_name, analyses = widgets.analyses_or_stop()
+ckpt_name, analyses = userdata_view.analyses_or_stop()
 
 labels = {"stn": "STN attention", "random": "random map (reference)", **widgets.METHOD_LABELS}
 faith = analyses.get("faithfulness", {})

@@ -18,14 +18,28 @@ def test_a_certain_flip_mirrors_every_image():
     assert torch.allclose(flipped, x.flip(-1), atol=1e-5)
 
 
-def test_a_shift_of_whole_pixels_moves_content_by_that_many_pixels():
-    x = torch.zeros(1, 1, 48, 48)
-    x[0, 0, 20, 20] = 1.0
+def centre_of_mass(x: torch.Tensor) -> torch.Tensor:
+    """(B, 2) row and column of each image's centre of mass, in pixels."""
+    grid = torch.arange(x.shape[-1], dtype=x.dtype)
+    mass = x.sum((1, 2, 3))
+    return torch.stack([(x.sum((1, 3)) * grid).sum(1) / mass,
+                        (x.sum((1, 2)) * grid).sum(1) / mass], 1)
+
+
+def test_a_shift_moves_content_by_up_to_that_many_pixels_on_both_axes():
+    # one bright pixel per image; bilinear resampling spreads it but keeps its centre of mass
+    # exactly where the shift puts it, so the centre's displacement is the drawn shift
+    x = torch.zeros(64, 1, 48, 48)
+    x[:, 0, 20, 20] = 1.0
     cfg = AugmentConfig(flip=0, rotate_deg=0, scale=(1, 1), shift_px=4, erase=0)
-    gen = torch.Generator().manual_seed(1)
-    out = augment_batch(x, cfg, gen)
-    assert out.shape == x.shape
-    assert abs(float(out.sum()) - 1.0) < 1e-4  # content is moved, not lost (bilinear spread)
+    out = augment_batch(x, cfg, torch.Generator().manual_seed(1))
+    torch.testing.assert_close(out.sum((1, 2, 3)), torch.ones(64))  # moved, not lost
+    moved = centre_of_mass(out) - torch.tensor([20.0, 20.0])  # (64, 2) rows, columns
+    assert moved.abs().max() <= 4 + 1e-4
+    for axis in (0, 1):  # each axis draws its own shift from U(-4, 4)
+        assert moved[:, axis].min() < -3 and moved[:, axis].max() > 3
+        assert moved[:, axis].std() > 1.5
+    assert abs(float(torch.corrcoef(moved.T)[0, 1])) < 0.5
 
 
 def test_each_image_gets_its_own_draw_and_a_seeded_generator_repeats_it():

@@ -118,3 +118,13 @@ def test_fine_tuning_copies_the_body_and_maps_head_rows_by_class_name():
     assert torch.equal(target.features[0].weight, source.features[0].weight)
     assert torch.equal(target.classifier[2].weight[0], source.classifier[2].weight[2])
     assert torch.equal(target.classifier[2].weight[2], source.classifier[2].weight[0])
+
+
+def test_the_package_builds_fresh_networks_and_loads_trained_ones(random_checkpoint):
+    import deep_emotion
+    trained = deep_emotion.load_checkpoint(random_checkpoint).model
+    fresh = deep_emotion.build_model()
+    assert not trained.training and fresh.training
+    assert trained.config == fresh.config
+    with pytest.raises(ValueError, match=r"unknown model config keys \['checkpoint'\]"):
+        deep_emotion.build_model(checkpoint="fer2013")  # fields of the config only

@@ -6,7 +6,7 @@ import torch
 
 from deep_emotion.evaluate import classification_metrics, evaluate_model, pool_folds
 from deep_emotion.model import build_model
-from deep_emotion.predict import predict_proba, tta_views
+from deep_emotion.predict import TTA_MODES, predict_proba, tta_views
 from deep_emotion.preprocess import DEFAULT_PREPROCESSING
 
 CLASSES = ("anger", "fear", "happiness")
@@ -53,21 +53,55 @@ def test_tta_views_are_the_image_its_mirror_and_ten_crops():
         tta_views(x, "rotate")
 
 
-def test_predictions_are_probabilities_and_restore_the_training_mode():
-    model = build_model().train()
+LEVELS = (50, 128, 205)  # grey level of the constant faces of class 0, 1, 2
+
+
+class _ModeAware(torch.nn.Module):
+    """In eval mode, scores the class whose grey level is nearest the face's mean; in training
+    mode it always answers class 0, as a network with active dropout answers at random."""
+
+    def __init__(self):
+        super().__init__()
+        centres = [DEFAULT_PREPROCESSING.pixel_value(v) for v in LEVELS]
+        self.centres = torch.nn.Parameter(torch.tensor(centres), requires_grad=False)
+
+    def forward(self, x):
+        if self.training:
+            return torch.tensor([9.0, 0.0, 0.0]).expand(len(x), 3)
+        return -(x.mean((1, 2, 3))[:, None] - self.centres) ** 2
+
+
+def band_faces() -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 constant faces (6, 48, 48) at the grey level of their label (0, 1, 2, 0, 1, 2)."""
+    labels = torch.tensor([0, 1, 2, 0, 1, 2])
+    levels = torch.tensor(LEVELS, dtype=torch.uint8)[labels]
+    return levels.view(-1, 1, 1).expand(-1, 48, 48).contiguous(), labels
+
+
+@pytest.mark.parametrize("tta", TTA_MODES)
+def test_predictions_are_probabilities_of_the_evaluation_mode_network_and_restore_the_mode(tta):
+    torch.manual_seed(0)
+    model = build_model().train()  # dropout active: a training-mode forward is random
     faces = torch.randint(0, 256, (5, 48, 48), dtype=torch.uint8)
-    probs = predict_proba(model, faces, DEFAULT_PREPROCESSING, tta="tencrop")
+    probs = predict_proba(model, faces, DEFAULT_PREPROCESSING, tta=tta)
     assert probs.shape == (5, 7) and torch.allclose(probs.sum(1), torch.ones(5))
     assert model.training
+    with torch.no_grad():
+        views = tta_views(DEFAULT_PREPROCESSING.to_input(faces), tta)
+        expected = sum(torch.softmax(model.eval()(v), 1) for v in views) / len(views)
+    torch.testing.assert_close(probs, expected)
 
 
 def test_evaluate_model_reports_each_tta_mode():
     from deep_emotion.data import FaceDataset
-    faces = torch.randint(0, 256, (6, 48, 48), dtype=torch.uint8)
-    ds = FaceDataset("toy", faces, torch.tensor([0, 1, 2, 0, 1, 2]), CLASSES, "mem", "0")
-    model = build_model(num_classes=3)
-    out = evaluate_model(model, ds, DEFAULT_PREPROCESSING, ("none", "flip"))
-    assert set(out) == {"none", "flip"} and out["none"]["n"] == 6
+    faces, labels = band_faces()
+    ds = FaceDataset("toy", faces, labels, CLASSES, "mem", "0")
+    model = _ModeAware().train()
+    out = evaluate_model(model, ds, DEFAULT_PREPROCESSING, TTA_MODES)
+    assert set(out) == set(TTA_MODES) and model.training
+    for tta in TTA_MODES:  # constant faces look the same in every view: all right in eval mode
+        assert out[tta]["n"] == 6 and out[tta]["accuracy"] == 1.0, tta
+        assert out[tta]["confusion"] == [[2, 0, 0], [0, 2, 0], [0, 0, 2]], tta
 
 
 def test_cross_dataset_judges_only_the_shared_classes_by_name():

@@ -1,5 +1,7 @@
 """The network: shapes, initial identity transform, determinism, gradients, configuration."""
 
+import json
+
 import pytest
 import torch
 
@@ -103,3 +105,16 @@ def test_loc_kernels_7_5_give_the_popular_reimplementations_640_flatten():
     model = DeepEmotion(DeepEmotionConfig(loc_kernels=(7, 5)))
     assert model.fc_loc[0].in_features == 640
 
+
+
+def test_shipped_networks_change_only_widths_classes_and_dropout_so_ablations_stay_default():
+    from deep_emotion.catalog import checkpoint_dir, list_checkpoints
+    varied = {"num_classes", "channels", "hidden", "dropout"}
+    default = DeepEmotionConfig().to_dict()
+    names = list_checkpoints()
+    assert names
+    for name in names:
+        card = json.loads((checkpoint_dir() / f"{name}.json").read_text())
+        config = DeepEmotionConfig.from_dict(card["config"]).to_dict()
+        assert {k: v for k, v in config.items() if k not in varied} == {
+            k: v for k, v in default.items() if k not in varied}, name

@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 from deep_emotion import train as train_module
+from deep_emotion.catalog import checkpoint_dir, list_checkpoints
 from deep_emotion.checkpoints import load_checkpoint
 from deep_emotion.data import ckplus
 from deep_emotion.data.base import FaceDataset
@@ -265,3 +266,26 @@ def test_fine_tuning_starts_from_the_checkpoints_weights_with_head_rows_matched_
     rows = [source.classes.index(c) for c in data.classes]
     assert torch.allclose(tuned.classifier[2].weight, source.model.classifier[2].weight[rows],
                           atol=1e-8)
+
+
+SHIPPED_CARDS = [checkpoint_dir() / f"{name}.json" for name in list_checkpoints()]
+
+
+def test_the_defaults_are_what_every_shipped_recipe_agrees_on():
+    from scripts.replay import LEGACY  # fields some cards predate, at the value their runs had
+    cards = [json.loads(p.read_text())["training"] for p in SHIPPED_CARDS]
+    defaults = TrainConfig().to_dict()
+    shared = {k: v for k, v in cards[0].items()
+              if all(c.get(k, LEGACY.get(k)) == v for c in cards)}
+    assert len(cards) >= 10 and {"optimizer", "schedule", "label_smoothing"} <= shared.keys()
+    assert {k: defaults[k] for k in shared} == shared
+    assert {k: defaults[k] for k in LEGACY} == LEGACY  # so replaying an old card stays exact
+
+
+def test_a_config_file_that_is_not_a_json_object_is_refused(tmp_path):
+    from deep_emotion.cli import build_parser
+    from deep_emotion.cli.train import config_from_args
+    (tmp_path / "list.json").write_text("[1, 2]")
+    args = build_parser().parse_args(["train", "--config", str(tmp_path / "list.json"), "--out", "x"])
+    with pytest.raises(ValueError, match="expected a JSON object"):
+        config_from_args(args)

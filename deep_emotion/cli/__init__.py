@@ -14,7 +14,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-__all__ = ["main", "COMMANDS", "USER_ERRORS"]
+__all__ = ["main", "COMMANDS"]
 
 # Subcommand modules, in the order `deep-emotion --help` lists them.
 COMMANDS = ["train", "evaluate", "predict", "faces", "info", "explain", "analyze"]
@@ -24,18 +24,9 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     """Exception types whose message is meant for a person (imported lazily: torch is slow)."""
     from deep_emotion.checkpoints import CheckpointError
     from deep_emotion.data import DatasetError
+    from deep_emotion.faces import FaceImageError
 
-    errors: list[type[BaseException]] = [CheckpointError, DatasetError, FileNotFoundError,
-                                         ValueError]
-    try:
-        from deep_emotion.faces import FaceImageError  # present once the face pipeline lands
-        errors.append(FaceImageError)
-    except ImportError:
-        pass
-    return tuple(errors)
-
-
-USER_ERRORS = _user_errors
+    return CheckpointError, DatasetError, FaceImageError, FileNotFoundError, ValueError
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:

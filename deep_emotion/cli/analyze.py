@@ -31,6 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="test faces sampled for deletion/insertion curves")
     parser.add_argument("--sanity-faces", type=int, default=defaults.sanity_faces,
                         help="test faces sampled for the randomisation sanity check")
+    parser.add_argument("--trust-methods", nargs="+", default=None, metavar="METHOD",
+                        help=f"methods of the faithfulness and sanity stages (default: all, "
+                             f"{' '.join(defaults.trust_methods)})")
+    parser.add_argument("--chunk", type=int, default=defaults.chunk,
+                        help="faces per unit of work (saved for resuming; dealt out to "
+                             "torchrun ranks)")
     parser.add_argument("--restart", action="store_true", help="ignore a partial run")
     parser.add_argument("--redo-regions", action="store_true",
                         help="recompute stage 1 even when the analysis already there has it for "
@@ -45,7 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> dict:
     config = AnalyzeConfig(window=args.window, stride=args.stride,
                            faithfulness_faces=args.faithfulness_faces,
-                           sanity_faces=args.sanity_faces)
+                           sanity_faces=args.sanity_faces, chunk=args.chunk,
+                           **({"trust_methods": tuple(args.trust_methods)}
+                              if args.trust_methods else {}))
     started = time.perf_counter()
     spec = data_spec(args)
     data = None
@@ -57,6 +65,9 @@ def run(args: argparse.Namespace) -> dict:
     result = analyze(ckpt, data_dir=args.data_dir, config=config, progress=not args.quiet,
                      resume=not args.restart, reuse_regions=not args.redo_regions, data=data,
                      out=args.out)
+    if "format" not in result:  # a torchrun rank other than 0: rank 0 writes the file
+        return {"checkpoint": ckpt.name, "rank": result["rank"], "seconds": result["seconds"],
+                "merged_by_rank_0": True}
     file = args.out or (analysis_path(ckpt) if data is None else data_analysis_path(ckpt, data))
     return {"checkpoint": result["checkpoint"], "file": str(file),
             "faces": result["faces"], "seconds": result["seconds"],
@@ -69,6 +80,8 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def render(result: dict) -> str:
+    if result.get("merged_by_rank_0"):
+        return f"{result['checkpoint']}: this rank's share is done; rank 0 wrote the analyses"
     lines = [f"{result['file']}: {result['faces']} faces in {result['wall_seconds']} s "
              f"(stages: {result['seconds']})",
              f"{'method':>15}  deletion AUC (lower better)  insertion AUC (higher)  sanity"]

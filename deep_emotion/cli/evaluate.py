@@ -41,8 +41,10 @@ def render(result: dict) -> str:
         extra = (f"  folds {m['fold_accuracy_mean']:.4f} +- {m['fold_accuracy_std']:.4f}"
                  if "fold_accuracy_mean" in m else "")
         card = result["card"].get(mode)
+        against = "" if "shared_classes" in result else \
+            f"  card {card if card is None else f'{card:.4f}'}"
         lines.append(f"  tta={mode:8s} accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}"
-                     f"{extra}  card {card if card is None else f'{card:.4f}'}")
+                     f"{extra}{against}")
     if "shared_classes" in result:
         left = result["left_out"]
         lines.append(f"  shared classes: {', '.join(result['shared_classes'])}; left out: "

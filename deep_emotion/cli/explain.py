@@ -1,8 +1,9 @@
 """``deep-emotion explain IMAGE``: attribution maps of one face, as JSON or an ``.npz``.
 
-The image goes through the face pipeline (decode, detect, align to FER2013's framing; the
-largest face is explained); with ``--no-detect``, or when no face is found, the whole image is
-taken as the face.
+The image goes through the face path (``deep_emotion.faces.read_faces``: decode, detect, align
+to FER2013's framing at the checkpoint's size; the largest face is explained).  A photo without
+a face is an error that names ``--no-detect``: explaining the whole image is a choice the user
+makes, never a silent fallback.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from deep_emotion.checkpoints import load_checkpoint
-from deep_emotion.explain import METHODS, explain_face, region_layout, region_scores
-from deep_emotion.faces import faces_from_bytes
+from deep_emotion.explain import (BASELINES, METHODS, OCCLUSION_STRIDE, OCCLUSION_WINDOW,
+                                  explain_face, region_layout, region_scores)
+from deep_emotion.faces import read_faces
 
 NAME = "explain"
 HELP = "explain the emotion predicted for a face image with attribution maps"
@@ -28,8 +30,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT, help="name or path")
     parser.add_argument("--target", default=None,
                         help="class name or index to explain (default: the predicted class)")
-    parser.add_argument("--window", type=int, default=8, help="occlusion window side (px)")
-    parser.add_argument("--stride", type=int, default=2, help="occlusion stride (px)")
+    parser.add_argument("--window", type=int, default=OCCLUSION_WINDOW,
+                        help="occlusion window side (px)")
+    parser.add_argument("--stride", type=int, default=OCCLUSION_STRIDE,
+                        help="occlusion stride (px), at most the window")
+    parser.add_argument("--baseline", choices=BASELINES, default=BASELINES[0],
+                        help="what an occluded patch is filled with")
     parser.add_argument("--no-detect", action="store_true",
                         help="take the whole image as the face (already-cropped faces)")
     parser.add_argument("--out", type=Path, default=None,
@@ -44,20 +50,17 @@ def _target(value: str | None) -> int | str | None:
 def run(args: argparse.Namespace) -> dict:
     ckpt = load_checkpoint(args.checkpoint)
     size = ckpt.preprocessing.size
-    photo = faces_from_bytes(args.image.read_bytes(), name=args.image.name,
-                             detect=not args.no_detect, size=size)
-    framing = "detected face (largest)" if photo.faces else "whole image"
+    photo = read_faces(args.image, size=size, detect=not args.no_detect)
     if not photo.crops:
-        photo = faces_from_bytes(args.image.read_bytes(), name=args.image.name, detect=False,
-                                 size=size)
+        raise ValueError(f"{args.image}: no face found; --no-detect explains the whole image")
+    framing = "detected face (largest)" if photo.detected else "whole image"
     face = photo.crops[0]
-    methods = args.method or ["occlusion"]
-    occlusion = {"window": args.window, "stride": args.stride}
-    results = explain_face(ckpt, face, methods, _target(args.target),
-                           params={"occlusion": occlusion, "flip": occlusion})
+    result = explain_face(ckpt, face, args.method or ["occlusion"], _target(args.target),
+                          window=args.window, stride=args.stride, baseline=args.baseline)
     layout = region_layout(size=size)
-    out = {"image": str(args.image), "checkpoint": ckpt.name, "face": framing, "methods": {}}
-    for method, ex in results.items():
+    out = {"image": str(args.image), "checkpoint": ckpt.name, "face": framing,
+           "prediction": result.classes[result.prediction], "methods": {}}
+    for method, ex in result.maps.items():
         scores = region_scores(ex.map, layout)
         entry = {**ex.meta, "regions": {k: round(float(v), 4) for k, v in scores.items()}}
         if args.out is None:
@@ -66,13 +69,14 @@ def run(args: argparse.Namespace) -> dict:
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(args.out, face=face,
-                            **{f"map_{m.replace('-', '_')}": ex.map for m, ex in results.items()})
+                            **{f"map_{m.replace('-', '_')}": ex.map for m, ex in result.maps.items()})
         out["out"] = str(args.out)
     return out
 
 
 def render(result: dict) -> str:
-    lines = [f"{result['image']} ({result['face']}), checkpoint {result['checkpoint']}"]
+    lines = [f"{result['image']} ({result['face']}), checkpoint {result['checkpoint']}: "
+             f"prediction {result['prediction']}"]
     for method, entry in result["methods"].items():
         top = sorted(((v, k) for k, v in entry["regions"].items() if k != "other"), reverse=True)
         regions = ", ".join(f"{k} {v:.0%}" for v, k in top[:3])

@@ -1,7 +1,7 @@
 """``deep-emotion faces IMAGE...``: the faces found in photos, with boxes, landmarks and scores.
 
-Runs the same path as the dashboard (``deep_emotion.faces``): safe decoding, MTCNN detection,
-largest face first.  A file that is not an acceptable image stops the command with a one-line
+Runs the same path as the dashboard (``deep_emotion.faces.read_faces``): safe decoding, MTCNN
+detection, largest face first.  A file that is not an acceptable image stops the command with a one-line
 message naming it (exit status 2).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from deep_emotion.faces import DETECTOR_NAME, DecodedImage, Face, decode_image, detect_faces
+from deep_emotion.faces import DETECTOR_NAME, FRAME, FacePhoto, read_faces
 
 NAME = "faces"
 HELP = "find the faces in photos (boxes, landmarks, scores)"
@@ -22,23 +22,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                                              "TIFF, GIF)")
 
 
-def read_image(path: Path) -> DecodedImage:
-    """Decode a file through the upload path; FileNotFoundError and FaceImageError name it."""
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    return decode_image(path.read_bytes(), name=str(path))
-
-
-def image_summary(path: Path, image: DecodedImage, faces: list[Face] | None) -> dict:
-    """The per-image part of the JSON that ``faces`` and ``predict`` share.
-
-    ``faces`` is None when detection was not run (``predict --no-detect``).
-    """
+def image_summary(path: Path, photo: FacePhoto) -> dict:
+    """The per-image part of the JSON that ``faces`` and ``predict`` share (no face count when
+    detection was off: ``predict --no-detect``)."""
+    image = photo.image
     summary = {"image": str(path), "format": image.format, "size": list(image.size),
                "notes": image.notes}
-    if faces is not None:
-        summary["faces_found"] = len(faces)
-        if not faces:
+    if photo.detected:
+        summary["faces_found"] = len(photo.faces)
+        if not photo.faces:
             summary["message"] = NO_FACE
     return summary
 
@@ -46,10 +38,8 @@ def image_summary(path: Path, image: DecodedImage, faces: list[Face] | None) -> 
 def run(args: argparse.Namespace) -> dict:
     results = []
     for path in args.images:
-        image = read_image(path)
-        faces = detect_faces(image.rgb)
-        results.append({**image_summary(path, image, faces),
-                        "faces": [f.to_dict() for f in faces]})
+        photo = read_faces(path, size=FRAME)  # crops unused here: FER2013's own frame
+        results.append({**image_summary(path, photo), "faces": [f.to_dict() for f in photo.faces]})
     return {"detector": DETECTOR_NAME, "results": results}
 
 

@@ -1,7 +1,7 @@
 """``deep-emotion predict IMAGE...``: the emotion of every face in photos.
 
-Each photo goes the whole face path (``deep_emotion.faces``): safe decoding, detection, eyes
-levelled and cropped to FER2013's framing at the checkpoint's input size; then
+Each photo goes the whole face path (``deep_emotion.faces.read_faces``): safe decoding,
+detection, eyes levelled and cropped to FER2013's framing at the checkpoint's input size; then
 ``predict_proba``.  One result per face, largest first, with its box.  ``--no-detect`` takes
 the whole image as the face (for photos that already are face crops, or where no face is
 found).
@@ -16,8 +16,9 @@ import numpy as np
 import torch
 
 from deep_emotion.checkpoints import load_checkpoint
-from deep_emotion.cli.faces import image_summary, read_image
-from deep_emotion.faces import ALIGNMENT_NAME, align_face, detect_faces
+from deep_emotion.cli import predict_video
+from deep_emotion.cli.faces import image_summary
+from deep_emotion.faces import ALIGNMENT_NAME, read_faces
 from deep_emotion.predict import TTA_MODES, predict_proba
 
 NAME = "predict"
@@ -26,28 +27,39 @@ DEFAULT_CHECKPOINT = "fer2013"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("images", nargs="+", type=Path, help="photos or face crops")
+    parser.add_argument("images", nargs="+", type=Path,
+                        help="photos or face crops; with --out also folders and globs; or one "
+                             "video (MP4, MOV, WebM, AVI) with --out for its timeline")
     parser.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT, help="name or path")
     parser.add_argument("--tta", choices=TTA_MODES, default="none", help="test-time augmentation")
     parser.add_argument("--no-detect", action="store_true",
                         help="use the whole image as the face (no detection)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="write one row per face to this .csv or .parquet (resumes: files "
+                             "already in it are skipped); runs under torchrun too")
+    parser.add_argument("--quiet", action="store_true", help="with --out: no progress bar")
+    predict_video.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> dict:
+    if predict_video.wants_video(args):
+        return predict_video.run(args)
     ckpt = load_checkpoint(args.checkpoint)
+    if args.out is not None:
+        from deep_emotion.batch import run_batch
+
+        return run_batch(args.images, args.out, ckpt, tta=args.tta, detect=not args.no_detect,
+                         progress=not args.quiet)
     pre = ckpt.preprocessing
     images, crops, rows = [], [], []
     for path in args.images:
-        image = read_image(path)
-        faces = [] if args.no_detect else detect_faces(image.rgb)
-        summary = image_summary(path, image, None if args.no_detect else faces)
-        if args.no_detect:
-            crops.append(align_face(image.rgb, None, pre.size))
+        photo = read_faces(path, size=pre.size, detect=not args.no_detect)
+        images.append(image_summary(path, photo))
+        crops.extend(photo.crops)
+        if not photo.detected:
             rows.append({"image": str(path), "face": None, "box": None})
-        for i, face in enumerate(faces):
-            crops.append(align_face(image.rgb, face, pre.size))
-            rows.append({"image": str(path), "face": i, **face.to_dict()})
-        images.append(summary)
+        rows.extend({"image": str(path), "face": i, **face.to_dict()}
+                    for i, face in enumerate(photo.faces))
 
     results = []
     if crops:
@@ -65,6 +77,12 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def render(result: dict) -> str:
+    if "clip" in result:
+        return predict_video.render(result)
+    if "out" in result:
+        from deep_emotion.batch import render_batch
+
+        return render_batch(result)
     lines = []
     for image in result["images"]:
         faces = [r for r in result["results"] if r["image"] == image["image"]]

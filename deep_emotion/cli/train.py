@@ -12,6 +12,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from deep_emotion.cli import add_data_dir
+from deep_emotion.cli.sources import add_data_source, data_spec
 from deep_emotion.train import TrainConfig
 
 NAME = "train"
@@ -26,7 +27,7 @@ def _flag_type(tp):
 
 
 def _bool(value: str) -> bool:
-    # argparse type=bool treats any non-empty string as True (STYLE.md "what we avoid").
+    # argparse's type=bool would turn any non-empty string, "false" included, into True.
     if value.lower() in ("1", "true", "yes", "on"):
         return True
     if value.lower() in ("0", "false", "no", "off"):
@@ -54,7 +55,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="checkpoint path without suffix, e.g. checkpoints/fer2013")
     parser.add_argument("--run-dir", type=Path, default=None,
                         help="resume state and metrics.jsonl (default: runs/<out name>)")
-    parser.add_argument("--config", type=Path, help="JSON file of TrainConfig fields")
+    parser.add_argument("--config", type=Path,
+                        help="JSON file of TrainConfig fields; flags override it")
     hints = typing.get_type_hints(TrainConfig)
     for f in fields(TrainConfig):
         if f.name in ("model", "augment", "eval_tta"):
@@ -69,10 +71,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="AugmentConfig overrides, e.g. rotate_deg=15 erase=0")
     parser.add_argument("--tta", nargs="*", help="test-time augmentation modes to report")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_data_source(parser, "train on your own labelled folder:PATH or csv:FILE (same as "
+                            "--dataset; fine-tune a shipped network with --init fer2013)")
+
+
+def read_config(path: Path) -> dict:
+    """TrainConfig fields from a JSON object in ``path``."""
+    values = json.loads(path.read_text())
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: expected a JSON object of training options")
+    return values
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    values = json.loads(args.config.read_text()) if args.config else {}
+    values = read_config(args.config) if args.config else {}
     for f in fields(TrainConfig):
         v = getattr(args, f.name, None)
         if v is not None and f.name not in ("model", "augment"):
@@ -81,6 +93,9 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     values["augment"] = {**values.get("augment", {}), **_key_values(args.augment, "augment")}
     if args.tta:
         values["eval_tta"] = tuple(args.tta)
+    spec = data_spec(args)
+    if spec is not None:
+        values["dataset"] = spec
     return TrainConfig.from_dict(values)
 
 

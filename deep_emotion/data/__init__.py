@@ -1,8 +1,8 @@
 """Dataset loaders, one module per source, behind one registry.
 
 Every loader has the signature ``load(root, split=None) -> FaceDataset`` where ``root`` is the
-datasets root laid out like ``../shared/data`` (``fer2013/``, ``ferplus/``, ``ckplus/``,
-``jaffe/``, ``ferg/``).  New sources slot in with ``register``.  A user's own labelled files
+datasets root (``--data-dir`` or ``$DEEP_EMOTION_DATA``) holding one folder per source
+(``fer2013/``, ``ferplus/``, ``ckplus/``, ``jaffe/``, ``ferg/``).  New sources slot in with ``register``.  A user's own labelled files
 load under a source spec instead of a name: ``folder:PATH`` or ``csv:FILE``
 (``deep_emotion.data.userdata``), accepted everywhere a name is.
 """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -12,7 +13,8 @@ import torch
 
 from deep_emotion.emotions import check_classes
 
-__all__ = ["FaceDataset", "DatasetError", "cache_dir", "file_sha256", "cached_arrays"]
+__all__ = ["FaceDataset", "DatasetError", "cache_dir", "file_sha256", "cached_arrays", "find_first",
+           "find_image_folder"]
 
 # Bump when a loader's output for the same file changes, so stale caches are ignored.
 CACHE_VERSION = 1
@@ -93,6 +95,30 @@ class FaceDataset:
     def class_counts(self) -> dict[str, int]:
         counts = torch.bincount(self.labels, minlength=len(self.classes)).tolist()
         return dict(zip(self.classes, counts))
+
+
+def find_first(candidates: Iterable[Path], holds: Callable[[Path], bool], missing: str) -> Path:
+    """The first candidate path that ``holds`` accepts, or DatasetError(``missing``).
+
+    Loaders accept the datasets root laid out as documented, the dataset's own folder, or the
+    file itself; ``missing`` says which path was expected and how to obtain the data.
+    """
+    for candidate in candidates:
+        if holds(candidate):
+            return candidate
+    raise DatasetError(missing)
+
+
+def find_image_folder(root: Path, name: str, dataset: str, folder: str, members: Iterable[str],
+                      how_to_get: str) -> Path:
+    """``root/dataset/folder``, ``root/folder`` or ``root``: the first with a subfolder named
+    in ``members``; otherwise a DatasetError naming dataset ``name``, the path expected and
+    ``how_to_get`` (the layout below that path and where the data comes from)."""
+    root = Path(root)
+    members = tuple(members)
+    return find_first((root / dataset / folder, root / folder, root),
+                      lambda c: c.is_dir() and any((c / m).is_dir() for m in members),
+                      f"{name} not found: expected {root / dataset / folder}/{how_to_get}")
 
 
 def cache_dir() -> Path:

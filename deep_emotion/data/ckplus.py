@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from deep_emotion.data.base import DatasetError, FaceDataset
+from deep_emotion.data.base import DatasetError, FaceDataset, find_image_folder
 
 __all__ = ["CLASSES", "FOLDERS", "load", "parse_name"]
 
@@ -36,12 +36,9 @@ def parse_name(path: Path) -> tuple[str, int, int]:
 
 
 def find_folder(root: Path) -> Path:
-    root = Path(root)
-    for c in (root / "ckplus" / "CK+48", root / "CK+48", root):
-        if c.is_dir() and any((c / f).is_dir() for f in FOLDERS):
-            return c
-    raise DatasetError(f"CK+48 not found: expected {root / 'ckplus' / 'CK+48'}/<emotion>/*.png "
-                       "(CK+ is distributed by the University of Pittsburgh after an agreement)")
+    return find_image_folder(root, "CK+48", "ckplus", "CK+48", FOLDERS,
+                             "<emotion>/*.png (CK+ is distributed by the University of "
+                             "Pittsburgh after an agreement)")
 
 
 def _read(path: Path) -> np.ndarray:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from deep_emotion.data.base import cache_dir
-from deep_emotion.faces import (ALIGNMENT_NAME, DETECTOR_NAME, FRAME, FaceImageError,
-                                align_face, decode_image, detect_faces)
+from deep_emotion.faces import ALIGNMENT_NAME, DETECTOR_NAME, FRAME, FaceImageError, read_faces
 
 __all__ = ["Aligned", "align_files", "signature", "OK", "SEVERAL", "NO_FACE", "UNREADABLE"]
 
@@ -50,26 +50,24 @@ def signature(aligned: bool) -> str:
     spec = [STORE_VERSION, FRAME, aligned, ALIGNMENT_NAME]
     if not aligned:
         spec += [DETECTOR_NAME, detect.DETECT_MAX_SIDE, detect.DETECT_MIN_SIDE,
-                 detect.MIN_FACE_PIXELS, detect.MIN_SCORE]
+                 detect.MIN_FACE_PIXELS, detect.MIN_SCORE, detect.CONFIRM_CASCADES]
     return hashlib.sha256(json.dumps(spec).encode()).hexdigest()[:12]
 
 
 def align_bytes(data: bytes, name: str, aligned: bool) -> Aligned:
-    """One file's bytes through decode, detect (unless ``aligned``) and align."""
+    """One file's bytes through the face path (``read_faces``; no detection if ``aligned``)."""
     try:
-        rgb = decode_image(data, name=name).rgb
+        photo = read_faces(data, name=name, size=FRAME, detect=not aligned)
     except FaceImageError as e:
         return Aligned(None, UNREADABLE, str(e), 0, 0.0)
     if aligned:
-        return Aligned(align_face(rgb, None, FRAME), OK, "", 0, 1.0)
-    faces = detect_faces(rgb)
-    if not faces:
+        return Aligned(photo.crops[0], OK, "", 0, 1.0)
+    if not photo.faces:
         return Aligned(None, NO_FACE, f"no face found by {DETECTOR_NAME}", 0, 0.0)
-    crop = align_face(rgb, faces[0], FRAME)
-    if len(faces) > 1:
-        return Aligned(crop, SEVERAL, f"{len(faces)} faces found; the largest is used",
-                       len(faces), faces[0].score)
-    return Aligned(crop, OK, "", 1, faces[0].score)
+    n, score = len(photo.faces), float(photo.faces[0].score)
+    if n > 1:
+        return Aligned(photo.crops[0], SEVERAL, f"{n} faces found; the largest is used", n, score)
+    return Aligned(photo.crops[0], OK, "", 1, score)
 
 
 def _store_path(source_key: str, aligned: bool) -> Path:
@@ -94,7 +92,7 @@ def _save_store(path: Path, store: dict[str, Aligned]) -> None:
         if store else np.zeros((0, FRAME, FRAME), np.uint8)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")  # torchrun ranks may race
         np.savez(tmp, meta=json.dumps(meta), crops=crops)
         tmp.replace(path)
     except OSError:

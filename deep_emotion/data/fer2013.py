@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from deep_emotion.data.base import DatasetError, FaceDataset, cached_arrays, file_sha256
+from deep_emotion.data.base import (DatasetError, FaceDataset, cached_arrays, file_sha256,
+                                    find_first)
 
 __all__ = ["CLASSES", "SPLITS", "load", "find_csv", "parse_csv"]
 
@@ -31,14 +32,10 @@ def find_csv(root: Path) -> Path:
     root = Path(root)
     candidates = [root / "fer2013" / n for n in ("fer2013.csv", "fer2013.csv.gz")]
     candidates += [root / n for n in ("fer2013.csv", "fer2013.csv.gz")]
-    if root.is_file():
-        return root
-    for c in candidates:
-        if c.is_file():
-            return c
-    raise DatasetError(f"FER2013 not found: expected {candidates[0]} or {candidates[1]}. "
-                       "Download fer2013.csv from the Kaggle 'Challenges in Representation "
-                       "Learning: Facial Expression Recognition Challenge' page.")
+    return find_first([root, *candidates], Path.is_file,
+                      f"FER2013 not found: expected {candidates[0]} or {candidates[1]}. "
+                      "Download fer2013.csv from the Kaggle 'Challenges in Representation "
+                      "Learning: Facial Expression Recognition Challenge' page.")
 
 
 def _read_text(path: Path) -> bytes:
@@ -55,8 +52,7 @@ def parse_csv(path: Path) -> dict[str, np.ndarray]:
     Raises:
         DatasetError: naming the file and the 1-based line of the first malformed row.
     """
-    text = _read_text(path)
-    lines = text.split(b"\n")
+    lines = _read_text(path).split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
     if not lines:
@@ -67,46 +63,55 @@ def parse_csv(path: Path) -> dict[str, np.ndarray]:
         raise DatasetError(f"{path}, line 1: missing column(s) {missing}; header is {header}")
     col = {h: header.index(h) for h in HEADER}
     n = len(lines) - 1
-    labels = np.empty(n, dtype=np.int64)
-    usage = np.empty(n, dtype=object)
+    labels, usage = np.empty(n, dtype=np.int64), np.empty(n, dtype=object)
     pixels: list[bytes] = []
-    n_values = SIDE * SIDE
     for i, line in enumerate(lines[1:]):
-        fields = line.rstrip(b"\r").split(b",")
-        lineno = i + 2
-        if len(fields) != len(header):
-            raise DatasetError(f"{path}, line {lineno}: expected {len(header)} fields, "
-                               f"found {len(fields)}")
-        try:
-            label = int(fields[col["emotion"]])
-        except ValueError:
-            shown = fields[col["emotion"]][:20].decode("utf-8", "replace")
-            raise DatasetError(f"{path}, line {lineno}: emotion {shown!r} is not an integer") from None
-        if not 0 <= label < len(CLASSES):
-            raise DatasetError(f"{path}, line {lineno}: emotion {label} out of range 0..6")
-        px = fields[col["pixels"]].strip()
-        if px.count(b" ") + 1 != n_values or b"  " in px:
-            raise DatasetError(f"{path}, line {lineno}: expected {n_values} pixel values, "
-                               f"found {len(px.split())}")
-        u = fields[col["Usage"]].strip().decode("ascii", "replace")
-        if u not in SPLITS:
-            raise DatasetError(f"{path}, line {lineno}: Usage {u!r} is not one of {SPLITS}")
-        labels[i], usage[i] = label, u
+        labels[i], usage[i], px = _parse_row(path, i + 2, line, col, len(header))
         pixels.append(px)
+    images = _pixel_values(path, pixels).astype(np.uint8).reshape(n, SIDE, SIDE)
+    return {"images": images, "labels": labels, "usage": usage.astype(str)}
+
+
+def _parse_row(path: Path, lineno: int, line: bytes, col: dict[str, int],
+               n_fields: int) -> tuple[int, str, bytes]:
+    """One CSV row -> (label, Usage, the pixel text), checked field by field."""
+    fields = line.rstrip(b"\r").split(b",")
+    if len(fields) != n_fields:
+        raise DatasetError(f"{path}, line {lineno}: expected {n_fields} fields, "
+                           f"found {len(fields)}")
+    try:
+        label = int(fields[col["emotion"]])
+    except ValueError:
+        shown = fields[col["emotion"]][:20].decode("utf-8", "replace")
+        raise DatasetError(f"{path}, line {lineno}: emotion {shown!r} is not an integer") from None
+    if not 0 <= label < len(CLASSES):
+        raise DatasetError(f"{path}, line {lineno}: emotion {label} out of range 0..6")
+    px = fields[col["pixels"]].strip()
+    if px.count(b" ") + 1 != SIDE * SIDE or b"  " in px:
+        raise DatasetError(f"{path}, line {lineno}: expected {SIDE * SIDE} pixel values, "
+                           f"found {len(px.split())}")
+    usage = fields[col["Usage"]].strip().decode("ascii", "replace")
+    if usage not in SPLITS:
+        raise DatasetError(f"{path}, line {lineno}: Usage {usage!r} is not one of {SPLITS}")
+    return label, usage, px
+
+
+def _pixel_values(path: Path, pixels: list[bytes]) -> np.ndarray:
+    """Every row's pixel text -> int64 (N * 48 * 48,) values, all in 0..255."""
+    n_values = SIDE * SIDE
     # One C-level parse of every value (fromstring's text mode is not the deprecated binary mode).
     try:
         values = np.fromstring(b" ".join(pixels).decode("ascii", "replace"), dtype=np.int64,
                                sep=" ")
     except ValueError:  # NumPy 2 raises on a token that is not a number
         values = np.empty(0, dtype=np.int64)
-    if values.size != n * n_values:
+    if values.size != len(pixels) * n_values:
         bad = _first_bad_row(pixels, n_values)
         raise DatasetError(f"{path}, line {bad + 2}: pixel values must be integers 0..255")
     if values.min(initial=0) < 0 or values.max(initial=0) > 255:
         row = int(np.flatnonzero((values < 0) | (values > 255))[0]) // n_values
         raise DatasetError(f"{path}, line {row + 2}: pixel value out of range 0..255")
-    images = values.astype(np.uint8).reshape(n, SIDE, SIDE)
-    return {"images": images, "labels": labels, "usage": usage.astype(str)}
+    return values
 
 
 def _first_bad_row(pixels: list[bytes], n_values: int) -> int:

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from deep_emotion import protocols
-from deep_emotion.data.base import DatasetError, FaceDataset, cached_arrays
+from deep_emotion.data.base import DatasetError, FaceDataset, cached_arrays, find_image_folder
 
 __all__ = ["CLASSES", "EXPRESSIONS", "CHARACTERS", "SPLITS", "STRATIFIED_SPLIT", "load",
            "find_folder", "parse_name", "expected_counts"]
@@ -62,13 +62,10 @@ def parse_name(path: Path) -> tuple[str, str, int]:
 
 def find_folder(root: Path) -> Path:
     """``FERG_DB_256`` under the datasets root, the ``ferg`` folder, or ``root`` itself."""
-    root = Path(root)
-    for c in (root / "ferg" / "FERG_DB_256", root / "FERG_DB_256", root):
-        if c.is_dir() and any((c / ch).is_dir() for ch in CHARACTERS):
-            return c
-    raise DatasetError(f"FERG-DB not found: expected {root / 'ferg' / 'FERG_DB_256'}/<character>/"
-                       "<character>_<expression>/*.png (request it from the University of "
-                       "Washington GRAIL group's FERG-DB page; see ferg/README.md)")
+    return find_image_folder(root, "FERG-DB", "ferg", "FERG_DB_256", CHARACTERS,
+                             "<character>/<character>_<expression>/*.png (request it from the "
+                             "University of Washington GRAIL group's FERG-DB page; see "
+                             "ferg/README.md)")
 
 
 def expected_counts(path: Path) -> dict[tuple[str, str], set[int]]:

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from deep_emotion.data import fer2013
-from deep_emotion.data.base import DatasetError, FaceDataset, file_sha256
+from deep_emotion.data.base import DatasetError, FaceDataset, file_sha256, find_first
 
 __all__ = ["CLASSES", "SPLITS", "load", "parse_votes", "with_vote_targets"]
 
@@ -34,11 +34,9 @@ SPLITS = fer2013.SPLITS
 
 def find_csv(root: Path) -> Path:
     root = Path(root)
-    for c in (root / "ferplus" / "fer2013new.csv", root / "fer2013new.csv"):
-        if c.is_file():
-            return c
-    raise DatasetError(f"FER+ labels not found: expected {root / 'ferplus' / 'fer2013new.csv'}. "
-                       "Get fer2013new.csv from github.com/microsoft/FERPlus.")
+    return find_first((root / "ferplus" / "fer2013new.csv", root / "fer2013new.csv"), Path.is_file,
+                      f"FER+ labels not found: expected {root / 'ferplus' / 'fer2013new.csv'}. "
+                      "Get fer2013new.csv from github.com/microsoft/FERPlus.")
 
 
 def parse_votes(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -7,7 +7,7 @@ photos show head and shoulders, so every one goes through the same face path as 
 a photo without a detectable face is an error, not a silent whole-image fallback.  The aligned
 faces are cached by the files' content hash and the alignment's own signature.
 
-JAFFE has no published split.  Protocols (DESIGN.md): leave-one-subject-out (10 folds,
+JAFFE has no published split.  Its protocols: leave-one-subject-out (10 folds,
 ``loso_folds``) and a paper-style stratified split (``paper_split``: 120 train / 23 val /
 70 test with 10 test images per emotion; the paper's exact rows are not published), which
 ``load(root, split="train"|"val"|"test")`` returns with seed 0.
@@ -25,8 +25,8 @@ import torch
 
 from deep_emotion import protocols
 from deep_emotion.data.base import DatasetError, FaceDataset, cached_arrays
-from deep_emotion.faces import (ALIGNMENT_NAME, DETECTOR_NAME, FER2013_LANDMARKS, FaceImageError,
-                                align_face, decode_image, detect_faces)
+from deep_emotion.faces import (ALIGNMENT_NAME, DETECTOR_NAME, FER2013_LANDMARKS, FRAME,
+                                FaceImageError, read_faces)
 
 __all__ = ["CLASSES", "CODES", "SPLITS", "PAPER_SPLIT", "load", "parse_name", "find_folder",
            "paper_split", "loso_folds"]
@@ -71,14 +71,14 @@ def _alignment_signature() -> str:
 
 
 def _align(path: Path, data: bytes) -> tuple[np.ndarray, float]:
+    """The largest face of one photo in FER2013's 48 px frame, and its detector score."""
     try:
-        rgb = decode_image(data, name=path.name).rgb
+        photo = read_faces(data, name=path.name, size=FRAME)
     except FaceImageError as e:
         raise DatasetError(f"{path}: unreadable image ({e})") from None
-    faces = detect_faces(rgb)
-    if not faces:
+    if not photo.faces:
         raise DatasetError(f"{path}: no face found by {DETECTOR_NAME}")
-    return align_face(rgb, faces[0]), faces[0].score
+    return photo.crops[0], photo.faces[0].score
 
 
 def load(root: Path, split: str | None = None) -> FaceDataset:

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from deep_emotion.data.base import DatasetError
 from deep_emotion.emotions import SYNONYMS, emotion_from_name
 from deep_emotion.faces.decode import FORMATS
 
-__all__ = ["Entry", "Listing", "list_folder", "list_csv", "parse_classes", "IMAGE_SUFFIXES",
+__all__ = ["Entry", "Listing", "label_paths", "list_folder", "list_csv", "parse_classes", "IMAGE_SUFFIXES",
            "SPLIT_NAMES", "PATH_COLUMNS", "LABEL_COLUMNS"]
 
 IMAGE_SUFFIXES = frozenset(ext for exts in FORMATS.values() for ext in exts)
@@ -64,35 +64,57 @@ def _accepted() -> str:
     return "; ".join("/".join(sorted(set(v), key=len)) for v in groups.values())
 
 
-def _subfolders(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-
-
-def _emotion_folders(folder: Path) -> dict[Path, str]:
-    """Subfolder -> emotion; DatasetError naming the unknown folders and the accepted names."""
-    subs = _subfolders(folder)
-    mapped = {p: emotion_from_name(p.name) for p in subs}
-    unknown = [p.name for p, e in mapped.items() if e is None]
-    if unknown or not subs:
+def _emotion_of(folders: list[str], where: str) -> dict[str, str]:
+    """Folder name -> emotion; DatasetError naming the unknown folders and the accepted names."""
+    if not folders:
+        raise DatasetError(f"{where}: no files in emotion folders; lay the faces out as "
+                           "happy/001.png, sad/002.jpg, ... (one folder per emotion)")
+    mapped = {f: emotion_from_name(f) for f in folders}
+    unknown = [f for f, e in mapped.items() if e is None]
+    if unknown:
         raise DatasetError(
-            f"{folder}: every subfolder must be named after an emotion; found "
-            f"{[p.name for p in subs]}" + (f", of which {unknown} are not emotions" if unknown
-                                           else "") +
+            f"{where}: every subfolder must be named after an emotion; found {folders}, of "
+            f"which {unknown} are not emotions" +
             f". Accepted names (any case): {_accepted()}")
     return mapped
 
 
-def _walk(folder: Path, emotion: str, split: str | None, root: Path, out: Listing) -> None:
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() or p.is_symlink()):
-        name = str(path.relative_to(root))
-        if path.name.startswith("."):
-            out.skipped.append((name, "hidden file"))
-        elif path.suffix.lower() not in IMAGE_SUFFIXES:
-            out.skipped.append((name, f"not an image file ({path.suffix or 'no extension'})"))
-        elif not path.is_file():
-            out.skipped.append((name, "broken link"))
+def _top(parts: list[tuple[str, ...]], depth: int) -> list[str]:
+    return sorted({p[depth] for p in parts if len(p) > depth + 1})
+
+
+def label_paths(files: list[str], where: str) -> tuple[list[tuple[str, str, str | None]],
+                                                       list[tuple[str, str]]]:
+    """Relative file paths ("Happy/1.png", "train/sad/2.jpg") -> (name, emotion, split) per
+    image, and (name, reason) per left-out file; a single wrapping folder is looked through.
+
+    Raises:
+        DatasetError: a folder where an emotion folder belongs is not named after an emotion.
+    """
+    parts, skipped = [], []
+    for f in sorted(files):
+        p = tuple(f.split("/"))
+        if any(x.startswith(".") for x in p) or p[0] == "__MACOSX":
+            skipped.append((f, "hidden file"))
         else:
-            out.entries.append(Entry(path, name, emotion, split=split))
+            parts.append(p)
+    tops = _top(parts, 0)
+    skip = 1 if len(tops) == 1 and tops[0].lower() not in SPLIT_NAMES \
+        and emotion_from_name(tops[0]) is None else 0
+    split_layer = all(t.lower() in SPLIT_NAMES for t in _top(parts, skip)) and _top(parts, skip)
+    depth = skip + (1 if split_layer else 0)
+    emotions = _emotion_of(_top(parts, depth), where)
+    images = []
+    for p in parts:
+        name = "/".join(p)
+        if len(p) <= depth + 1:
+            skipped.append((name, "not inside an emotion folder"))
+        elif PurePosixPath(name).suffix.lower() not in IMAGE_SUFFIXES:
+            skipped.append((name, f"not an image file ({PurePosixPath(name).suffix or 'no extension'})"))
+        else:
+            split = SPLIT_NAMES[p[skip].lower()] if split_layer else None
+            images.append((name, emotions[p[depth]], split))
+    return images, skipped
 
 
 def list_folder(root: str | Path) -> Listing:
@@ -104,17 +126,14 @@ def list_folder(root: str | Path) -> Listing:
     root = Path(root).expanduser()
     if not root.is_dir():
         raise DatasetError(f"{root} is not a folder")
-    out = Listing()
-    out.skipped += [(p.name, "not inside an emotion folder") for p in sorted(root.iterdir())
-                    if p.is_file() and not p.name.startswith(".")]
-    subs = _subfolders(root)
-    if subs and all(p.name.lower() in SPLIT_NAMES for p in subs):
-        for split_dir in subs:
-            for folder, emotion in _emotion_folders(split_dir).items():
-                _walk(folder, emotion, SPLIT_NAMES[split_dir.name.lower()], root, out)
-    else:
-        for folder, emotion in _emotion_folders(root).items():
-            _walk(folder, emotion, None, root, out)
+    files = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() or p.is_symlink()]
+    images, skipped = label_paths(files, str(root))
+    out = Listing(skipped=skipped)
+    for name, emotion, split in images:
+        if (root / name).is_file():
+            out.entries.append(Entry(root / name, name, emotion, split=split))
+        else:
+            out.skipped.append((name, "broken link"))
     return out
 
 

@@ -29,7 +29,8 @@ from deep_emotion.data.listing import Listing, list_csv, list_folder
 from deep_emotion.emotions import DISPLAY_ORDER
 from deep_emotion.faces import ALIGNMENT_NAME, DETECTOR_NAME
 
-__all__ = ["KINDS", "make_spec", "parse_spec", "load_user", "load_spec", "manifest_path",
+__all__ = ["KINDS", "make_spec", "parse_spec", "load_user", "load_members",
+           "manifest_path",
            "is_user_spec"]
 
 KINDS = ("folder", "csv")
@@ -80,8 +81,10 @@ def _source_key(spec: str) -> str:
     return f"{kind}-{hashlib.sha256(canonical.encode()).hexdigest()[:16]}"
 
 
-def _manifest(spec: str, listing: Listing, aligned: list, n_used: int) -> dict:
-    """Counts and the left-out files with reasons; written to ``manifest_path(spec)``."""
+def _manifest(spec: str, listing: Listing, aligned: list, n_used: int,
+              write: bool = True) -> dict:
+    """Counts and the left-out files with reasons; written to ``manifest_path(spec)``, or
+    (``write=False``, for uploads that stay in memory) returned under ``left_out``."""
     listed = [{"file": n, "reason": r, "kind": "skipped"} for n, r in listing.skipped]
     faces = [{"file": e.name, "reason": a.reason, "kind": a.status}
              for e, a in zip(listing.entries, aligned) if a.status != OK]
@@ -89,6 +92,8 @@ def _manifest(spec: str, listing: Listing, aligned: list, n_used: int) -> dict:
     counts = {"files": len(listing.entries), "faces_used": n_used,
               "skipped": len(listing.skipped), "unreadable": statuses.count(UNREADABLE),
               "no_face": statuses.count(NO_FACE), "several_faces": statuses.count(SEVERAL)}
+    if not write:
+        return {**counts, "left_out": listed + faces}
     path = manifest_path(spec)
     document = {"source": spec, "counts": counts, "files": listed + faces}
     try:
@@ -153,6 +158,28 @@ def _dataset(spec, path, listing, aligned, keep, meta, split) -> FaceDataset:
     return dataset if split is None else dataset.split(split)
 
 
-def load_spec(spec: str, root=None, split: str | None = None) -> FaceDataset:
-    """``load_dataset``'s entry for specs (``root``, the datasets root, is not used)."""
-    return load_user(spec, split=split)
+def load_members(name: str, members: dict[str, bytes], aligned: bool = False,
+                 progress=None) -> FaceDataset:
+    """A labelled dataset from files held in memory (an uploaded zip's members), laid out as
+    a folder per emotion; nothing is written (the manifest lives in ``meta["manifest"]``).
+    ``progress(done, total)``, if given, is called after each image.
+
+    Raises:
+        DatasetError: unknown emotion folder names, or no usable face.
+    """
+    from deep_emotion.data.facestore import align_bytes
+    from deep_emotion.data.listing import Entry, label_paths
+
+    images, skipped = label_paths(list(members), name)
+    listing = Listing(entries=[Entry(Path(n), n, e, split=s) for n, e, s in images],
+                      skipped=skipped)
+    results = []
+    for e in listing.entries:
+        results.append(align_bytes(members[e.name], Path(e.name).name, aligned))
+        if progress:
+            progress(len(results), len(listing.entries))
+    keep = [i for i, a in enumerate(results) if a.crop is not None]
+    meta = _manifest(name, listing, results, len(keep), write=False)
+    if not keep:
+        raise DatasetError(f"{name}: none of {len(listing.entries)} images gave a face")
+    return _dataset(name, Path(name), listing, results, keep, meta, None)

@@ -3,9 +3,13 @@ per-emotion face regions, and how far each map can be trusted.  No UI code here.
 
 Public API (all re-exported here)::
 
-    # one face, everything as NumPy (the dashboard's entry point)
-    explain_face(checkpoint, face_uint8_SxS, methods=("stn", "occlusion"), target=None,
-                 params=None) -> {method: Explanation(map float32 (S, S), meta dict)}
+    # one face, everything as NumPy (the CLI's and the dashboard's entry point)
+    explain_face(checkpoint, face_uint8_SxS, methods=("stn", "occlusion"), target=None, *,
+                 tta="none", window=OCCLUSION_WINDOW, stride=OCCLUSION_STRIDE, baseline="black",
+                 params=None, trust=False)
+        -> FaceExplanation(classes, probs (C,), prediction, target,
+                           maps {method: Explanation(map float32 (S, S), meta dict)},
+                           trust FaceTrust(agreement, spearman, deletion, insertion) | None)
 
     # STN attention of a normalised batch x (B, 1, S, S)
     stn_attention(model, x) -> StnAttention(theta (B,2,3), warped, grid_outline (B,5,2) (x, y)
@@ -19,7 +23,7 @@ Public API (all re-exported here)::
                "guided-gradcam": GuidedGradCam, "stn": StnHeatmap}
 
     # trust
-    spearman(a, b) -> (B,);  topk_iou(a, b, fraction=0.1) -> (B,);  random_maps(shape, seed)
+    spearman(a, b) -> (B,);  topk_iou(a, b, fraction=AGREEMENT_TOP) -> (B,);  random_maps(shape, seed)
     deletion_curve(model, x, maps, target, baseline=...) -> Curves(fractions, scores, auc)
     insertion_curve(model, x, maps, target) -> Curves
     sanity_check(explainer, x, target=None, seed=0) -> SanityCheck(layers, similarity, passed)
@@ -38,12 +42,14 @@ Coordinates: maps are aligned with the input face, pixel (i, j) centred at x = j
 
 from deep_emotion.explain.analyze import (ANALYSIS_FORMAT, AnalyzeConfig, analysis_path, analyze,
                                           load_analysis)
-from deep_emotion.explain.attributions import (ATTRIBUTED_OUTPUT, METHODS, Attribution, Explainer,
+from deep_emotion.explain.attributions import (ATTRIBUTED_OUTPUT, METHODS, OCCLUSION_STRIDE,
+                                               OCCLUSION_WINDOW, Attribution, Explainer,
                                                GradCam, GuidedGradCam, IntegratedGradients,
                                                Occlusion, OcclusionFlip, Saliency, SmoothGrad,
                                                StnHeatmap, make_explainer)
-from deep_emotion.explain.face import DEFAULT_METHODS, Explanation, explain_face
-from deep_emotion.explain.metrics import (SANITY_THRESHOLD, Curves, SanityCheck, deletion_curve,
+from deep_emotion.explain.face import (BASELINES, DEFAULT_METHODS, Explanation, FaceExplanation,
+                                       FaceTrust, baseline_intensity, explain_face)
+from deep_emotion.explain.metrics import (AGREEMENT_TOP, SANITY_THRESHOLD, Curves, SanityCheck, deletion_curve,
                                           insertion_curve, random_maps, randomisation_order,
                                           sanity_check, spearman, topk_iou)
 from deep_emotion.explain.regions import (REGIONS, RegionLayout, class_mean_maps, region_layout,
@@ -51,7 +57,8 @@ from deep_emotion.explain.regions import (REGIONS, RegionLayout, class_mean_maps
 from deep_emotion.explain.stn import StnAttention, layer_to_input, sampled_frame, stn_attention
 
 __all__ = [
-    "explain_face", "Explanation", "DEFAULT_METHODS",
+    "explain_face", "Explanation", "FaceExplanation", "FaceTrust", "DEFAULT_METHODS", "BASELINES",
+    "baseline_intensity", "OCCLUSION_WINDOW", "OCCLUSION_STRIDE", "AGREEMENT_TOP",
     "stn_attention", "StnAttention", "sampled_frame", "layer_to_input",
     "METHODS", "make_explainer", "Explainer", "Attribution", "ATTRIBUTED_OUTPUT", "Occlusion",
     "OcclusionFlip", "IntegratedGradients", "Saliency", "SmoothGrad", "GradCam", "GuidedGradCam",

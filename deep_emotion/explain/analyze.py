@@ -29,6 +29,7 @@ import datetime as _dt
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -36,12 +37,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from deep_emotion.distributed import distributed_env
 from deep_emotion.checkpoints import Checkpoint, code_commit, load_checkpoint, resolve
 from deep_emotion.data import FaceDataset
 from deep_emotion.explain.attributions import METHODS, make_explainer
-from deep_emotion.explain.metrics import (SanityCheck, deletion_curve, faithfulness_summary,
-                                          insertion_curve, random_maps, sanity_check, spearman,
-                                          topk_iou)
+from deep_emotion.explain.metrics import (AGREEMENT_TOP, SanityCheck, deletion_curve,
+                                          faithfulness_summary, insertion_curve, random_maps,
+                                          sanity_check, spearman, topk_iou)
 from deep_emotion.explain.regions import class_map_sums, region_layout, region_scores
 from deep_emotion.model import DeepEmotion
 
@@ -53,9 +55,8 @@ ANALYSIS_FORMAT = "deep-emotion-analysis/1"
 REGION_KEYS = ("faces", "source", "counts", "regions", "region_sensitivity", "class_mean_maps",
                "agreement")
 REGION_SETTINGS = ("window", "stride", "region_methods", "histogram_bins")
-AGREEMENT_TOP = 0.1  # top-k% for the STN-vs-occlusion IoU
-QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 INTERVAL = "95% percentile bootstrap over the faces (2000 resamples)"
+QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,27 @@ def _data_parts(ckpt: Checkpoint, data: FaceDataset) -> tuple[list[_Part], str]:
         f"{', '.join(shared)}"
 
 
+def _write(result: dict, out_path: Path, partial: Path) -> dict:
+    """Write the analyses, drop the partial state; returns exactly what load_analysis will."""
+    text = json.dumps(result, separators=(",", ":"), allow_nan=False)
+    out_path.write_text(text + "\n")
+    partial.unlink(missing_ok=True)
+    return json.loads(text)
+
+
+def _inputs(ckpt: Checkpoint, data_dir, data: FaceDataset | None,
+            out) -> tuple[list[_Part], str, Path]:
+    """The faces to explain per network, their description, and where the result goes."""
+    if data is None:
+        parts, source = _test_parts(ckpt, data_dir)
+        out_path = Path(out) if out else analysis_path(ckpt)
+    else:
+        parts, source = _data_parts(ckpt, data)
+        out_path = Path(out) if out else data_analysis_path(ckpt, data)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    return parts, source, out_path
+
+
 def _test_parts(ckpt: Checkpoint, data_dir) -> tuple[list[_Part], str]:
     from deep_emotion.experiment import checkpoint_folds  # heavy, and only needed here
 
@@ -195,7 +217,7 @@ class _State:
 
 
 def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None = None,
-            config: AnalyzeConfig = AnalyzeConfig(), progress: bool = True,
+            config: AnalyzeConfig = AnalyzeConfig(), progress: bool | Callable = True,
             resume: bool = True, reuse_regions: bool = True, data: FaceDataset | None = None,
             out: str | Path | None = None) -> dict:
     """Compute the analyses of a checkpoint and write them to ``analysis_path(checkpoint)``.
@@ -204,7 +226,8 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
         checkpoint: name, path or loaded checkpoint; its card names dataset and protocol.
         data_dir: datasets root (default ``$DEEP_EMOTION_DATA``).
         config: what to compute.
-        progress: show tqdm progress bars on stderr.
+        progress: show tqdm progress bars on stderr; or a function called as
+            ``progress(stage, done, total)`` instead (the dashboard's progress bar).
         resume: continue from ``NAME.analysis.partial.npz`` when its settings match.
         reuse_regions: take stage 1 from the analysis file already there when it was made for
             the same weights with the same stage-1 settings (``REGION_SETTINGS``); never for
@@ -224,57 +247,133 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
         ``seconds`` per stage.
     """
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
-    if data is None:
-        parts, source = _test_parts(ckpt, data_dir)
-        out_path = Path(out) if out else analysis_path(ckpt)
-    else:
-        parts, source = _data_parts(ckpt, data)
-        out_path = Path(out) if out else data_analysis_path(ckpt, data)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
+    parts, source, out_path = _inputs(ckpt, data_dir, data, out)
     partial = out_path.with_name(out_path.name.removesuffix(".json") + ".partial.npz")
     digest = config.digest() + ckpt.card.get("weights_sha256", "")[:16] + \
         (data.sha256[:16] if data is not None else "")
     state = _State.load(partial, digest) if resume else _State()
     total = sum(len(p.data) for p in parts)
     earlier = _reusable_regions(out_path, ckpt, config) if reuse_regions and data is None else None
+    seconds = {}
 
-    started = time.perf_counter()
-    if earlier is None and (state.counts is None or state.done < total):
-        _regions_stage(parts, ckpt, config, state, partial, digest, total, progress)
-    seconds = {"regions": earlier["seconds"].get("regions") if earlier
-               else round(time.perf_counter() - started, 1)}
-    sampled = _trust_stages(parts, ckpt, config, state, partial, digest, seconds, progress)
+    rank, world = distributed_env()
+    if world > 1:
+        from deep_emotion.explain.shards import run_sharded
 
+        state, seconds = run_sharded(parts, ckpt, config, partial, digest, rank, world, progress)
+        if state is None:  # a rank other than 0: rank 0 merges its shard and writes the file
+            return {"rank": rank, "seconds": seconds}
+    else:
+        started = time.perf_counter()
+        if earlier is None and (state.counts is None or state.done < total):
+            _regions_stage(parts, ckpt, config, state, partial, digest, total, progress)
+        seconds["regions"] = (earlier["seconds"].get("regions") if earlier
+                              else round(time.perf_counter() - started, 1))
+        seconds.update(trust_stages(parts, ckpt, config, state.trust,
+                                    lambda: state.save(partial, digest), progress))
+    sampled = {stage: sum(len(rows) for _, rows in _sample_parts(parts, n, config.seed))
+               for stage, n in (("faithfulness", config.faithfulness_faces),
+                                ("sanity", config.sanity_faces))}
     result = _assemble(ckpt, config, state, ckpt.classes, source, total, seconds, sampled)
     if earlier is not None:
         result |= {k: earlier[k] for k in REGION_KEYS}
-    if data is not None:
+    if data is not None:  # another dataset than the card's: say which, with its manifest
         result["dataset"] = {"name": data.name, "sha256": data.sha256, "rows": len(data),
-                             **({"manifest": data.meta["manifest"]} if "manifest" in data.meta
-                                else {})}
-    text = json.dumps(result, separators=(",", ":"), allow_nan=False)
-    out_path.write_text(text + "\n")
-    partial.unlink(missing_ok=True)
-    return json.loads(text)  # exactly what load_analysis will return
+                             **{k: v for k, v in data.meta.items() if k == "manifest"}}
+    return _write(result, out_path, partial)
 
 
-def _trust_stages(parts, ckpt, config, state, partial, digest, seconds, progress) -> dict:
-    """Stages 2 and 3, method by method (each saved as it finishes); returns faces per stage."""
-    sampled = {}
+def region_chunks(parts: list[_Part], chunk: int) -> list[tuple[int, int, int]]:
+    """Stage 1's units of work in order: (part index, first row, end row) per chunk."""
+    return [(i, lo, min(lo + chunk, len(p.data))) for i, p in enumerate(parts)
+            for lo in range(0, len(p.data), chunk)]
+
+
+def chunk_result(explainers: dict, part: _Part, lo: int, hi: int, pre, c: int) -> dict:
+    """Stage 1 on rows lo:hi of one part: per-method class map sums (C, S, S), class counts,
+    labels and the per-face STN-vs-occlusion agreement."""
+    x = pre.to_input(part.data.images[lo:hi])
+    labels = part.data.labels[lo:hi]
+    maps = {m: e.attribute(x, labels).maps for m, e in explainers.items()}
+    out = {"labels": labels.numpy(),
+           "rho": spearman(maps["stn"], maps["occlusion"]).numpy(),
+           "iou": topk_iou(maps["stn"], maps["occlusion"].abs(), AGREEMENT_TOP).numpy()}
+    for m, mp in maps.items():
+        out[f"sums_{m}"], counts = class_map_sums(np.abs(mp[:, 0].numpy().astype(np.float64)),
+                                                  labels.numpy(), c)
+        if m == "occlusion":
+            out["counts"] = counts
+    return out
+
+
+def empty_state(config: AnalyzeConfig, c: int, size: int) -> _State:
+    return _State(counts=np.zeros(c, dtype=np.int64),
+                  sums={m: np.zeros((c, size, size)) for m in config.region_methods})
+
+
+def add_chunk(state: _State, r: dict) -> None:
+    """Accumulate one chunk's result; chunks added in ``region_chunks`` order give the same
+    floating-point sums however the chunks were computed (one process or many)."""
+    for m in state.sums:
+        state.sums[m] += r[f"sums_{m}"]
+    state.counts += r["counts"]
+    state.labels += r["labels"].tolist()
+    state.agree_rho += r["rho"].tolist()
+    state.agree_iou += r["iou"].tolist()
+    state.done += len(r["labels"])
+
+
+def _regions_stage(parts, ckpt, config, state, partial, digest, total, progress) -> None:
+    pre, c = ckpt.preprocessing, len(ckpt.classes)
+    if state.counts is None:
+        fresh = empty_state(config, c, pre.size)
+        state.counts, state.sums = fresh.counts, fresh.sums
+    bar = tqdm(total=total, initial=state.done, desc=f"{ckpt.name}: regions", unit="face",
+               disable=progress is not True)
+    explainers, done = {}, 0
+    for i, lo, hi in region_chunks(parts, config.chunk):
+        done += hi - lo
+        if done <= state.done:
+            continue
+        if i not in explainers:
+            explainers = {i: {m: make_explainer(m, parts[i].model, pre, **config.params(m))
+                              for m in config.region_methods}}
+        add_chunk(state, chunk_result(explainers[i], parts[i], lo, hi, pre, c))
+        state.save(partial, digest)
+        bar.update(hi - lo)
+        if callable(progress):
+            progress("regions", state.done, total)
+    bar.close()
+
+
+def trust_tasks(config: AnalyzeConfig) -> list[tuple[str, str]]:
+    """Stages 2 and 3's units of work in order: (stage, method)."""
+    return [(stage, m) for stage in ("faithfulness", "sanity")
+            for m in list(config.trust_methods) + (["random"] if stage == "faithfulness" else [])]
+
+
+def trust_stages(parts: list[_Part], ckpt, config, trust: dict, save, progress,
+                 mine=lambda k: True) -> dict:
+    """Stages 2 and 3 on a sample pooled over every network's test faces, into ``trust``
+    {stage: {method: per-face results}}; only the tasks ``mine(k)`` accepts (a rank's share);
+    ``save()`` after each.  Returns the seconds per stage."""
+    seconds, tasks = {}, trust_tasks(config)
     for stage, n_faces, fn in (("faithfulness", config.faithfulness_faces, _faithfulness),
                                ("sanity", config.sanity_faces, _sanity)):
         started = time.perf_counter()
-        done = state.trust.setdefault(stage, {})
+        done = trust.setdefault(stage, {})
         picks = _sample_parts(parts, n_faces, config.seed)
-        sampled[stage] = sum(len(rows) for _, rows in picks)
-        methods = list(config.trust_methods) + (["random"] if stage == "faithfulness" else [])
-        for method in tqdm(methods, desc=f"{ckpt.name}: {stage} ({sampled[stage]} faces)",
-                           disable=not progress):
+        faces = sum(len(rows) for _, rows in picks)
+        todo = [(k, m) for k, (s, m) in enumerate(tasks) if s == stage and mine(k)]
+        for i, (k, method) in enumerate(tqdm(todo, desc=f"{ckpt.name}: {stage} ({faces} faces)",
+                                             disable=progress is not True)):
             if method not in done:
                 done[method] = fn(picks, ckpt, method, config)
-                state.save(partial, digest)
+                save()
+            if callable(progress):
+                progress(stage, i + 1, len(todo))
         seconds[stage] = round(time.perf_counter() - started, 1)
-    return sampled
+    return seconds
 
 
 def _reusable_regions(path: Path, ckpt: Checkpoint, config: AnalyzeConfig) -> dict | None:
@@ -289,38 +388,6 @@ def _reusable_regions(path: Path, ckpt: Checkpoint, config: AnalyzeConfig) -> di
             and all(json.dumps(earlier.get("config", {}).get(k)) == json.dumps(list(v) if isinstance(v, tuple) else v)
                     for k, v in asdict(config).items() if k in REGION_SETTINGS))
     return earlier if same else None
-
-
-def _regions_stage(parts, ckpt, config, state, partial, digest, total, progress) -> None:
-    pre, c = ckpt.preprocessing, len(ckpt.classes)
-    if state.counts is None:
-        state.counts = np.zeros(c, dtype=np.int64)
-        state.sums = {m: np.zeros((c, pre.size, pre.size)) for m in config.region_methods}
-    offsets = np.cumsum([0] + [len(p.data) for p in parts])
-    bar = tqdm(total=total, initial=state.done, desc=f"{ckpt.name}: regions", unit="face",
-               disable=not progress)
-    for part, start in zip(parts, offsets):
-        explainers = {m: make_explainer(m, part.model, pre, **config.params(m))
-                      for m in config.region_methods}
-        for lo in range(max(0, state.done - start), len(part.data), config.chunk):
-            hi = min(lo + config.chunk, len(part.data))
-            x = pre.to_input(part.data.images[lo:hi])
-            labels = part.data.labels[lo:hi]
-            maps = {m: e.attribute(x, labels).maps for m, e in explainers.items()}
-            for m, mp in maps.items():
-                sums, counts = class_map_sums(np.abs(mp[:, 0].numpy().astype(np.float64)),
-                                              labels.numpy(), c)
-                state.sums[m] += sums
-                if m == "occlusion":
-                    state.counts += counts
-            state.labels += labels.tolist()
-            state.agree_rho += spearman(maps["stn"], maps["occlusion"]).tolist()
-            state.agree_iou += topk_iou(maps["stn"], maps["occlusion"].abs(),
-                                        AGREEMENT_TOP).tolist()
-            state.done = int(start + hi)
-            state.save(partial, digest)
-            bar.update(hi - lo)
-    bar.close()
 
 
 def _sample(n: int, k: int, seed: int) -> np.ndarray:

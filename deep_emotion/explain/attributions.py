@@ -16,7 +16,7 @@ Methods (``METHODS`` maps the CLI names to classes):
 ================  =====================================================  ===============
 name              what a pixel's value means                             Captum class
 ================  =====================================================  ===============
-occlusion         mean logit drop when an 8x8 window around it is black  Occlusion
+occlusion         mean logit drop when a window around it is black       Occlusion
 flip              share of covering windows whose occlusion changes      Occlusion
                   whether the target wins (the paper's test)
 ig                integrated gradients from a black face                 IntegratedGradients
@@ -45,9 +45,16 @@ from deep_emotion.preprocess import DEFAULT_PREPROCESSING, Preprocessing
 
 __all__ = ["Attribution", "Explainer", "Occlusion", "OcclusionFlip", "IntegratedGradients",
            "Saliency", "SmoothGrad", "GradCam", "GuidedGradCam", "StnHeatmap", "METHODS",
-           "ATTRIBUTED_OUTPUT", "make_explainer"]
+           "ATTRIBUTED_OUTPUT", "make_explainer", "OCCLUSION_WINDOW", "OCCLUSION_STRIDE"]
 
 ATTRIBUTED_OUTPUT = "logit"  # see the module docstring
+# Occlusion defaults for one face, shared by ``deep-emotion explain`` and the dashboard.  An 8 px
+# window is an eye or a mouth corner at FER2013's framing.  Stride 4, not 2: 100 windows instead
+# of 441 make it 3.1x faster (174 against 537 ms per face on one thread, 16 FER2013 test faces),
+# while the map ranks pixels as stride 2's does (median Spearman 0.94) and is nearly as faithful
+# (deletion AUC 0.167 against 0.159); ``python bench/occlusion_stride.py`` measures all three.
+OCCLUSION_WINDOW = 8
+OCCLUSION_STRIDE = 4
 BLACK = 0.0  # pixel intensity of the default baseline, converted by the checkpoint's normalisation
 # Images per forward+backward pass in IG and SmoothGrad: activations and their gradients take
 # about 0.5 MB per image, so whole test batches (256 faces x 50 steps) would need gigabytes.
@@ -158,8 +165,9 @@ class Occlusion(Explainer):
     Args:
         model: the network.
         preprocessing: converts ``baseline`` from pixel intensity to network input.
-        window: side of the square patch in pixels (8).
-        stride: step between patches in pixels (2).
+        window: side of the square patch in pixels (``OCCLUSION_WINDOW``).
+        stride: step between patches in pixels (``OCCLUSION_STRIDE``), at most the window:
+            a longer step would leave pixels that no patch covers.
         baseline: intensity 0..255 the patch is filled with (0, black).
         batch_size: faces-times-perturbations per forward pass (128); Captum's
             ``perturbations_per_eval`` is derived from it.
@@ -175,11 +183,13 @@ class Occlusion(Explainer):
     values = "target logit drop when occluded (positive: the region supports the target)"
 
     def __init__(self, model: DeepEmotion, preprocessing: Preprocessing = DEFAULT_PREPROCESSING,
-                 *, window: int = 8, stride: int = 2, baseline: float = BLACK,
-                 batch_size: int = 128) -> None:
-        if not 1 <= window <= model.config.image_size or stride < 1 or batch_size < 1:
-            raise ValueError(f"need 1 <= window <= {model.config.image_size}, stride >= 1, "
-                             f"batch_size >= 1; got {window}, {stride}, {batch_size}")
+                 *, window: int = OCCLUSION_WINDOW, stride: int = OCCLUSION_STRIDE,
+                 baseline: float = BLACK, batch_size: int = 128) -> None:
+        if not 1 <= window <= model.config.image_size or not 1 <= stride <= window \
+                or batch_size < 1:
+            raise ValueError(f"need 1 <= window <= {model.config.image_size}, "
+                             f"1 <= stride <= window and batch_size >= 1; got window {window}, "
+                             f"stride {stride}, batch_size {batch_size}")
         if not 0 <= baseline <= 255:
             raise ValueError(f"baseline is a pixel intensity in 0..255, got {baseline}")
         super().__init__(model, preprocessing, window=window, stride=stride, baseline=baseline,

@@ -33,7 +33,8 @@ from deep_emotion.explain.attributions import Explainer
 
 __all__ = ["spearman", "topk_iou", "random_maps", "Curves", "deletion_curve", "insertion_curve",
            "SanityCheck", "sanity_check", "randomisation_order", "mean_interval",
-           "faithfulness_summary", "SANITY_THRESHOLD", "MIN_DEFINED_FACES", "CONFIDENCE"]
+           "faithfulness_summary", "SANITY_THRESHOLD", "MIN_DEFINED_FACES", "CONFIDENCE",
+           "AGREEMENT_TOP"]
 
 # A map passes the randomisation check when, with every layer randomised, its mean Spearman
 # correlation with the original map is below this (Adebayo et al. read "substantially
@@ -43,6 +44,9 @@ SANITY_THRESHOLD = 0.5
 # from a handful of faces says nothing (the blank "flip" map is defined on almost none).
 MIN_DEFINED_FACES = 10
 CONFIDENCE = 0.95  # of every interval the analyses report
+# The share of pixels whose overlap measures agreement of two maps (``topk_iou``): the top 10%
+# of a 48x48 face is 230 pixels, about the area of one eye and brow.
+AGREEMENT_TOP = 0.1
 
 
 def _flat(maps: torch.Tensor) -> torch.Tensor:

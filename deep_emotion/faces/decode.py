@@ -25,7 +25,7 @@ __all__ = ["FaceImageError", "DecodedImage", "decode_image", "MAX_BYTES", "MAX_P
 
 MAX_BYTES = 30 * 2**20  # 30 MiB: a 50 MP phone JPEG is ~25 MB; larger uploads are not photos
 MAX_PIXELS = 40_000_000  # 40 MP: 160 MB as RGBA; keeps one upload far below 1 GB peak memory
-# Pillow format id -> the file extensions that may name it (a different one is a lie).
+# Pillow format id -> the file extensions that usually name it (only used in notes).
 FORMATS: dict[str, tuple[str, ...]] = {
     "JPEG": (".jpg", ".jpeg", ".jpe", ".jfif"), "PNG": (".png",), "WEBP": (".webp",),
     "BMP": (".bmp", ".dib"), "TIFF": (".tif", ".tiff"), "GIF": (".gif",),
@@ -33,15 +33,13 @@ FORMATS: dict[str, tuple[str, ...]] = {
 BACKGROUND = (128, 128, 128)  # transparency is composited onto mid-grey, neither face nor shadow
 _STRIP_ROWS = 256  # rows composited at a time (6000 px wide: 24 MB of uint32 per strip)
 _ORIENTATION = 0x0112  # the EXIF tag phones set instead of rotating the pixels
-_KNOWN_EXTENSIONS = {ext: fmt for fmt, exts in FORMATS.items() for ext in exts}
 
 
 class FaceImageError(ValueError):
     """Bytes that are not an image we accept; ``str(e)`` is a sentence for the person uploading.
 
     Raised for: empty or oversized files, formats other than ``FORMATS`` (SVG, HEIC, PDF,
-    text, ...), a file name whose extension names another format than the bytes hold,
-    declared sizes above the pixel limit (decompression bombs), and truncated or corrupted data.
+    text, ...), declared sizes above the pixel limit (decompression bombs), and truncated or corrupted data.
     """
 
 
@@ -64,14 +62,13 @@ class DecodedImage:
         return self.rgb.shape[1], self.rgb.shape[0]
 
 
-def _check_name(name: str | None, fmt: str) -> None:
-    if name is None:
-        return
-    ext = PurePath(name).suffix.lower()
-    claimed = _KNOWN_EXTENSIONS.get(ext)
-    if claimed is not None and claimed != fmt:
-        raise FaceImageError(f"{name}: the name says {claimed} but the file holds {fmt} data; "
-                             "save it again with its real type")
+def _name_note(name: str | None, fmt: str) -> list[str]:
+    """A note when the file's extension names another format than its content: the content
+    decides (a JPEG saved as ``photo.heic`` or ``photo.png`` is read as the JPEG it is)."""
+    ext = PurePath(name).suffix.lower() if name else ""
+    if not ext or ext in FORMATS[fmt]:
+        return []
+    return [f"read as {fmt}, which its content is, although its name ends in {ext}"]
 
 
 def _to_rgb(im: Image.Image, notes: list[str]) -> np.ndarray:
@@ -125,14 +122,48 @@ def _composite(im: Image.Image) -> np.ndarray:
     return out
 
 
+def _check_size(data: bytes, label: str, max_bytes: int) -> None:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"decode_image wants bytes, got {type(data).__name__}")
+    if len(data) == 0:
+        raise FaceImageError(f"{label}the file is empty (0 bytes)")
+    if len(data) > max_bytes:
+        raise FaceImageError(f"{label}the file is {len(data) / 2**20:.1f} MB; the limit is "
+                             f"{max_bytes / 2**20:.0f} MB")
+
+
+def _open_rgb(data: bytes, label: str, max_pixels: int, notes: list[str]) -> tuple[str, np.ndarray]:
+    """Open, check the declared size, pick the first frame, turn upright: (format, rgb)."""
+    with Image.open(io.BytesIO(data), formats=list(FORMATS)) as im:
+        # Phones write MPO: a JPEG followed by extra pictures (depth map, preview);
+        # Pillow's JPEG opener reports it as "MPO", and its first frame is the photo.
+        fmt = "JPEG" if im.format == "MPO" else im.format or "unknown"
+        width, height = im.size
+        if width * height > max_pixels:
+            raise FaceImageError(
+                f"{label}the image declares {width}x{height} pixels "
+                f"({width * height / 1e6:.0f} MP); the limit is {max_pixels / 1e6:.0f} MP")
+        frames = getattr(im, "n_frames", 1)
+        if frames > 1:
+            im.seek(0)
+            kind = {"TIFF": "page", "JPEG": "picture"}.get(fmt, "frame")
+            notes.append(f"first {kind} of {frames} used")
+        im.load()
+        orientation = im.getexif().get(_ORIENTATION, 1)
+        if orientation not in (None, 1):
+            im = ImageOps.exif_transpose(im)
+            notes.append(f"turned upright from its EXIF orientation ({orientation})")
+        return fmt, _to_rgb(im, notes)
+
+
 def decode_image(data: bytes, *, name: str | None = None, max_bytes: int = MAX_BYTES,
                  max_pixels: int = MAX_PIXELS) -> DecodedImage:
     """Decode untrusted bytes into RGB pixels, refusing anything unsafe or ambiguous.
 
     Args:
         data: the file's bytes (kept in memory; never written to disk).
-        name: the file name, if known: only its extension is checked against the content,
-            and it prefixes error messages.
+        name: the file name, if known: it prefixes error messages; an extension that names
+            another format than the content adds a note (the content decides).
         max_bytes: refuse larger files before parsing anything.
         max_pixels: refuse images whose header declares more pixels (width x height), before
             decoding them.
@@ -151,13 +182,7 @@ def decode_image(data: bytes, *, name: str | None = None, max_bytes: int = MAX_B
         (3, 4, 3)
     """
     label = f"{name}: " if name else ""
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"decode_image wants bytes, got {type(data).__name__}")
-    if len(data) == 0:
-        raise FaceImageError(f"{label}the file is empty (0 bytes)")
-    if len(data) > max_bytes:
-        raise FaceImageError(f"{label}the file is {len(data) / 2**20:.1f} MB; the limit is "
-                             f"{max_bytes / 2**20:.0f} MB")
+    _check_size(data, label, max_bytes)
     notes: list[str] = []
     try:
         with warnings.catch_warnings():
@@ -167,35 +192,15 @@ def decode_image(data: bytes, *, name: str | None = None, max_bytes: int = MAX_B
             warnings.simplefilter("ignore", UserWarning)
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             warnings.filterwarnings("error", message=".*[Tt]runcated")
-            with Image.open(io.BytesIO(data), formats=list(FORMATS)) as im:
-                # Phones write MPO: a JPEG followed by extra pictures (depth map, preview);
-                # Pillow's JPEG opener reports it as "MPO", and its first frame is the photo.
-                fmt = "JPEG" if im.format == "MPO" else im.format or "unknown"
-                _check_name(name, fmt)
-                width, height = im.size
-                if width * height > max_pixels:
-                    raise FaceImageError(
-                        f"{label}the image declares {width}x{height} pixels "
-                        f"({width * height / 1e6:.0f} MP); the limit is {max_pixels / 1e6:.0f} MP")
-                frames = getattr(im, "n_frames", 1)
-                if frames > 1:
-                    im.seek(0)
-                    kind = {"TIFF": "page", "JPEG": "picture"}.get(fmt, "frame")
-                    notes.append(f"first {kind} of {frames} used")
-                im.load()
-                orientation = im.getexif().get(_ORIENTATION, 1)
-                if orientation not in (None, 1):
-                    im = ImageOps.exif_transpose(im)
-                    notes.append(f"turned upright from its EXIF orientation ({orientation})")
-                rgb = _to_rgb(im, notes)
+            fmt, rgb = _open_rgb(data, label, max_pixels, notes)
     except FaceImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        # Pillow refuses at open(), before we can read the size; its message carries the count.
-        declared = re.search(r"\((\d+) pixels\)", str(e))
-        size = (f"{int(declared[1]) / 1e6:.0f} MP" if declared
-                else f"more than {Image.MAX_IMAGE_PIXELS / 1e6:.0f} MP")
-        raise FaceImageError(f"{label}the image declares {size}; the limit is "
+        # Pillow refuses at open(), before we can read the size; its message holds the count.
+        found = re.search(r"\((\d+) pixels\)", str(e))
+        declared = f"{int(found.group(1)) / 1e6:,.0f} MP" if found else "more than " \
+            f"{Image.MAX_IMAGE_PIXELS / 1e6:.0f} MP"
+        raise FaceImageError(f"{label}the image declares {declared}; the limit is "
                              f"{max_pixels / 1e6:.0f} MP") from None
     except UnidentifiedImageError:
         raise FaceImageError(f"{label}this is not an image we can read; use a JPEG, PNG, WebP, "
@@ -204,5 +209,4 @@ def decode_image(data: bytes, *, name: str | None = None, max_bytes: int = MAX_B
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, UserWarning) as e:
         raise FaceImageError(f"{label}the image data is truncated or corrupted ({e}); "
                              "try exporting the photo again") from None
-    return DecodedImage(rgb=rgb, format=fmt, notes=notes)
-
+    return DecodedImage(rgb=rgb, format=fmt, notes=_name_note(name, fmt) + notes)

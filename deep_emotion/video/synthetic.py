@@ -75,7 +75,7 @@ def scene(kind: str, size: tuple[int, int], n: int) -> Iterator[list[Placement]]
     """Face placements for ``n`` frames of a named scene.
 
     one:      one face drifting across the middle and breathing in scale (+-10%).
-    crossing: two faces (the photo and its mirror) swapping sides on two lanes, their boxes
+    crossing: two faces (the photo and its mirror) swapping sides at two heights, their boxes
               overlapping as they pass.
     five:     five faces in a row, each bobbing on its own phase.
     """

@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from deep_emotion import resumable
 from deep_emotion.checkpoints import Checkpoint
 from deep_emotion.faces import Face, align_face
 from deep_emotion.predict import predict_proba
@@ -22,11 +23,15 @@ from deep_emotion.video.decode import VideoReader
 from deep_emotion.video.sampling import FrameSampler
 from deep_emotion.video.track import FaceTracker
 
-__all__ = ["FaceReading", "FrameReading", "read_timeline", "timeline_columns", "csv_rows",
-           "one_thread", "BASE_COLUMNS"]
+__all__ = ["FaceReading", "FrameReading", "read_timeline", "timeline_columns", "timeline_rows",
+           "one_thread", "BASE_COLUMNS", "KEY", "COUNT"]
 
-# Before one probability column per class, in the checkpoint's class order.
-BASE_COLUMNS = ("time_s", "frame", "track", "x", "y", "width", "height", "prediction",
+# A frame's rows are written together (``deep_emotion.resumable``): ``frame`` names the group,
+# ``faces`` counts its rows.  ``clip`` (the file name) lets a resumed run check that the table
+# is this clip's, and timelines of several clips be stacked.  Box and probability columns are
+# named as in the photo batch table.
+KEY, COUNT = "frame", "faces"
+BASE_COLUMNS = ("clip", "time_s", KEY, COUNT, "track", "x", "y", "w", "h", "prediction",
                 "confidence")
 
 
@@ -99,17 +104,22 @@ def one_thread() -> Iterator[None]:
 
 
 def timeline_columns(classes: Sequence[str]) -> list[str]:
-    """The CSV header: ``BASE_COLUMNS`` then one probability column per class name."""
-    return [*BASE_COLUMNS, *classes]
+    """The table's header: ``BASE_COLUMNS`` then ``p_<class>`` for each class, in order."""
+    return [*BASE_COLUMNS, *resumable.probability_columns(classes)]
 
 
-def csv_rows(reading: FrameReading, classes: Sequence[str]) -> list[list]:
-    """The CSV rows of one sampled frame, one per face, in ``timeline_columns`` order
-    (time in seconds to the millisecond, probabilities to 5 decimals)."""
+def timeline_rows(clip: str, reading: FrameReading,
+                  classes: Sequence[str]) -> list[dict[str, str]]:
+    """The rows of one sampled frame, one per face, as the cells of ``timeline_columns``
+    (time to the millisecond, probabilities to 6 decimals as in the photo batch table)."""
     rows = []
     for face in reading.faces:
         best = int(np.argmax(face.probs))
-        rows.append([f"{reading.time:.3f}", reading.index, face.track, *face.face.box,
-                     classes[best], f"{face.probs[best]:.5f}",
-                     *(f"{p:.5f}" for p in face.probs)])
+        probs = {c: f"{p:.6f}" for c, p in zip(resumable.probability_columns(classes),
+                                                face.probs)}
+        rows.append({"clip": clip, "time_s": f"{reading.time:.3f}", KEY: str(reading.index),
+                     COUNT: str(len(reading.faces)), "track": str(face.track),
+                     **{k: str(v) for k, v in zip("xywh", face.face.box)},
+                     "prediction": classes[best], "confidence": f"{face.probs[best]:.6f}",
+                     **probs})
     return rows

@@ -29,8 +29,9 @@ def run_json(capsys, *argv) -> tuple[int, dict]:
 
 def test_explain_prints_maps_targets_and_region_shares(capsys, random_checkpoint, face_png):
     code, out = run_json(capsys, "explain", str(face_png), "--checkpoint", str(random_checkpoint),
-                         "--method", "occlusion", "--method", "stn", "--stride", "8")
-    assert code == 0 and out["face"] in ("whole image", "detected face (largest)")
+                         "--method", "occlusion", "--method", "stn", "--stride", "8",
+                         "--no-detect")
+    assert code == 0 and out["face"] == "whole image"
     assert list(out["methods"]) == ["occlusion", "stn"]
     occ = out["methods"]["occlusion"]
     assert np.asarray(occ["map"]).shape == (48, 48)
@@ -56,8 +57,16 @@ def test_explain_errors_are_one_line_messages(capsys, tmp_path, random_checkpoin
     bad.write_bytes(b"definitely not a PNG")
     assert main(["explain", str(bad), "--checkpoint", str(random_checkpoint)]) == 2
     assert "deep-emotion explain: error:" in capsys.readouterr().err
-    code = main(["explain", str(face_png), "--checkpoint", str(random_checkpoint), "--target", "joy"])
+    code = main(["explain", str(face_png), "--checkpoint", str(random_checkpoint), "--target", "joy",
+                 "--no-detect"])
     assert code == 2 and "unknown class 'joy'" in capsys.readouterr().err
+
+
+def test_explain_without_a_face_says_so_and_names_the_whole_image_choice(capsys, random_checkpoint,
+                                                                          face_png):
+    assert main(["explain", str(face_png), "--checkpoint", str(random_checkpoint)]) == 2
+    err = capsys.readouterr().err
+    assert "no face found" in err and "--no-detect" in err
 
 
 def test_analyze_writes_the_file_and_prints_the_tables(capsys, tmp_path, random_checkpoint):

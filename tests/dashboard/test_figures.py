@@ -5,8 +5,12 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+import torch
 
 from dashboard import figures, tables
+from deep_emotion.explain.attributions import Explainer, make_explainer
+from deep_emotion.explain.metrics import sanity_check
+from deep_emotion.model import DeepEmotion, DeepEmotionConfig
 
 CLASSES = ["anger", "happiness", "surprise"]
 
@@ -135,13 +139,44 @@ def test_deletion_curves_report_auc():
     assert "area 0.500" in fig.data[0].name
 
 
-def test_quantile_and_sanity_figures():
+class TheFace(Explainer):
+    """A "map" that is the face itself: it ignores the network, so randomising cannot move it."""
+
+    name = "the-face"
+    values = "|normalised pixel|"
+
+    def _attribute(self, x, target):
+        return x.abs().detach(), {}
+
+
+# what the real randomisation check says of each method in ``sanity_checks``
+VERDICTS = {"saliency": "passes", "the-face": "fails", "flip": "undefined"}
+
+
+@pytest.fixture(scope="module")
+def sanity_checks() -> dict:
+    """Summaries of ``metrics.sanity_check`` on an untrained network, one method per verdict:
+    saliency changes with the weights, the face does not, and no occluded window changes the
+    untrained network's decision, so the flip map is blank and its similarity undefined."""
+    torch.manual_seed(0)
+    model = DeepEmotion(DeepEmotionConfig()).eval()
+    # enough faces for a verdict (metrics.py gives none on a handful)
+    x = torch.randn(12, 1, 48, 48, generator=torch.Generator().manual_seed(0))
+    explainers = {"saliency": make_explainer("saliency", model), "the-face": TheFace(model),
+                  "flip": make_explainer("flip", model, window=8, stride=8)}
+    return {name: sanity_check(e, x).summary() for name, e in explainers.items()}
+
+
+def test_quantile_and_sanity_figures(sanity_checks):
     q = {"0.1": 0, "0.25": 0.1, "0.5": 0.2, "0.75": 0.4, "0.9": 0.5}
     fig = figures.quantile_bars({"anger": {"quantiles": q}, "fear": {"n": 0}})
     assert list(fig.data[0].x) == ["anger"]
     assert fig.data[0].error_y.array[0] == pytest.approx(0.2)
-    s = figures.sanity_curves({"ig": {"layers": ["a", "b"], "mean_spearman": [0.9, 0.2], "passed": True}})
-    assert "passes" in s.data[0].name
+    s = figures.sanity_curves(sanity_checks, verdict=tables.sanity_verdict)
+    assert [t.name for t in s.data] == [f"{m} ({v})" for m, v in VERDICTS.items()]
+    for trace, check in zip(s.data, sanity_checks.values()):
+        assert len(trace.x) == len(check["layers"]) == 11
+        assert [None if y is None else pytest.approx(y) for y in trace.y] == check["mean_spearman"]
 
 
 # --- tables ------------------------------------------------------------------------------------

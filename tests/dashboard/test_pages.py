@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import pipeline
+from deep_emotion.explain import METHODS
 from deep_emotion.predict import TTA_MODES
-from tests.dashboard.conftest import APP
+from tests.dashboard.conftest import APP, CK, FER
 
 PAGES = ["explain", "confusion", "regions", "trust", "model_card"]
 needs_data = pytest.mark.skipif(not os.environ.get("DEEP_EMOTION_DATA"),
@@ -114,24 +114,156 @@ def test_explain_builtin_samples(app):
     assert "0 faces found" in texts(app) and app.warning
 
 
-def test_explain_every_control(app, astronaut_jpeg):
-    app.file_uploader(key="upload").set_value(("astronaut.jpg", astronaut_jpeg, "image/jpeg"))
-    app.run()
-    app.slider(key="occ_window").set_value(12)
-    app.slider(key="occ_stride").set_value(6)
+def upload(app: AppTest, name: str, data: bytes, mime: str = "image/jpeg") -> AppTest:
+    app.file_uploader(key="upload").set_value((name, data, mime))
+    return app.run()
+
+
+def no_exception(app: AppTest, what) -> None:
+    assert not app.exception, (what, [e.value for e in app.exception])
+
+
+def test_explain_every_control_over_its_whole_range(app, astronaut_jpeg):
+    """Each slider end to end, and the pair that interacts (window, stride) on both sides of
+    the diagonal; every baseline, TTA mode, class and method together; never an exception."""
+    upload(app, "astronaut.jpg", astronaut_jpeg)
+    window, stride = app.slider(key="occ_window"), app.slider(key="occ_stride")
+    windows = range(int(window.min), int(window.max) + 1)
+    strides = range(int(stride.min), int(stride.max) + 1)
+    stride.set_value(strides[-1])  # every window below the longest stride, then above it
+    for w in windows:
+        app.slider(key="occ_window").set_value(w).run()
+        no_exception(app, ("window", w))
+    app.slider(key="occ_window").set_value(windows[0])  # every stride against the smallest window
+    for s in strides:
+        app.slider(key="occ_stride").set_value(s).run()
+        no_exception(app, ("stride", s))
+        used = min(s, windows[0])
+        assert f"stride {used}," in texts(app) + str(chart(app, "occlusion_fig")["layout"])
     for baseline in app.selectbox(key="occ_baseline").options:
         app.selectbox(key="occ_baseline").set_value(baseline).run()
-        assert not app.exception, baseline
-    every = [m for m in pipeline.METHODS if m != "occlusion"]
-    app.multiselect(key="methods_fer2013").set_value(every).run()
-    assert not app.exception
-    assert charts(app) == 5 + -(-len(every) // 3)  # other methods three to a row
+        no_exception(app, baseline)
     for tta in TTA_MODES:
         app.selectbox(key="tta").set_value(tta).run()
-        assert not app.exception, tta
-    app.selectbox(key="target_fer2013").set_value(3).run()
-    assert not app.exception
-    assert "Why “happiness”" in texts(app)
+        no_exception(app, tta)
+    for target in app.selectbox(key="target_fer2013").options:
+        app.selectbox(key="target_fer2013").set_value(target).run()
+        no_exception(app, target)
+    assert "Why “neutral”" in texts(app)
+    every = [m for m in METHODS if m not in ("occlusion", "stn")]
+    app.multiselect(key="methods_fer2013").set_value(every).run()
+    no_exception(app, every)
+    assert charts(app) == 5 + -(-len(every) // 3)  # other methods three to a row
+
+
+def test_explain_a_window_below_the_stride_is_corrected_with_a_note(app, astronaut_jpeg):
+    upload(app, "astronaut.jpg", astronaut_jpeg)
+    app.slider(key="occ_window").set_value(2)
+    app.slider(key="occ_stride").set_value(4).run()
+    no_exception(app, "window 2, stride 4")
+    assert any("longer than the window" in i.value for i in app.info)
+    assert "Occlusion (2px window, stride 2, black)" in str(chart(app, "occlusion_fig")["layout"])
+
+
+def test_explain_a_chosen_class_is_told_apart_from_the_prediction(app, astronaut_jpeg, monkeypatch):
+    saved = {}
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    keep = MemoryMediaFileStorage.load_and_get_id
+
+    def spy(self, data, mimetype, kind, filename=None):
+        saved[filename] = data
+        return keep(self, data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
+    upload(app, "astronaut.jpg", astronaut_jpeg)
+    predicted = next(h.value for h in app.subheader if h.value.startswith("Prediction: "))
+    predicted = predicted.removeprefix("Prediction: ")
+    other = next(i for i, c in enumerate(FER) if c != predicted)
+    app.selectbox(key="target_fer2013").set_value(other).run()
+    no_exception(app, other)
+    assert f"Prediction: {predicted}" in texts(app) and f"Why “{FER[other]}”" in texts(app)
+    report = json.loads(saved["deep-emotion-report.json"])
+    assert report["prediction"] == predicted and report["explained_class"] == FER[other]
+    assert report["face"] == 1 and report["framing"] == "detected face"
+
+
+def test_explain_faces_are_numbered_alike_on_the_photo_the_page_and_the_report(
+        app, two_faces_jpeg, monkeypatch):
+    saved = {}
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    keep = MemoryMediaFileStorage.load_and_get_id
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id",
+                        lambda self, data, mime, kind, filename=None:
+                        saved.__setitem__(filename, data) or keep(self, data, mime, kind, filename))
+    upload(app, "two.jpg", two_faces_jpeg)
+    app.radio(key="face_index").set_value(1).run()
+    no_exception(app, "face 2")
+    assert any(h.value.endswith("(face 2)") for h in app.subheader)
+    assert json.loads(saved["deep-emotion-report.json"])["face"] == 2
+    labels = [a["text"] for a in chart(app, "photo_fig")["layout"]["annotations"]]
+    assert [t.split(" · ")[0] for t in labels] == ["face 1", "face 2"]
+    assert all(0.9 <= float(t.split(" · ")[1]) <= 1 for t in labels)  # the detector's score
+
+
+def test_explain_a_score_threshold_hides_low_scoring_faces(app, two_faces_jpeg):
+    upload(app, "two.jpg", two_faces_jpeg)
+    assert len(app.radio(key="face_index").options) == 2
+    app.slider(key="face_threshold").set_value(1.0).run()
+    no_exception(app, "threshold 1.0")
+    assert "2 faces found, 2 hidden below score 1.00" in texts(app)
+    assert "Prediction" not in texts(app) and app.warning
+    assert "annotations" not in chart(app, "photo_fig")["layout"]
+
+
+@pytest.mark.parametrize("size", [(1, 1), (20, 12)])
+def test_explain_an_image_too_small_for_a_face_says_so_and_predicts_nothing(app, size):
+    import numpy as np
+
+    from tests.dashboard.conftest import jpeg
+
+    upload(app, "tiny.jpg", jpeg(np.full((*size[::-1], 3), 200, np.uint8)))
+    no_exception(app, size)
+    assert "too small to hold a face" in app.warning[0].value
+    assert not [h for h in app.subheader if "Prediction" in h.value] and charts(app) == 1
+
+
+def test_explain_no_face_predicts_nothing_until_the_whole_image_is_asked_for(app):
+    app.radio(key="source").set_value("Sample").run()
+    cat = next(n for n in app.selectbox(key="sample").options if "cat" in n)
+    app.selectbox(key="sample").set_value(cat).run()
+    assert "No face was found" in app.warning[0].value
+    assert "Prediction" not in texts(app) and charts(app) == 1  # the photo only
+    box = next(c for c in app.checkbox if c.label == "Explain the whole image anyway")
+    box.check().run()
+    no_exception(app, "whole image")
+    assert any(h.value.startswith("Whole image, no face: ") for h in app.subheader)
+    assert "Explained on request" in texts(app)
+
+
+def test_explain_uploads_are_judged_by_content_not_by_name(app, astronaut_jpeg):
+    assert app.file_uploader(key="upload").proto.type == []  # no extension filter to refuse
+    upload(app, "IMG_0042.heic", astronaut_jpeg, "image/heic")
+    no_exception(app, "heic")
+    assert "Prediction:" in texts(app) and "read as JPEG" in texts(app)
+
+
+@pytest.mark.parametrize("name, data", [
+    ("drawing.svg", b'<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>'),
+    ("notes.jpg", b"this is not an image"),
+    ("huge.jpg", b"\xff\xd8\xff" + bytes(30 * 2**20)),
+])
+def test_explain_a_refused_upload_is_an_error_that_replaces_the_last_result(
+        app, astronaut_jpeg, name, data):
+    upload(app, "astronaut.jpg", astronaut_jpeg)
+    assert "Prediction:" in texts(app)
+    upload(app, name, data, "application/octet-stream")
+    no_exception(app, name)
+    assert len(app.error) == 1 and app.error[0].value.startswith("This photo cannot be used: ")
+    assert "Prediction" not in texts(app) and charts(app) == 0
+    if name == "huge.jpg":
+        assert "the limit is 30 MB" in app.error[0].value
 
 
 def test_explain_picker_for_several_faces(app, two_faces_jpeg):
@@ -145,14 +277,32 @@ def test_explain_picker_for_several_faces(app, two_faces_jpeg):
     assert "2 faces found" in texts(app)
 
 
+def chart(at: AppTest, key: str) -> dict:
+    """The Plotly figure drawn with ``key`` as a dict (data, layout)."""
+    found = [c for c in at.get("plotly_chart") if c.proto.id.endswith(f"-{key}")]
+    assert len(found) == 1, [c.proto.id for c in at.get("plotly_chart")]
+    return json.loads(found[0].proto.spec)
+
+
 def test_switch_checkpoint(app, astronaut_jpeg):
     app.file_uploader(key="upload").set_value(("astronaut.jpg", astronaut_jpeg, "image/jpeg"))
     app.run()
+    assert sorted(chart(app, "probs_fig")["data"][0]["y"]) == sorted(FER)
     app.sidebar.selectbox(key="checkpoint").set_value("ckplus").run()
     assert not app.exception
-    assert "contempt" in str(app.get("plotly_chart")[1].proto.spec) or "Prediction:" in texts(app)
-    for page in PAGES[1:]:
+    # the CK+ head answers now: contempt among the bars, no neutral
+    assert sorted(chart(app, "probs_fig")["data"][0]["y"]) == sorted(CK)
+    prediction = [h.value for h in app.subheader if h.value.startswith("Prediction: ")]
+    assert len(prediction) == 1 and prediction[0].removeprefix("Prediction: ") in CK
+    assert "Checkpoint **ckplus**" in texts(app)
+    go(app, "confusion")
+    assert chart(app, "cm_fig")["data"][0]["x"] == list(CK)
+    assert app.metric[0].help.startswith("ckplus on ")
+    for page in ("regions", "trust"):  # ckplus has no analyses: the page says so by name
         go(app, page)
+        assert "No precomputed analyses for **ckplus**" in texts(app)
+    go(app, "model_card")
+    assert "Checkpoint **ckplus**" in texts(app)
 
 
 # --- Confusion matrices --------------------------------------------------------------------

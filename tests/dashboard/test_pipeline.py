@@ -1,4 +1,4 @@
-"""The dashboard's seam to the core: photos, faces, explanations, downloads; and house rules."""
+"""The dashboard's seam to the core: photos, faces, downloads; and house rules."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dashboard import pipeline
+from dashboard import reports
 from tests.dashboard.conftest import FER, ROOT, make_checkpoint
 
 
@@ -29,81 +29,63 @@ def face():
     return np.random.default_rng(0).integers(0, 256, (48, 48)).astype(np.uint8)
 
 
-def test_read_photo_finds_the_astronaut(astronaut_jpeg):
-    photo = pipeline.read_photo(astronaut_jpeg, "astronaut.jpg")
-    assert photo.rgb.shape == (512, 512, 3)
+def test_photo_finds_the_astronaut_through_the_face_path(astronaut_jpeg):
+    from dashboard import resources
+
+    photo = resources.photo(astronaut_jpeg, "astronaut.jpg", 48)
+    assert photo.image.rgb.shape == (512, 512, 3) and photo.detected
     assert len(photo.faces) == 1
     x, y, w, h = photo.faces[0].box
     assert 150 < x < 230 and 50 < y < 130 and 50 < w < 130  # her face, not the flag
-    crop = pipeline.crop_face(photo, 0)
-    assert crop.shape == (48, 48) and crop.dtype == np.uint8
-
-
-@pytest.mark.parametrize("data, name", [(b"", "x.jpg"), (b"not an image at all", "x.png"),
-                                        (b"\x89PNG\r\n\x1a\n" + b"\0" * 20, "trunc.png")])
-def test_bad_photos_raise_photo_error(data, name):
-    with pytest.raises(pipeline.PhotoError) as e:
-        pipeline.read_photo(data, name)
-    assert str(e.value)
+    assert photo.crops[0].shape == (48, 48) and photo.crops[0].dtype == np.uint8
+    assert resources.photo(astronaut_jpeg, "astronaut.jpg", 64).crops[0].shape == (64, 64)
 
 
 def test_dataset_face_is_used_as_is():
-    gray = np.arange(48 * 48, dtype=np.uint8).reshape(48, 48)
-    photo = pipeline.aligned_photo(gray)
-    assert photo.aligned and len(photo.faces) == 1
-    np.testing.assert_array_equal(pipeline.crop_face(photo, 0), gray)
-
-
-def test_no_face_falls_back_to_the_centre():
     from PIL import Image
 
+    from dashboard import resources
+
+    gray = np.arange(48 * 48, dtype=np.uint8).reshape(48, 48)
     buf = io.BytesIO()
-    Image.new("RGB", (120, 80), (90, 120, 200)).save(buf, format="PNG")
-    photo = pipeline.read_photo(buf.getvalue(), "sky.png")
-    assert photo.faces == []
-    assert pipeline.crop_face(photo, None).shape == (48, 48)
+    Image.fromarray(gray).save(buf, format="PNG")
+    photo = resources.photo(buf.getvalue(), "FER2013 test face: anger", 48)
+    assert not photo.detected and photo.faces == ()
+    np.testing.assert_array_equal(photo.crops[0], gray)
 
 
-def test_explain_face_shapes_and_ranges(ckpt, face):
-    r = pipeline.explain_face(ckpt, face, methods=("ig", "gradcam"), window=8, stride=4)
-    assert r["probs"].shape == (7,) and abs(float(r["probs"].sum()) - 1) < 1e-5
-    assert set(r["maps"]) == {"occlusion", "ig", "gradcam"}
-    for m in r["maps"].values():
-        assert m.shape == (48, 48) and np.isfinite(m).all()
-    assert r["stn"]["heatmap"].shape == (48, 48)
-    assert r["stn"]["outline"].shape == (4, 2)
-    assert r["stn"]["theta"].shape == (2, 3)
-    assert 0.0 <= r["agreement"] <= 1.0 and -1.0 <= r["spearman"] <= 1.0
-    assert 0.0 <= r["deletion"]["auc"] <= 1.0 and 0.0 <= r["insertion"]["auc"] <= 1.0
-    assert r["meta"]["occlusion"]["params"]["window"] == 8
+def test_downloads_name_the_prediction_and_the_explained_class_apart(ckpt, face):
+    from deep_emotion.explain import explain_face
 
-
-@pytest.mark.parametrize("baseline", pipeline.BASELINES)
-def test_occlusion_baselines(ckpt, face, baseline):
-    r = pipeline.explain_face(ckpt, face, baseline=baseline, window=12, stride=6)
-    assert np.isfinite(r["maps"]["occlusion"]).all()
-
-
-def test_explicit_target(ckpt, face):
-    assert pipeline.explain_face(ckpt, face, target=3)["target"] == 3
-
-
-def test_downloads(ckpt, face):
-    r = pipeline.explain_face(ckpt, face, methods=("saliency",))
-    png = pipeline.maps_png(face, r)
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    with np.load(io.BytesIO(pipeline.maps_npz(face, r))) as npz:
-        assert {"face", "probs", "theta", "stn_heatmap", "map_occlusion", "map_saliency"} <= set(npz.files)
-    report = json.loads(pipeline.report_json(r, {"checkpoint": "fer2013"}))
-    assert report["checkpoint"] == "fer2013"
-    assert report["prediction"] in FER
+    plain = explain_face(ckpt, face, ("stn", "occlusion", "saliency"), stride=8, trust=True)
+    other = (plain.prediction + 1) % len(FER)
+    r = explain_face(ckpt, face, ("stn", "occlusion", "saliency"), other, stride=8, trust=True)
+    context = {"checkpoint": "fer2013", "face": 4, "framing": "detected face"}
+    report = json.loads(reports.report_json(r, context))
+    assert report["checkpoint"] == "fer2013" and report["face"] == 4
+    assert report["prediction"] == FER[plain.prediction] != report["explained_class"] == FER[other]
+    assert report["prediction_probability"] == max(report["probabilities"].values())
     assert abs(sum(report["probabilities"].values()) - 1) < 1e-4
+    assert report["methods"] == ["occlusion", "saliency"]
+    assert 0 <= report["deletion_auc_occlusion"] <= 1
+    with np.load(io.BytesIO(reports.maps_npz(face, r, context))) as npz:
+        assert {"face", "probs", "theta", "stn_heatmap", "map_occlusion", "map_saliency"} <= set(npz.files)
+        assert str(npz["prediction"]) == FER[plain.prediction]
+        assert str(npz["explained_class"]) == FER[other] and str(npz["framing"]) == "detected face"
+    title = reports._title(r, context)
+    assert title.startswith(f"prediction: {FER[plain.prediction]} (") and f"maps explain: {FER[other]}" in title
+    png = reports.maps_png(face, r, context)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_streamlit_config():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["browser"]["gatherUsageStats"] is False
-    assert 1 <= config["server"]["maxUploadSize"] <= 50
+    # Streamlit's own limit sits above the decoder's, so a too-large photo is refused by our
+    # message on the page, not by a tooltip on the file chip.
+    from deep_emotion.faces import MAX_BYTES
+
+    assert MAX_BYTES < config["server"]["maxUploadSize"] * 2**20 <= 3 * MAX_BYTES
 
 
 def _imports(path: Path) -> set[str]:
@@ -124,7 +106,7 @@ def test_imports_run_pages_to_dashboard_to_core():
         assert not any(m.startswith("torch") for m in mods), page
     for module in (ROOT / "dashboard").glob("*.py"):
         assert not any(m.startswith("pages") for m in _imports(module)), module
-    pure = ("figures.py", "tables.py", "pipeline.py")
+    pure = ("figures.py", "tables.py", "reports.py")
     for name in pure:
         assert "streamlit" not in _imports(ROOT / "dashboard" / name), name
 

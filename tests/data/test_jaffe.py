@@ -34,17 +34,30 @@ def write_jaffe(root: Path, face: Image.Image, names: list[str]) -> Path:
     return folder
 
 
-NAMES = ["KA.AN1.39.tiff", "KA.HA2.30.tiff", "KM.SU1.14.tiff", "YM.NE3.51.tiff"]
+# One file per expression code of the JAFFE README, two instances of one of them.
+NAMES = ["KA.AN1.39.tiff", "KA.DI1.42.tiff", "KA.FE1.45.tiff", "KA.HA2.30.tiff",
+         "KL.SA1.161.tiff", "KM.SU1.14.tiff", "YM.NE3.51.tiff", "YM.NE1.49.tiff"]
+EXPRESSIONS = ["anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral",
+               "neutral"]
+
+
+def test_every_expression_code_is_parsed_to_its_emotion():
+    parsed = [jaffe.parse_name(Path(n)) for n in NAMES]
+    assert [emotion for _, emotion, _, _ in parsed] == EXPRESSIONS
+    assert parsed[4] == ("KL", "sadness", 1, 161) and parsed[7] == ("YM", "neutral", 1, 49)
+    assert jaffe.parse_name(Path("ka.di2.43.TIF")) == ("KA", "disgust", 2, 43)
 
 
 def test_loader_parses_subject_and_expression_and_aligns_every_face(tmp_path, face_tiff):
     write_jaffe(tmp_path, face_tiff, NAMES)
     ds = jaffe.load(tmp_path)
-    assert ds.name == "jaffe" and len(ds) == 4
-    assert ds.images.shape == (4, 48, 48) and ds.images.dtype.is_floating_point is False
-    assert [ds.classes[i] for i in ds.labels] == ["anger", "happiness", "surprise", "neutral"]
-    assert ds.groups.tolist() == ["KA", "KA", "KM", "YM"]
-    assert ds.names.tolist() == NAMES
+    assert ds.name == "jaffe" and len(ds) == len(NAMES)
+    assert ds.images.shape == (len(NAMES), 48, 48) and ds.images.dtype.is_floating_point is False
+    # files are read in name order
+    order = sorted(range(len(NAMES)), key=lambda i: NAMES[i])
+    assert ds.names.tolist() == [NAMES[i] for i in order]
+    assert [ds.classes[i] for i in ds.labels] == [EXPRESSIONS[i] for i in order]
+    assert ds.groups.tolist() == [NAMES[i][:2] for i in order]
     assert ds.meta["preprocessing"] == "fer2013-crop"
     # The same photo in mode L and mode P aligns to the same face.
     assert (ds.images[0].int() - ds.images[1].int()).abs().max() <= 1

@@ -57,6 +57,28 @@ def patch_batch() -> tuple[torch.Tensor, torch.Tensor]:
     return DEFAULT_PREPROCESSING.to_input(images), labels
 
 
+@torch.no_grad()
+def faces_at_the_decision_boundary(model: DeepEmotion, n: int = 2, seed: int = 0,
+                                   steps: int = 14) -> torch.Tensor:
+    """Normalised noise faces (n, 1, 48, 48) whose contrast is bisected until the network's
+    decision is about to change, so that occluding almost any window flips it and every
+    attribution method has something to show, even on an untrained network.
+
+    An untrained DeepEmotion calls low-contrast noise one class and high-contrast noise
+    another; the bisection keeps each face on the low-contrast side of that boundary.
+    """
+    noise = torch.randn(n, 1, SIDE, SIDE, generator=torch.Generator().manual_seed(seed))
+    lo, hi = torch.full((n, 1, 1, 1), 0.1), torch.full((n, 1, 1, 1), 3.0)
+    low = model(noise * lo).argmax(1)
+    if (model(noise * hi).argmax(1) == low).any():
+        raise ValueError("no decision boundary between contrast 0.1 and 3 on these faces")
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        same = (model(noise * mid).argmax(1) == low).view(-1, 1, 1, 1)
+        lo, hi = torch.where(same, mid, lo), torch.where(same, hi, mid)
+    return noise * lo
+
+
 @pytest.fixture(params=["paper", "input_warp"])
 def random_model(request) -> DeepEmotion:
     """An untrained network of each layout (theta starts at the identity)."""

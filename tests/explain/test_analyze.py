@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import importlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from deep_emotion.catalog import checkpoint_dir, list_checkpoints
+from deep_emotion.checkpoints import load_checkpoint, save_checkpoint
+from deep_emotion.data import fer2013
+from deep_emotion.explain.attributions import make_explainer
 from deep_emotion.explain.analyze import AnalyzeConfig, analysis_path, analyze, load_analysis
+from deep_emotion.explain.metrics import randomisation_order, sanity_check
 from deep_emotion.explain.regions import REGIONS
+from deep_emotion.model import DeepEmotion, DeepEmotionConfig
+from deep_emotion.preprocess import DEFAULT_PREPROCESSING
+
+from tests.conftest import FER_CLASSES
 
 TEST_FACES = 9  # PrivateTest rows of the fake CSV
 # the module, not the function deep_emotion.explain re-exports under the same name
@@ -42,12 +52,26 @@ def strip_volatile(result: dict) -> dict:
     return {k: v for k, v in result.items() if k not in ("seconds", "date", "code_commit")}
 
 
-def test_writes_the_documented_analyses_beside_the_checkpoint(random_checkpoint, fake_data):
-    result = analyze(random_checkpoint, data_dir=fake_data, config=SMALL, progress=False)
-    path = analysis_path(random_checkpoint)
-    assert path == random_checkpoint.with_name("random_fer.analysis.json") and path.is_file()
+@pytest.fixture
+def warping_checkpoint(tmp_path) -> Path:
+    """An untrained FER2013-shaped checkpoint whose STN starts away from the identity, so its
+    attention map varies over the face (at the identity it is flat and agreement undefined)."""
+    torch.manual_seed(0)
+    model = DeepEmotion(DeepEmotionConfig()).eval()
+    with torch.no_grad():
+        model.fc_loc[-1].bias.copy_(torch.tensor([0.8, 0.05, 0.02, -0.03, 0.85, 0.05]))
+    return save_checkpoint(tmp_path / "random_fer", model, {
+        "classes": FER_CLASSES, "preprocessing": DEFAULT_PREPROCESSING.to_dict(),
+        "dataset": {"name": "fer2013"}, "protocol": {"name": "official"}})
+
+
+def test_writes_the_documented_analyses_beside_the_checkpoint(warping_checkpoint, fake_data):
+    config = replace(SMALL, sanity_faces=TEST_FACES)  # every test face: the sample is known
+    result = analyze(warping_checkpoint, data_dir=fake_data, config=config, progress=False)
+    path = analysis_path(warping_checkpoint)
+    assert path == warping_checkpoint.with_name("random_fer.analysis.json") and path.is_file()
     assert path.stat().st_size < 1_000_000
-    assert strip_volatile(load_analysis(random_checkpoint)) == strip_volatile(result)
+    assert strip_volatile(load_analysis(warping_checkpoint)) == strip_volatile(result)
     assert result["faces"] == TEST_FACES and sum(result["counts"].values()) == TEST_FACES
     for method in ("stn", "occlusion"):
         for emotion, shares in result["region_sensitivity"][method].items():
@@ -55,10 +79,24 @@ def test_writes_the_documented_analyses_beside_the_checkpoint(random_checkpoint,
             assert sum(shares.values()) == pytest.approx(1.0, abs=1e-4)
             assert np.asarray(result["class_mean_maps"][method][emotion]).shape == (48, 48)
     assert set(result["faithfulness"]["methods"]) == {"occlusion", "saliency", "stn", "random"}
-    assert set(result["sanity"]["methods"]) == {"occlusion", "saliency", "stn"}
+    # both maps vary on every face, so every face has an agreement score
     agreement = result["agreement"]["per_emotion"]
-    assert sum(a["spearman"]["n"] for a in agreement.values()) <= TEST_FACES
+    assert sum(a["spearman"]["n"] for a in agreement.values()) == TEST_FACES
+    assert result["agreement"]["all"]["spearman"]["n"] == TEST_FACES
     assert not path.with_name("random_fer.analysis.partial.npz").exists()
+    # the sanity stage is the randomisation check of each method on the test faces
+    sanity = result["sanity"]
+    assert sanity["faces"] == TEST_FACES and list(sanity["methods"]) == list(SMALL.trust_methods)
+    ckpt = load_checkpoint(warping_checkpoint)
+    x = ckpt.preprocessing.to_input(fer2013.load(fake_data, split="PrivateTest").images)
+    for method, check in sanity["methods"].items():
+        explainer = make_explainer(method, ckpt.model, ckpt.preprocessing,
+                                   **config.params(method, "trust"))
+        direct = sanity_check(explainer, x, seed=config.seed).summary()
+        assert check["layers"] == direct["layers"] == randomisation_order(ckpt.model)
+        assert check["mean_spearman"] == pytest.approx(direct["mean_spearman"], abs=1e-3)
+        assert None not in check["mean_spearman"] and len(check["mean_spearman"]) == 11
+        assert check["passed"] == direct["passed"], method
 
 
 def test_an_interrupted_run_resumes_to_the_same_result(random_checkpoint, fake_data,

@@ -10,7 +10,7 @@ from deep_emotion.explain.attributions import (METHODS, IntegratedGradients, Occ
                                                OcclusionFlip, make_explainer)
 from deep_emotion.preprocess import DEFAULT_PREPROCESSING, Preprocessing
 
-from tests.explain.conftest import PATCH, PATCH_AT
+from tests.explain.conftest import PATCH, PATCH_AT, faces_at_the_decision_boundary, patch_faces
 
 # cheap settings so every method runs in well under a second on 2 faces
 FAST = {"occlusion": {"window": 12, "stride": 6}, "flip": {"window": 12, "stride": 6},
@@ -27,23 +27,58 @@ class _LinearNet(torch.nn.Module):
         return torch.cat([s, -s], 1)
 
 
+class _PatchNet(torch.nn.Module):
+    """Logit k = mean input over the square where class k's patch is drawn (``patch_faces``):
+    a face's class is its bright patch, and blacking out enough of it flips the decision."""
+
+    config = type("Config", (), {"image_size": 48, "num_classes": len(PATCH_AT)})()
+
+    def forward(self, x):
+        return torch.stack([x[:, 0, r:r + PATCH, c:c + PATCH].mean((1, 2)) for r, c in PATCH_AT], 1)
+
+
+def not_blank(maps: torch.Tensor) -> torch.Tensor:
+    """bool (B,): the map varies over the face, so it says something about where."""
+    flat = maps.flatten(1)
+    return (flat != flat[:, :1]).any(1)
+
+
+def flip_shares_by_hand(model, x: torch.Tensor, window: int, stride: int) -> torch.Tensor:
+    """The flip map computed window by window: per pixel, the share of the windows covering
+    it whose black-out makes the predicted class lose."""
+    black = DEFAULT_PREPROCESSING.pixel_value(0)
+    pred = model(x).argmax(1)
+    flips, covers = torch.zeros_like(x), torch.zeros_like(x)
+    for top in range(0, 48 - window + 1, stride):
+        for left in range(0, 48 - window + 1, stride):
+            hidden = x.clone()
+            hidden[..., top:top + window, left:left + window] = black
+            lost = (model(hidden).argmax(1) != pred).float().view(-1, 1, 1, 1)
+            covers[..., top:top + window, left:left + window] += 1
+            flips[..., top:top + window, left:left + window] += lost
+    return flips / covers
+
+
 @pytest.mark.parametrize("method", sorted(METHODS))
 def test_every_method_returns_a_finite_map_the_size_of_the_input(random_model, method):
-    x = torch.randn(2, 1, 48, 48)
+    x = faces_at_the_decision_boundary(random_model)
     result = make_explainer(method, random_model, **FAST.get(method, {})).attribute(x)
     assert result.maps.shape == (2, 1, 48, 48) and result.maps.dtype == torch.float32
     assert torch.isfinite(result.maps).all()
+    assert not_blank(result.maps).all()
     torch.testing.assert_close(result.target, random_model(x).argmax(1))
     assert result.meta["method"] == method and result.meta["attributes"] == "logit"
 
 
 @pytest.mark.parametrize("method", sorted(METHODS))
 def test_methods_are_deterministic_and_leave_the_network_untouched(random_model, method):
-    x = torch.randn(2, 1, 48, 48)
+    x = faces_at_the_decision_boundary(random_model)
+    target = random_model(x).argmax(1)
     before = {k: v.clone() for k, v in random_model.state_dict().items()}
     random_model.train()
     explainer = make_explainer(method, random_model, **FAST.get(method, {}))
-    first, second = explainer.attribute(x, 3), explainer.attribute(x, 3)
+    first, second = explainer.attribute(x, target), explainer.attribute(x, target)
+    assert not_blank(first.maps).all()
     torch.testing.assert_close(first.maps, second.maps, rtol=0, atol=0)
     assert random_model.training  # mode restored
     for k, v in random_model.state_dict().items():
@@ -98,10 +133,20 @@ def test_flip_marks_windows_whose_occlusion_changes_the_decision(window, expecte
     torch.testing.assert_close(explain.attribute(x, 1).maps, torch.full_like(x, -expected))
 
 
-def test_flip_values_are_shares_of_windows(patch_model, patch_batch):
-    x, labels = patch_batch
-    maps = OcclusionFlip(patch_model, window=12, stride=4).attribute(x).maps
-    assert ((maps >= 0) & (maps <= 1)).all()
+def test_flip_values_are_shares_of_windows():
+    # four faces of alternating classes, explained in one batch of stacked perturbations
+    images, labels = patch_faces(4, seed=5)
+    x = DEFAULT_PREPROCESSING.to_input(images)
+    net = _PatchNet()
+    assert net(x).argmax(1).tolist() == labels.tolist()
+    maps = OcclusionFlip(net, window=12, stride=4).attribute(x).maps
+    torch.testing.assert_close(maps, flip_shares_by_hand(net, x, window=12, stride=4))
+    for m, k in zip(maps[:, 0], labels.tolist()):
+        r, c = PATCH_AT[k]
+        assert m[r:r + PATCH, c:c + PATCH].min() > 0  # hiding the patch flips the decision
+        far = torch.ones_like(m, dtype=torch.bool)
+        far[max(0, r - 11):r + PATCH + 11, max(0, c - 11):c + PATCH + 11] = False
+        assert m[far].abs().max() == 0  # no window that misses the patch flips it
 
 
 def test_gradcam_is_placed_where_the_last_conv_sees(patch_model, patch_batch):
@@ -110,6 +155,12 @@ def test_gradcam_is_placed_where_the_last_conv_sees(patch_model, patch_batch):
     # the last conv's 18x18 cells are centred on input pixels 6.5 .. 40.5, 2 px apart
     assert maps[:, :5].abs().max() == 0 and maps[:, 43:].abs().max() == 0
     assert maps[:, :, :5].abs().max() == 0 and maps[:, :, 43:].abs().max() == 0
+    # and inside that frame the map peaks at the edge of the patch the network reads
+    for m, k in zip(maps, labels.tolist()):
+        r, c = PATCH_AT[k]
+        row, col = divmod(int(m.argmax()), 48)
+        assert m.max() > 0
+        assert r - 2 <= row <= r + PATCH + 2 and c - 2 <= col <= c + PATCH + 2, (k, row, col)
 
 
 def test_smoothgrad_is_seeded_and_leaves_the_global_rng_alone(random_model):

@@ -6,8 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from deep_emotion.faces import (ALIGNMENT_NAME, FER2013_LANDMARKS, LANDMARKS, Face, align_face,
-                                alignment_matrix, crop_corners, detect_faces, faces_from_bytes)
+from deep_emotion.faces import (ALIGNMENT_NAME, FER2013_LANDMARKS, LANDMARKS, Face,
+                                FaceImageError, align_face, alignment_matrix, crop_corners,
+                                detect_faces, read_faces)
 from deep_emotion.preprocess import DEFAULT_PREPROCESSING
 
 
@@ -117,25 +118,46 @@ def test_fer2013_landmarks_are_a_plausible_upright_face():
     assert abs((lm["left_eye"][0] + lm["right_eye"][0]) / 2 - 23.5) < 1.5  # centred
 
 
-def test_faces_from_bytes_runs_the_whole_path(astronaut):
+def _png(rgb) -> bytes:
     import io
 
     from PIL import Image
 
     buf = io.BytesIO()
-    Image.fromarray(astronaut).save(buf, "PNG")
-    image, faces, crops = faces_from_bytes(buf.getvalue(), name="astronaut.png")
-    assert image.format == "PNG" and len(faces) == 1 and crops[0].shape == (48, 48)
-    whole = faces_from_bytes(buf.getvalue(), detect=False)
-    assert whole.faces == [] and len(whole.crops) == 1
+    Image.fromarray(rgb).save(buf, "PNG")
+    return buf.getvalue()
 
 
-def test_faces_from_bytes_with_no_face_returns_no_crops():
-    import io
+def test_read_faces_runs_the_whole_path_at_the_size_asked(astronaut):
+    photo = read_faces(_png(astronaut), name="astronaut.png", size=48)
+    assert photo.image.format == "PNG" and len(photo.faces) == 1 and photo.detected
+    assert photo.crops[0].shape == (48, 48) and photo.crops[0].dtype == np.uint8
+    np.testing.assert_array_equal(photo.crops[0], align_face(astronaut, photo.faces[0], 48))
+    assert read_faces(_png(astronaut), size=64).crops[0].shape == (64, 64)
 
-    from PIL import Image
 
-    buf = io.BytesIO()
-    Image.new("RGB", (200, 200), (30, 140, 60)).save(buf, "PNG")
-    result = faces_from_bytes(buf.getvalue())
-    assert result.faces == [] and result.crops == []
+def test_read_faces_without_detection_takes_the_whole_image():
+    face48 = np.arange(48 * 48, dtype=np.uint8).reshape(48, 48)
+    photo = read_faces(_png(face48), size=48, detect=False)
+    assert not photo.detected and photo.faces == ()
+    np.testing.assert_array_equal(photo.crops[0], face48)  # an aligned crop is used as it is
+
+
+def test_read_faces_with_no_face_offers_the_whole_image_only_on_request():
+    photo = read_faces(_png(np.full((200, 200, 3), (30, 140, 60), np.uint8)), size=48)
+    assert photo.faces == () and photo.crops == () and not photo.too_small
+    assert photo.whole_image().shape == (48, 48)
+    assert read_faces(_png(np.zeros((1, 1, 3), np.uint8)), size=48).too_small
+
+
+def test_read_faces_reads_a_path_and_names_it_in_errors(tmp_path, astronaut):
+    good, bad = tmp_path / "a.png", tmp_path / "b.png"
+    good.write_bytes(_png(astronaut))
+    bad.write_bytes(b"not an image")
+    assert len(read_faces(good, size=48).faces) == 1
+    with pytest.raises(FaceImageError, match="b.png: this is not an image"):
+        read_faces(bad, size=48)
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        read_faces(tmp_path / "missing.jpg", size=48)
+    with pytest.raises(FaceImageError, match="the limit is 0 MB"):
+        read_faces(good, size=48, max_bytes=100)

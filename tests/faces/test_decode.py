@@ -180,9 +180,18 @@ def test_known_but_unaccepted_format_is_refused():
         decode_image(encode(Image.new("RGB", (16, 16)), "ICO"))
 
 
-def test_extension_that_lies_about_the_content_is_refused():
-    with pytest.raises(FaceImageError, match="holiday.jpg: the name says JPEG but .* PNG"):
-        decode_image(encode(gradient(), "PNG"), name="holiday.jpg")
+def test_the_content_decides_the_format_not_the_extension():
+    """A PNG named .jpg and a JPEG named .heic are read as what they hold, with a note."""
+    png = decode_image(encode(gradient(), "PNG"), name="holiday.jpg")
+    assert png.format == "PNG" and png.notes == [
+        "read as PNG, which its content is, although its name ends in .jpg"]
+    jpeg = decode_image(encode(gradient(), "JPEG"), name="IMG_0042.heic")
+    assert jpeg.format == "JPEG" and ".heic" in jpeg.notes[0]
+
+
+def test_a_bomb_beyond_pillows_limit_names_its_declared_size():
+    with pytest.raises(FaceImageError, match="declares 900 MP; the limit is 40 MP"):
+        decode_image(png_declaring(30000, 30000))
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP"])

@@ -1,11 +1,14 @@
-"""detect_faces on real photos: one face, several faces (largest first), no face."""
+"""detect_faces on real photos: one face, several faces (largest first), no face, and the
+second opinion of the Haar cascades that keeps objects from passing for faces."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from deep_emotion.faces import LANDMARKS, Face, detect_faces
+from deep_emotion.faces.detect import haar_confirms
 
 skimage_data = pytest.importorskip("skimage.data")
 
@@ -75,3 +78,36 @@ def test_to_dict_is_plain_json():
 def test_non_uint8_input_is_refused():
     with pytest.raises(ValueError, match="uint8"):
         detect_faces(np.zeros((64, 64, 3), np.float32))
+
+
+@pytest.fixture(scope="module")
+def motorcycle() -> np.ndarray:
+    """scikit-image's stereo motorcycle (left view): MTCNN scores its front wheel 0.98."""
+    return skimage_data.stereo_motorcycle()[0]
+
+
+def test_a_wheel_mtcnn_takes_for_a_face_is_not_confirmed_and_not_returned(motorcycle):
+    (wheel,) = [f for f in detect_faces(motorcycle, confirm=False)]
+    x, y, w, h = wheel.box
+    assert wheel.score > 0.95 and 540 < x + w / 2 < 680 and 300 < y + h / 2 < 460
+    assert not haar_confirms(motorcycle, wheel)
+    assert detect_faces(motorcycle) == []
+
+
+def test_real_faces_are_confirmed_upright_tilted_turned_and_small(astronaut):
+    camera = np.repeat(skimage_data.camera()[:, :, None], 3, 2)  # head turned, camera in front
+    m = cv2.getRotationMatrix2D((256, 256), 25, 1.0)
+    tilted = cv2.warpAffine(astronaut, m, (512, 512), borderMode=cv2.BORDER_REFLECT)
+    small = cv2.resize(astronaut, (128, 128), interpolation=cv2.INTER_AREA)
+    for img in (astronaut, camera, tilted, small):
+        (face,) = detect_faces(img, confirm=False)
+        assert haar_confirms(img, face)
+
+
+def test_a_face_box_on_a_blank_wall_is_not_confirmed(astronaut):
+    (face,) = detect_faces(astronaut)
+    assert not haar_confirms(np.full_like(astronaut, 128), face)
+
+
+def test_confirmation_keeps_mtcnn_box_landmarks_and_score(astronaut):
+    assert detect_faces(astronaut) == detect_faces(astronaut, confirm=False)

@@ -1,0 +1,133 @@
+"""What the Confusion, Regions and Trust pages draw for your own labelled faces.
+
+``source()`` draws the sidebar's "Your data" box (a server folder or list, or a zip upload)
+and returns the chosen one; ``confusion(ckpt)`` and ``analyses_or_stop()`` draw a running
+job's progress (in a fragment that refreshes itself, so the rest of the page stays usable)
+or its result.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import streamlit as st
+
+from dashboard import userdata
+
+__all__ = ["source", "current_job", "confusion", "analyses_or_stop"]
+
+SHIPPED = "shipped datasets"
+
+
+def source() -> tuple[str, object] | None:
+    """The sidebar box; ("spec", spec) or ("zip", UploadedFile) when your data is chosen."""
+    box = st.sidebar.expander("Your data", expanded=bool(st.session_state.get("user_zip")))
+    typed = box.text_input("Folder or list on the server", key="user_data_path",
+                           placeholder="folder:/data/faces or csv:/data/labels.csv",
+                           help=f"Also read from ${userdata.USER_DATA_ENV} (several joined by "
+                                "':'). One subfolder per emotion, or a CSV with path and label.")
+    upload = box.file_uploader("or a zip of labelled faces", type=["zip"], key="user_zip",
+                               help="happy/001.png, sad/002.jpg, ...: one folder per emotion. "
+                                    "Opened in memory only.")
+    box.checkbox("The images are face crops (no detection)", key="user_aligned")
+    options = [SHIPPED] + userdata.server_sources(typed) + ([upload.name] if upload else [])
+    if upload and st.session_state.get("_user_zip_seen") != upload.file_id:
+        st.session_state["_user_zip_seen"] = upload.file_id
+        st.session_state["user_source"] = upload.name  # a new upload is shown at once
+    if st.session_state.get("user_source") not in options:
+        st.session_state["user_source"] = SHIPPED
+    chosen = box.selectbox("Show", options, key="user_source")
+    if chosen == SHIPPED:
+        return None
+    return ("zip", upload) if upload and chosen == upload.name else ("spec", chosen)
+
+
+def current_job(ckpt_name: str) -> userdata.Job | None:
+    """The job of the checkpoint on the chosen source (None: shipped datasets); a refused
+    zip or bad path stops the page with the reason."""
+    chosen = source()
+    if chosen is None:
+        return None
+    aligned = bool(st.session_state.get("user_aligned"))
+    from dashboard.zipfaces import ZipRefused
+    from deep_emotion.data import DatasetError
+
+    try:
+        if chosen[0] == "zip":
+            return userdata.job_for_zip(ckpt_name, chosen[1].name, chosen[1].getvalue(), aligned)
+        return userdata.job_for_spec(ckpt_name, chosen[1], aligned)
+    except (ZipRefused, DatasetError) as e:
+        st.error(f"Your data was not opened: {e}")
+        st.stop()
+
+
+@st.fragment(run_every=1.0)
+def _progress(job: userdata.Job, ready) -> None:
+    """Refreshes itself each second; reruns the page once ``ready(job)`` holds."""
+    if ready(job) or job.finished:
+        st.rerun()
+    st.progress(job.fraction, text=f"{job.label}: {job.stage}"
+                + (f" ({job.done} of {job.total})" if job.total else "")
+                + f", {time.time() - job.started:.0f} s so far")
+
+
+def _wait_for(job: userdata.Job, ready) -> None:
+    if job.error:
+        st.error(f"{job.label}: {job.error}")
+        st.stop()
+    if not ready(job):
+        st.caption("This runs in the background: other pages stay usable, and the result is "
+                   "kept for the next visit.")
+        _progress(job, ready)
+        st.stop()
+
+
+def _manifest_caption(data) -> None:
+    m = data.meta.get("manifest", {})
+    if m:
+        st.caption(f"{m['faces_used']} faces from {m['files']} image files; left out: "
+                   f"{m['unreadable']} unreadable, {m['no_face']} without a face, "
+                   f"{m['skipped']} other files; {m['several_faces']} showed several faces "
+                   "(the largest was used).")
+        if m.get("left_out"):
+            with st.expander("Files left out or flagged"):
+                st.dataframe(m["left_out"], hide_index=True)
+
+
+def confusion(ckpt_name: str) -> bool:
+    """Draw your data's confusion matrix and return True, or return False (shipped data)."""
+    from dashboard import figures, tables
+
+    job = current_job(ckpt_name)
+    if job is None:
+        return False
+    st.subheader(f"Your data: {job.label}")
+    _wait_for(job, lambda j: bool(j.cross))
+    cross, data = job.cross["none"], job.data
+    classes, matrix = cross["classes"], np.asarray(cross["confusion"])
+    left = [c for c in data.classes if c not in classes]
+    st.metric("Accuracy on the shared classes", f"{cross['accuracy']:.1%}")
+    st.caption(f"{ckpt_name} on {len(cross['rows'])} faces over {', '.join(classes)}"
+               + (f"; left out (the network lacks them): {', '.join(left)}" if left else ""))
+    _manifest_caption(data)
+    st.plotly_chart(figures.confusion_matrix(matrix, classes, normalise=False,
+                                             title=f"{ckpt_name} on {job.label}"),
+                    key="user_cm_fig")
+    per_class = tables.per_class_from_confusion(matrix, classes)
+    st.dataframe(tables.per_class_table(per_class))
+    return True
+
+
+def analyses_or_stop() -> tuple[str, dict]:
+    """Like ``widgets.analyses_or_stop``, but your data's analyses when it is chosen."""
+    from dashboard import widgets
+
+    ckpt_name = widgets.current_checkpoint()
+    job = current_job(ckpt_name) if ckpt_name else None
+    if job is None:
+        return widgets.analyses_or_stop()
+    st.subheader(f"Your data: {job.label}")
+    _wait_for(job, lambda j: j.analyses is not None)
+    return ckpt_name, job.analyses
+

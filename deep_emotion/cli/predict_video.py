@@ -1,0 +1,168 @@
+"""``deep-emotion predict CLIP --out timeline.csv``: the emotion of every face over a video.
+
+``predict`` hands a video here.  The clip is decoded in order (``deep_emotion.video``), faces
+are detected every ``--detect-every`` frames and followed between, and every tracked face of
+every sampled frame becomes one row: time, frame, faces in the frame, track id, box,
+prediction, confidence and one probability column per class.  A progress bar on stderr shows
+frames/s and the time left.  ``--out`` may end in ``.csv`` or ``.parquet``.
+
+The table is written like the photo batch table (``deep_emotion.resumable``): a frame's rows
+in one write, so an interrupted run (Ctrl-C, a crash) leaves only whole frames, and the same
+command again carries on after the last one, the face identities picked up from their paths
+so far.  A clip refused or found damaged leaves no table behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+from deep_emotion import resumable
+from deep_emotion.checkpoints import load_checkpoint
+from deep_emotion.video import (COUNT, DETECT_EVERY, DETECT_GAP, KEY, FaceTracker,
+                                FrameSampler, VideoError, VideoReader, looks_like_video,
+                                read_timeline, timeline_columns, timeline_rows)
+
+__all__ = ["add_arguments", "is_video", "wants_video", "run", "render", "VIDEO_SUFFIXES"]
+
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The video flags of ``predict`` (``--out`` and ``--quiet`` are shared with photos)."""
+    group = parser.add_argument_group("videos (MP4, MOV, WebM, AVI): one clip per command")
+    pick = group.add_mutually_exclusive_group()
+    pick.add_argument("--every", type=int, default=None, metavar="N",
+                      help="read one frame in N (default: every frame)")
+    pick.add_argument("--fps", type=float, default=None, metavar="F",
+                      help="read F frames per second of clip time (by timestamps)")
+    group.add_argument("--detect-every", type=int, default=DETECT_EVERY, metavar="K",
+                       help=f"run the face detector every K read frames (or every "
+                            f"{DETECT_GAP:g} s of clip time, if sooner) and follow the faces "
+                            f"between (default {DETECT_EVERY}; 1 detects on every frame)")
+    group.add_argument("--restart", action="store_true",
+                       help="drop the rows of an interrupted run and read the clip afresh")
+
+
+def is_video(path: Path) -> bool:
+    """A video by its name, or by its first bytes (MP4/MOV, WebM/MKV, AVI) whatever its name."""
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        return True
+    try:
+        with path.open("rb") as f:
+            head = f.read(16)
+    except OSError:
+        return False
+    return looks_like_video(head)
+
+
+def wants_video(args: argparse.Namespace) -> bool:
+    return any(is_video(p) for p in args.images)
+
+
+def _check(args: argparse.Namespace) -> Path:
+    if len(args.images) != 1:
+        raise ValueError("give one video per command (photos and videos cannot be mixed)")
+    if args.out is None:
+        raise ValueError("a video needs --out FILE.csv for its timeline")
+    if args.tta != "none" or args.no_detect:
+        raise ValueError("--tta and --no-detect are for photos; a video's faces are always "
+                         "detected and read once")
+    if args.detect_every < 1:
+        raise ValueError(f"--detect-every must be 1 or more, got {args.detect_every}")
+    return args.images[0]
+
+
+def run(args: argparse.Namespace) -> dict:
+    path = _check(args)
+    sampler = FrameSampler(every=args.every, fps=args.fps)
+    journal = resumable.journal_path(args.out)  # checks the suffix before any work
+    ckpt = load_checkpoint(args.checkpoint)
+    tracker = FaceTracker(detect_every=args.detect_every)
+    with VideoReader(path) as video:
+        if args.restart:
+            journal.unlink(missing_ok=True)
+        after = _resume_point(journal, path.name, tracker)
+        try:
+            with resumable.ResumableTable(journal, timeline_columns(ckpt.classes), KEY,
+                                          COUNT) as table:
+                counts = _write(video, ckpt, sampler, tracker, table, after,
+                                progress=not args.quiet)
+        except VideoError:
+            journal.unlink(missing_ok=True)  # a damaged clip leaves nothing half-written
+            raise
+        except KeyboardInterrupt:
+            print(f"the frames done so far are in {journal}; run the same command again to "
+                  "carry on", file=sys.stderr)
+            raise
+        info = video.info
+    resumable.finish(args.out, KEY, COUNT)
+    return {"clip": str(path), "out": str(args.out), "checkpoint": ckpt.name,
+            "container": info.container, "codec": info.codec, "size": [info.width, info.height],
+            "duration_s": info.duration, "sampling": sampler.describe(),
+            "detect_every": args.detect_every, "resumed_after_frame": after, **counts}
+
+
+def _resume_point(journal: Path, clip: str, tracker: FaceTracker) -> int:
+    """The last frame a previous, interrupted run wrote whole (-1: none); the tracker is
+    seeded with every face's path so far, so identities carry on.
+
+    Raises:
+        ValueError: the table holds another clip's rows (nothing is changed).
+    """
+    if not journal.is_file() or not journal.stat().st_size:
+        return -1
+    _, groups, _ = resumable.read_groups(journal, KEY, COUNT)
+    if not groups:
+        return -1
+    others = {r.get("clip") for g in groups for r in g} - {clip}
+    if others:
+        raise ValueError(f"{journal} holds the timeline of {sorted(map(str, others))[0]}, not "
+                         f"{clip}; choose another --out, or --restart to replace it")
+    history: dict[int, list] = {}
+    for row in (r for g in groups for r in g):
+        box = tuple(int(row[k]) for k in "xywh")
+        history.setdefault(int(row["track"]), []).append((float(row["time_s"]), box))
+    tracker.seed(history)
+    return max(int(g[0][KEY]) for g in groups)
+
+
+def _write(video: VideoReader, ckpt, sampler: FrameSampler, tracker: FaceTracker,
+           table: resumable.ResumableTable, after: int, progress: bool) -> dict:
+    """Read the clip into ``table`` with a progress bar; counts for the summary."""
+    from tqdm import tqdm
+
+    frames = rows = 0
+    predictions: dict[int, Counter] = {}
+    total = sampler.expected(video.info.frames, video.info.duration)
+    with tqdm(total=total, unit="frame", desc=Path(video.name).name, file=sys.stderr,
+              dynamic_ncols=True, mininterval=0.5, disable=not progress) as bar:
+        for reading in read_timeline(video, ckpt, sampler=sampler, tracker=tracker,
+                                     after_frame=after):
+            group = timeline_rows(Path(video.name).name, reading, ckpt.classes)
+            if group:
+                table.write_group(group)
+            frames, rows = frames + 1, rows + len(group)
+            for row in group:
+                predictions.setdefault(int(row["track"]), Counter())[row["prediction"]] += 1
+            bar.update(1)
+    return {"frames_read": frames, "rows_written": rows, "detections": tracker.detections,
+            "tracks": {str(t): dict(c.most_common()) for t, c in sorted(predictions.items())}}
+
+
+def render(result: dict) -> str:
+    lines = [f"{result['clip']}: {result['frames_read']} frames read ({result['sampling']}), "
+             f"{result['rows_written']} rows -> {result['out']}"]
+    if result["resumed_after_frame"] >= 0:
+        lines.append(f"carried on after frame {result['resumed_after_frame']}, where an "
+                     "interrupted run stopped")
+    for track, counts in result["tracks"].items():
+        top, n = next(iter(counts.items()))
+        lines.append(f"  face {track}: mostly {top} ({n} of {sum(counts.values())} frames "
+                     "read now)")
+    if not result["tracks"]:
+        lines.append("  no face found in the frames read")
+    return "\n".join(lines)
+

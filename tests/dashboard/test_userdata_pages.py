@@ -1,0 +1,78 @@
+"""Your own labelled faces on the Confusion, Regions and Trust pages (AppTest)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.dashboard.test_pages import charts, go, texts
+from tests.dashboard.test_zipfaces import make_zip, png
+from tests.data.userfaces import crop_folder
+
+
+def shows_matrix(at) -> bool:
+    return "Accuracy on the shared classes" in [m.label for m in at.metric]
+
+
+def until(at, done, seconds: float = 240):
+    """Rerun the page until ``done(at)``: the job runs in a background thread."""
+    deadline = time.time() + seconds
+    while not done(at):
+        assert time.time() < deadline, texts(at)
+        time.sleep(0.5)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def labelled_zip() -> bytes:
+    return make_zip({f"faces/{folder}/{i}.png": png(10 * k + i)
+                     for k, folder in enumerate(["Happy", "angry", "SAD"]) for i in range(4)})
+
+
+def test_an_uploaded_zip_shows_its_confusion_matrix(app):
+    go(app, "confusion")
+    app.checkbox(key="user_aligned").check()
+    app.file_uploader(key="user_zip").set_value(("faces.zip", labelled_zip(), "application/zip"))
+    app.run()
+    until(app, shows_matrix)
+    assert "12 faces from 12 image files" in texts(app)
+    assert app.get("plotly_chart")
+
+
+def test_an_unsafe_zip_is_refused_with_the_reason(app):
+    go(app, "confusion")
+    bad = make_zip({"../happy/1.png": png(1)})
+    app.file_uploader(key="user_zip").set_value(("bad.zip", bad, "application/zip"))
+    app.run()
+    assert not app.exception
+    assert "outside the archive" in app.error[0].value
+
+
+def test_a_server_folder_from_the_environment_on_every_analysis_page(app_env, tmp_path,
+                                                                     monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.dashboard.conftest import APP
+
+    folder = crop_folder(tmp_path / "faces", {"happy": 3, "sad": 3, "contempt": 2})
+    monkeypatch.setenv("DEEP_EMOTION_USER_DATA", f"folder:{folder}?aligned=1")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    go(at, "confusion")
+    at.selectbox(key="user_source").set_value(f"folder:{folder}?aligned=1")
+    at.run()
+    until(at, shows_matrix)
+    assert "left out (the network lacks them): contempt" in texts(at)
+    go(at, "regions")
+    until(at, lambda a: "Class-mean maps" in texts(a), seconds=600)
+    assert charts(at) >= 3
+    go(at, "trust")
+    assert "Faithfulness" in texts(at)
+
+
+@pytest.mark.parametrize("page", ["confusion", "regions", "trust"])
+def test_shipped_datasets_stay_the_default(app, page):
+    go(app, page)
+    assert app.selectbox(key="user_source").value == "shipped datasets"
