@@ -30,7 +30,7 @@ _MARGIN = dict(l=10, r=10, t=40, b=10)
 # What st.plotly_chart should pass as ``config``: no Plotly toolbar over the chart's title (the
 # dashboard's own element toolbar still offers full screen; zoom resets on double click).
 PLOTLY_CONFIG = {"displayModeBar": False, "displaylogo": False}
-_TITLE_CHARS = 38  # a title line that still fits a 390 px phone screen at 14 px
+_TITLE_CHARS = 42  # a title line that still fits a 390 px phone screen at 14 px
 
 
 def wrap_title(text: str, width: int = _TITLE_CHARS) -> str:

@@ -327,7 +327,7 @@ def test_long_titles_wrap_to_a_phone_width_and_leave_the_toolbar_room():
     fig = figures.deletion_curves({"a": [1.0, 0.5, 0.2]}, title="Occlusion map: delete / insert "
                                   "its top pixels and watch the probability")
     lines = fig.layout.title.text.split("<br>")
-    assert len(lines) > 1 and all(len(line) <= 38 for line in lines)
+    assert len(lines) > 1 and all(len(line) <= 42 for line in lines)
     assert fig.layout.title.xanchor == "left" and fig.layout.margin.t >= 14 + 18 * len(lines)
     assert fig.layout.modebar.orientation == "v"
     assert figures.PLOTLY_CONFIG["displayModeBar"] is False
