@@ -296,7 +296,7 @@ def test_switch_checkpoint(app, astronaut_jpeg):
     assert len(prediction) == 1 and prediction[0].removeprefix("Prediction: ") in CK
     assert "Checkpoint **ckplus**" in texts(app)
     go(app, "confusion")
-    assert chart(app, "cm_fig")["data"][0]["x"] == list(CK)
+    assert chart(app, "cm_fig_0")["data"][0]["x"] == list(CK)
     assert app.metric[0].help.startswith("ckplus on ")
     for page in ("regions", "trust"):  # ckplus has no analyses: the page says so by name
         go(app, page)
