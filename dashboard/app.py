@@ -41,6 +41,8 @@ def _warm_up(checkpoint: str | None):
 
 
 def main() -> None:
+    # An emoji icon: the browser draws it from an inline image.  A ":material/...:" page icon
+    # would make every page fetch its favicon from an outside font host.
     st.set_page_config(page_title="Deep-Emotion Lab", page_icon="🙂", layout="wide")
     nav = st.navigation([
         st.Page(PAGES / "explain.py", title="Explain a face", icon=":material/face:", default=True),
@@ -50,6 +52,7 @@ def main() -> None:
         st.Page(PAGES / "regions.py", title="Face regions by emotion", icon=":material/map:"),
         st.Page(PAGES / "trust.py", title="Trust", icon=":material/verified:"),
         st.Page(PAGES / "model_card.py", title="Model card", icon=":material/description:"),
+        st.Page(PAGES / "glossary.py", title="Glossary", icon=":material/menu_book:"),
     ])
     st.sidebar.title("Deep-Emotion Lab")
     _warm_up(widgets.checkpoint_picker())

@@ -194,7 +194,7 @@ def tour(page, url: str, photo: Path, out: Path, *, click_cell: bool = True) -> 
         page.wait_for_selector(f"h1:has-text('{title}')", timeout=60_000)
         wait_idle(page)
         if path == "confusion" and click_cell:  # a click on a cell picks the faces below
-            cells = page.locator(".st-key-cm_fig .nsewdrag").first.bounding_box()
+            cells = page.locator("[class*='st-key-cm_fig_'] .nsewdrag").first.bounding_box()
             if cells:
                 page.mouse.click(cells["x"] + cells["width"] * 3.5 / 7,
                                  cells["y"] + cells["height"] * 3.5 / 7)

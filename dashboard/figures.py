@@ -17,7 +17,7 @@ __all__ = ["photo_with_faces", "probability_bars", "map_overlay", "stn_outline",
            "confusion_matrix", "per_class_bars", "training_curves", "architecture_diagram",
            "region_bars", "class_mean_maps", "deletion_curves", "normalise_rows", "MAP_SCALE",
            "region_matrix", "region_layout", "quantile_bars", "sanity_curves", "stn_panels",
-           "method_grid"]
+           "method_grid", "wrap_title", "PLOTLY_CONFIG"]
 
 # Sequential, perceptually uniform, readable over a gray face.  Written out because the
 # plotly.js bundled with Streamlit draws Inferno's first stop "#000004" in a theme colour
@@ -27,6 +27,51 @@ MAP_SCALE = [[0.0, "#000000"], [0.111, "#1b0c41"], [0.222, "#4a0c6b"], [0.333, "
              [0.889, "#f7d13d"], [1.0, "#fcffa4"]]
 SIGNED_SCALE = "RdBu_r"    # for attributions with a sign (red: for, blue: against)
 _MARGIN = dict(l=10, r=10, t=40, b=10)
+# What st.plotly_chart should pass as ``config``: no Plotly toolbar over the chart's title (the
+# dashboard's own element toolbar still offers full screen; zoom resets on double click).
+PLOTLY_CONFIG = {"displayModeBar": False, "displaylogo": False}
+_TITLE_CHARS = 42  # a title line that still fits a 390 px phone screen at 14 px
+
+
+def wrap_title(text: str, width: int = _TITLE_CHARS) -> str:
+    """Break a title into ``<br>``-separated lines of at most ``width`` characters (Plotly never
+    wraps titles itself, so a long one is clipped on a phone)."""
+    import textwrap
+
+    if "<br>" in text or len(text) <= width:
+        return text
+    return "<br>".join(textwrap.wrap(text, width))
+
+
+def _phone_ready(build):
+    """Decorator for the builders: titles left-aligned, wrapped and given room above the plot,
+    and the Plotly toolbar (when a page shows it) stacked down the right edge, away from them."""
+    import functools
+
+    @functools.wraps(build)
+    def wrapper(*args, **kwargs) -> go.Figure:
+        fig = build(*args, **kwargs)
+        title = fig.layout.title.text
+        if title:
+            lines = wrap_title(title).count("<br>") + 1
+            # subplot titles sit just above their panels, inside the top margin: leave them a row
+            below = 22 if fig.layout.annotations else 0
+            top = max(fig.layout.margin.t or 0, 14 + 18 * lines + below)
+            fig.update_layout(title=dict(text=wrap_title(title), x=0.01, xanchor="left",
+                                         yref="container", y=1, yanchor="top", pad=dict(t=6),
+                                         font=dict(size=14)), margin=dict(t=top))
+        fig.update_layout(modebar=dict(orientation="v"))
+        # plain decimals on colour bars: Plotly's default SI ticks write 0.0002 as "200μ"
+        fig.update_traces(colorbar_tickformat=".2~g", selector=dict(type="heatmap"))
+        return fig
+    return wrapper
+
+
+def _below(domain, y: float = -0.02, length: float | None = None) -> dict:
+    """A horizontal colour bar under a panel spanning ``domain`` (paper x from, to)."""
+    return dict(orientation="h", x=(domain[0] + domain[1]) / 2, xanchor="center", y=y,
+                yanchor="top", len=length or (domain[1] - domain[0]), thickness=8,
+                title=dict(side="top"))
 
 
 def _square(fig: go.Figure, side: int | None = None) -> go.Figure:
@@ -56,6 +101,7 @@ def _jpeg_uri(rgb: np.ndarray, scale: float = 1.0) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
+@_phone_ready
 def photo_with_faces(rgb: np.ndarray, boxes: Sequence[Sequence[int]], chosen: int | None = None,
                      max_side: int = 640, labels: Sequence[str] | None = None) -> go.Figure:
     """The photo with a labelled box per face ("face 1", ... unless ``labels`` are given); the
@@ -79,6 +125,7 @@ def photo_with_faces(rgb: np.ndarray, boxes: Sequence[Sequence[int]], chosen: in
     return fig
 
 
+@_phone_ready
 def probability_bars(classes: Sequence[str], probs: Sequence[float], highlight: int | None = None,
                      title: str = "Prediction") -> go.Figure:
     """Horizontal bars of class probabilities, the most likely on top."""
@@ -94,6 +141,7 @@ def probability_bars(classes: Sequence[str], probs: Sequence[float], highlight: 
     return fig
 
 
+@_phone_ready
 def map_overlay(face: np.ndarray, heat: np.ndarray, title: str = "", signed: bool = False,
                 opacity: float = 0.55, colorbar_title: str = "") -> go.Figure:
     """``heat`` (H, W) drawn over the grayscale ``face`` with a colour scale and colour bar.
@@ -116,6 +164,7 @@ def map_overlay(face: np.ndarray, heat: np.ndarray, title: str = "", signed: boo
     return _square(fig)
 
 
+@_phone_ready
 def stn_outline(face: np.ndarray, outline: np.ndarray, title: str = "Where the STN samples") -> go.Figure:
     """The face with the outline (K, 2 pixel x, y) of the region the spatial transformer reads."""
     outline = np.asarray(outline, dtype=float)
@@ -139,6 +188,7 @@ def normalise_rows(matrix: np.ndarray) -> np.ndarray:
     return np.divide(m, sums, out=np.zeros_like(m), where=sums > 0)
 
 
+@_phone_ready
 def confusion_matrix(matrix: np.ndarray, true_classes: Sequence[str],
                      pred_classes: Sequence[str] | None = None, normalise: bool = False,
                      title: str = "") -> go.Figure:
@@ -174,6 +224,7 @@ def confusion_matrix(matrix: np.ndarray, true_classes: Sequence[str],
     return fig
 
 
+@_phone_ready
 def per_class_bars(per_class: Mapping[str, Mapping[str, float]], title: str = "") -> go.Figure:
     """Grouped bars of precision, recall and F1 per class."""
     classes = list(per_class)
@@ -185,6 +236,7 @@ def per_class_bars(per_class: Mapping[str, Mapping[str, float]], title: str = ""
     return fig
 
 
+@_phone_ready
 def training_curves(history: Sequence[Mapping[str, float]]) -> go.Figure:
     """Loss (left) and accuracies (right) per epoch from a card's ``history``."""
     epochs = [h.get("epoch", i + 1) for i, h in enumerate(history)]
@@ -202,6 +254,7 @@ def training_curves(history: Sequence[Mapping[str, float]]) -> go.Figure:
     return fig
 
 
+@_phone_ready
 def architecture_diagram(config: Mapping) -> go.Figure:
     """Boxes and arrows of the two branches, the warp and the classifier, sized from ``config``."""
     s, c = int(config.get("image_size", 48)), int(config.get("channels", 10))
@@ -225,7 +278,7 @@ def architecture_diagram(config: Mapping) -> go.Figure:
     if stn:
         boxes += [(1.6, 1.6, f"conv {k1}x{k1} ({l1})<br>pool, ReLU", "#ffe0b2"),
                   (3.2, 1.6, f"conv {k2}x{k2} ({l2})<br>pool, ReLU", "#ffe0b2"),
-                  (4.8, 1.6, f"FC {l2 * loc * loc}->{config.get('loc_hidden', 32)}->6<br>theta (2x3)",
+                  (4.8, 1.6, f"FC {l2 * loc * loc}->{config.get('loc_hidden', 32)}->6<br>warp: shift, scale, turn",
                    "#ffe0b2"),
                   (6.4, 0.0 if paper else 0.8, "affine warp<br>grid_sample", "#c8e6c9")]
     boxes += [(8.0, 0.0, f"FC {c * f * f}->{config.get('hidden', 50)}<br>ReLU", "#e1bee7"),
@@ -259,6 +312,7 @@ def architecture_diagram(config: Mapping) -> go.Figure:
     return fig
 
 
+@_phone_ready
 def region_bars(regions: Mapping[str, Mapping[str, float]], title: str = "") -> go.Figure:
     """Grouped bars: share of attribution per face region (x), one bar group per method."""
     fig = go.Figure()
@@ -270,6 +324,7 @@ def region_bars(regions: Mapping[str, Mapping[str, float]], title: str = "") -> 
     return fig
 
 
+@_phone_ready
 def class_mean_maps(maps: Mapping[str, np.ndarray], mean_faces: Mapping[str, np.ndarray] | None = None,
                     title: str = "", columns: int = 4) -> go.Figure:
     """One small map per class (optionally over the class's mean face) on a shared colour scale."""
@@ -285,15 +340,16 @@ def class_mean_maps(maps: Mapping[str, np.ndarray], mean_faces: Mapping[str, np.
             fig.add_trace(_gray(mean_faces[name]), r, c)
         fig.add_trace(go.Heatmap(z=np.asarray(maps[name], float), colorscale=MAP_SCALE, zmin=lo,
                                  zmax=hi if hi > lo else lo + 1, opacity=0.6 if mean_faces else 1.0,
-                                 showscale=i == 0, colorbar=dict(thickness=12),
+                                 showscale=i == 0, colorbar=_below((0.0, 1.0), y=-0.03, length=0.8),
                                  hovertemplate=f"{name} x %{{x}}, y %{{y}}: %{{z:.3g}}<extra></extra>"),
                       r, c)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
-    fig.update_layout(title=title, margin=_MARGIN, height=40 + 200 * rows)
+    fig.update_layout(title=title, margin=dict(_MARGIN, b=45), height=85 + 200 * rows)
     return fig
 
 
+@_phone_ready
 def deletion_curves(curves: Mapping[str, Sequence[float]], kind: str = "deletion",
                     title: str = "") -> go.Figure:
     """Target probability against the fraction of pixels deleted (or inserted), per method."""
@@ -302,7 +358,7 @@ def deletion_curves(curves: Mapping[str, Sequence[float]], kind: str = "deletion
         ys = np.asarray(ys, dtype=float)
         xs = np.linspace(0, 1, len(ys))
         auc = float(np.sum((ys[1:] + ys[:-1]) / 2 * np.diff(xs))) if len(ys) > 1 else float("nan")
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=f"{method} (AUC {auc:.3f})"))
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=f"{method} (area {auc:.3f})"))
     axis = {"deletion": "deleted", "insertion": "inserted"}.get(kind, "deleted / inserted")
     fig.update_layout(title=title or f"{kind} curves", margin=_MARGIN, height=340,
                       xaxis=dict(title=f"fraction of pixels {axis}", tickformat=".0%"),
@@ -310,6 +366,7 @@ def deletion_curves(curves: Mapping[str, Sequence[float]], kind: str = "deletion
     return fig
 
 
+@_phone_ready
 def region_matrix(sensitivity: Mapping[str, Mapping[str, float]], regions: Sequence[str],
                   title: str = "") -> go.Figure:
     """Emotions (rows) x regions (columns): each emotion's share of map mass per region."""
@@ -324,6 +381,7 @@ def region_matrix(sensitivity: Mapping[str, Mapping[str, float]], regions: Seque
     return fig
 
 
+@_phone_ready
 def region_layout(labels: np.ndarray, names: Sequence[str], face: np.ndarray | None = None,
                   title: str = "Face regions") -> go.Figure:
     """The named regions of the 48x48 frame as a categorical map (hover names the region)."""
@@ -346,6 +404,7 @@ def region_layout(labels: np.ndarray, names: Sequence[str], face: np.ndarray | N
     return _square(fig)
 
 
+@_phone_ready
 def quantile_bars(per_group: Mapping[str, Mapping], title: str = "", measure: str = "") -> go.Figure:
     """Median per group with an interquartile whisker, from ``{group: {"quantiles": {...}}}``."""
     groups = [g for g, s in per_group.items() if s.get("quantiles")]
@@ -363,6 +422,7 @@ def quantile_bars(per_group: Mapping[str, Mapping], title: str = "", measure: st
     return fig
 
 
+@_phone_ready
 def sanity_curves(methods: Mapping[str, Mapping], threshold: float = 0.5, verdict=None) -> go.Figure:
     """Similarity of each method's map to the original as layers are randomised (top down);
     ``verdict(check) -> str`` names each method's result in the legend."""
@@ -384,12 +444,14 @@ def sanity_curves(methods: Mapping[str, Mapping], threshold: float = 0.5, verdic
     return fig
 
 
+@_phone_ready
 def stn_panels(face: np.ndarray, view: np.ndarray, outline: np.ndarray, heatmap: np.ndarray) -> go.Figure:
     """The spatial transformer in one figure: where it samples (outline on the face), what the
     classifier's warped input stands for (the view), and the sampling density over the face."""
     fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.04,
-                        subplot_titles=("Where the STN samples", "STN warped view",
-                                        "STN attention (sampling density)"))
+                        subplot_titles=("Where it samples", "What it passes on",
+                                        "Sampling density"))
+    fig.update_annotations(font_size=12)
     outline = np.asarray(outline, dtype=float)
     closed = np.vstack([outline, outline[:1]])
     fig.add_trace(_gray(face), 1, 1)
@@ -399,7 +461,7 @@ def stn_panels(face: np.ndarray, view: np.ndarray, outline: np.ndarray, heatmap:
     heat = np.asarray(heatmap, dtype=float)
     fig.add_trace(_gray(face), 1, 3)
     fig.add_trace(go.Heatmap(z=heat, colorscale=MAP_SCALE, zmin=0, zmax=float(heat.max()) or 1.0,
-                             opacity=0.6, colorbar=dict(title="density", thickness=12, x=1.0),
+                             opacity=0.6, colorbar=_below(fig.get_subplot(1, 3).xaxis.domain),
                              hovertemplate="x %{x}, y %{y}: %{z:.2f}<extra></extra>"), 1, 3)
     side = np.asarray(face).shape[0]
     lo, hi = min(-0.5, float(closed.min()) - 1), max(side - 0.5, float(closed.max()) + 1)
@@ -409,11 +471,12 @@ def stn_panels(face: np.ndarray, view: np.ndarray, outline: np.ndarray, heatmap:
         fig.update_yaxes(scaleanchor=f"x{'' if col == 1 else col}", row=1, col=col)
     fig.update_xaxes(range=[lo, hi], row=1, col=1)
     fig.update_yaxes(range=[hi, lo], autorange=False, row=1, col=1)
-    fig.update_layout(showlegend=False, margin=dict(l=10, r=10, t=40, b=10), height=300,
+    fig.update_layout(showlegend=False, margin=dict(l=10, r=10, t=30, b=40), height=300,
                       plot_bgcolor="white")
     return fig
 
 
+@_phone_ready
 def method_grid(face: np.ndarray, maps: Mapping[str, np.ndarray], titles: Mapping[str, str],
                 signed: Sequence[str] = ()) -> go.Figure:
     """Several attribution maps over the face, side by side, each with its own colour bar."""
@@ -432,12 +495,13 @@ def method_grid(face: np.ndarray, maps: Mapping[str, np.ndarray], titles: Mappin
         domain = fig.get_subplot(1, i + 1).xaxis.domain
         fig.add_trace(_gray(face), 1, i + 1)
         fig.add_trace(go.Heatmap(z=heat, colorscale=scale, zmin=zmin, zmax=zmax, opacity=0.55,
-                                 colorbar=dict(thickness=8, len=0.8, x=domain[1] + 0.005),
+                                 colorbar=_below(domain),
                                  hovertemplate=f"{m} x %{{x}}, y %{{y}}: %{{z:.3g}}<extra></extra>"),
                       1, i + 1)
         fig.update_yaxes(scaleanchor=f"x{'' if i == 0 else i + 1}", row=1, col=i + 1)
     fig.update_xaxes(visible=False, constrain="domain")
     fig.update_yaxes(visible=False, autorange="reversed", constrain="domain")
-    fig.update_layout(margin=dict(l=10, r=30, t=40, b=10), height=280 if n > 2 else 330,
+    fig.update_annotations(font_size=12)
+    fig.update_layout(margin=dict(l=10, r=10, t=40, b=40), height=300 if n > 2 else 350,
                       plot_bgcolor="white")
     return fig

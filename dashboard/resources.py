@@ -27,8 +27,9 @@ from dashboard.studies import (recipe_studies_dir, recipe_study_of, seed_studies
                                seed_study_of)
 
 __all__ = ["checkpoint_names", "card", "checkpoint", "model_lock", "dataset", "dataset_names",
-           "dataset_status", "label", "evaluation_split", "protocol_test_rows", "predictions",
-           "cross_dataset", "photo", "is_dataset_sample", "explanation", "METHODS", "samples", "sample_bytes", "analysis",
+           "dataset_status", "datasets_on_disk", "label", "evaluation_split", "protocol_test_rows",
+           "predictions", "cross_dataset", "photo", "is_dataset_sample", "explanation", "METHODS",
+           "samples", "sample_bytes", "analysis",
            "analysis_is_stale", "seed_study", "recipe_study",
            "configure_torch", "warm_up", "CheckpointError", "DatasetError", "FaceImageError",
            "DETECTOR_NAME", "MIN_SCORE"]
@@ -139,15 +140,28 @@ def dataset(name: str) -> FaceDataset:
 
 
 def dataset_status(name: str) -> str | None:
-    """None when ``name`` can be loaded, else a sentence saying which files to add and where."""
+    """None when ``name`` can be loaded, else a plain sentence for a user of the dashboard
+    (no paths or settings: whoever runs the server finds those in its log and the README)."""
     if name not in DATASETS:
-        return (f"{label(name)} has no loader in this version of deep_emotion, so its faces "
-                "cannot be shown.")
+        return f"This version of the dashboard cannot read {label(name)} photos."
+    try:
+        data_root()
+    except DatasetError:
+        return f"The {label(name)} photos are not on this server."
     try:
         dataset(name)
     except DatasetError as e:
-        return f"{label(name)} is not on disk: {str(e).rstrip('.')}."
+        import logging
+
+        logging.getLogger(__name__).info("dataset %s not available: %s", name, e)
+        return f"The {label(name)} photos are not on this server, or not complete."
     return None
+
+
+def datasets_on_disk() -> list[str]:
+    """Datasets whose photos this server holds and can read, in the dashboard's order (each
+    is loaded once per process to find out; the loaded copy is kept for the pages)."""
+    return [n for n in dataset_names() if dataset_status(n) is None]
 
 
 def evaluation_split(ds: FaceDataset) -> tuple[FaceDataset, str]:

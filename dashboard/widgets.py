@@ -8,26 +8,59 @@ it, so the frame and the photo picker draw before torch has loaded.
 
 from __future__ import annotations
 
+import json
+
 import streamlit as st
 
+from dashboard import wording
 from deep_emotion.catalog import checkpoint_dir, list_checkpoints
 
 __all__ = ["checkpoint_picker", "current_checkpoint", "dataset_picker", "photo_source",
+           "cell_from_selection", "confusion_cell", "cell_clicked", "chart_key", "hand_over_face",
+           "handed_over_face", "card_summary", "method_titles",
            "occlusion_controls", "method_picker", "tta_picker", "face_picker", "no_checkpoint",
            "target_picker", "face_threshold", "upload_limit_mb"]
 
 TTA_LABELS = {"none": "none", "flip": "mirror (2 views)", "tencrop": "ten crops"}
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def _card_json(path: str, stamp: float) -> dict:
+    """A card read as plain JSON (no torch): enough to describe the checkpoint."""
+    try:
+        return json.loads(open(path, encoding="utf-8").read())
+    except (OSError, ValueError):
+        return {}
+
+
+def card_summary(name: str) -> dict:
+    """The card of checkpoint ``name`` without loading its weights ({} when unreadable)."""
+    path = checkpoint_dir() / f"{name}.json"
+    try:
+        stamp = path.stat().st_mtime
+    except OSError:
+        return {}
+    return _card_json(str(path), stamp)
+
+
 def checkpoint_picker() -> str | None:
-    """Sidebar select box over the checkpoints on disk; None when there are none."""
-    names = list_checkpoints()
-    if not names:
+    """Sidebar select box over the checkpoints on disk, the recommended one first, each with
+    its one-line description and, for unusual training data, a caution; None when none."""
+    cards = {n: card_summary(n) for n in list_checkpoints()}
+    if not cards:
         return None
+    names = wording.checkpoint_order(cards)
     if st.session_state.get("checkpoint") not in names:
-        st.session_state["checkpoint"] = "fer2013" if "fer2013" in names else names[0]
-    return st.sidebar.selectbox("Checkpoint", names, key="checkpoint",
-                                help="The trained network every page uses.")
+        st.session_state["checkpoint"] = names[0]
+    name = st.sidebar.selectbox(
+        "Network", names, key="checkpoint", format_func=lambda n: wording.checkpoint_line(n, cards[n]),
+        help="The trained network (checkpoint) every page uses. The recommended one comes "
+             "first, then networks trained on everyday photos, then those trained on posed ones.")
+    st.sidebar.caption(wording.checkpoint_description(name, cards[name]))
+    caution = wording.training_caution(cards[name])
+    if caution:
+        st.sidebar.warning(caution, icon="⚠️")
+    return name
 
 
 def current_checkpoint() -> str | None:
@@ -60,13 +93,115 @@ def analyses_or_stop() -> tuple[str, dict]:
     return ckpt_name, analyses
 
 
-def dataset_picker(label: str = "Dataset", key: str = "dataset", default: str | None = None) -> str:
+def dataset_picker(label: str, key: str, trained_on: str | None) -> str:
+    """The dataset to evaluate on: the checkpoint's own (its card holds the numbers, so no
+    photos are needed) first, then every other dataset whose photos this server holds."""
     from dashboard import resources
 
-    names = resources.dataset_names()
+    names = [n for n in [trained_on] if n] + [n for n in resources.datasets_on_disk()
+                                              if n != trained_on]
+    if not names:
+        names = resources.dataset_names()[:1]
     if st.session_state.get(key) not in names:
-        st.session_state[key] = default if default in names else names[0]
-    return st.selectbox(label, names, key=key, format_func=resources.label)
+        st.session_state[key] = names[0]
+    return st.selectbox(label, names, key=key, format_func=resources.label,
+                        help="The checkpoint's own test photos, and any other dataset whose "
+                             "photos are on this server (compared over the emotions both share).")
+
+
+def cell_from_selection(points, classes) -> tuple[str, str] | None:
+    """(true, predicted) of the confusion-matrix cell a click selected, or None.
+
+    ``points`` is Plotly's selection as Streamlit returns it (dicts with ``x`` the predicted
+    and ``y`` the true class); a point outside ``classes`` (a stale chart) is ignored.
+    """
+    for point in points or []:
+        true, pred = point.get("y"), point.get("x")
+        if true in classes and pred in classes:
+            return true, pred
+    return None
+
+
+def confusion_cell(classes: list[str]) -> tuple[str, str]:
+    """The (true, predicted) cell chosen by a click on the confusion chart or by the two
+    select boxes it draws; one stored pair feeds both, so it survives leaving the page.
+
+    Every click counts, the same cell again included: ``cell_clicked`` consumes the click and
+    gives the chart a fresh key, so the next click is a new selection, never a toggle of the
+    old one.
+    """
+    true, pred = st.session_state.get("cell") or (classes[0], classes[0])
+    if true not in classes or pred not in classes:
+        true, pred = classes[0], classes[0]
+    st.session_state["cell"] = (true, pred)
+    st.session_state["cell_true"], st.session_state["cell_pred"] = true, pred
+
+    def chosen() -> None:
+        st.session_state["cell"] = (st.session_state["cell_true"], st.session_state["cell_pred"])
+
+    e1, e2 = st.columns(2)
+    e1.selectbox("True emotion", classes, key="cell_true", on_change=chosen)
+    e2.selectbox("Predicted emotion", classes, key="cell_pred", on_change=chosen)
+    return st.session_state["cell"]
+
+
+def cell_clicked(chart_key: str, classes: list[str]):
+    """An ``on_select`` callback for the confusion chart: store the clicked cell and renew the
+    chart's key (see ``confusion_cell``)."""
+    def callback() -> None:
+        event = st.session_state.get(st.session_state.get(chart_key + "_key", chart_key))
+        points = (event or {}).get("selection", {}).get("points", [])
+        cell = cell_from_selection(points, classes)
+        if cell:
+            st.session_state["cell"] = cell
+        st.session_state[chart_key + "_n"] = st.session_state.get(chart_key + "_n", 0) + 1
+    return callback
+
+
+def chart_key(base: str) -> str:
+    """The current key of a chart whose selection is consumed on every click."""
+    key = f"{base}_{st.session_state.get(base + '_n', 0)}"
+    st.session_state[base + "_key"] = key
+    return key
+
+
+HANDED_FACE = "handed_face"
+
+
+def hand_over_face(face, label: str) -> None:
+    """Open *Explain a face* on ``face``, an aligned dataset face (uint8 (S, S) array).
+
+    ``label`` must contain " test face: ", which tells the photo cache the face is aligned
+    already (``resources.photo``).  The face travels as PNG bytes in this session only.
+    """
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(face).save(buf, format="PNG")
+    st.session_state[HANDED_FACE] = (buf.getvalue(), label)
+    st.switch_page(_page("explain.py"))
+
+
+def _page(file: str):
+    from pathlib import Path
+
+    return str(Path(__file__).resolve().parent.parent / "pages" / file)
+
+
+def handed_over_face(data: bytes | None, label: str, name: str) -> tuple[bytes | None, str, str]:
+    """The face another page handed over, when there is one, instead of the picked photo:
+    returns (bytes, label, name for the photo cache); otherwise the arguments unchanged."""
+    handed = st.session_state.get(HANDED_FACE)
+    if not handed:
+        return data, label, name
+    png, face_label = handed
+    st.info(f"Explaining **{face_label}**, opened from the Confusion matrices page.")
+    if st.button("Use the photo picker instead", key="drop_handed_face"):
+        del st.session_state[HANDED_FACE]
+        st.rerun()
+    return png, face_label, face_label
 
 
 def tta_picker(key: str = "tta") -> str:
@@ -163,10 +298,38 @@ METHOD_LABELS = {"occlusion": "Occlusion", "flip": "Occlusion flips (the paper's
                  "gradcam": "Grad-CAM", "guided-gradcam": "Guided Grad-CAM"}
 
 
-def method_picker() -> tuple[str, ...]:
+def _analyses_of(ckpt_name: str) -> dict | None:
+    from dashboard import resources
+
+    analyses, _ = resources.analysis(ckpt_name)
+    return analyses
+
+
+def method_picker(ckpt_name: str) -> tuple[str, ...]:
+    """The extra attribution methods to draw; by default those that pass both trust checks
+    for this checkpoint (``tables.trusted_methods``), keyed per checkpoint so that switching
+    network brings its own defaults."""
+    from dashboard import tables
     from deep_emotion.explain import METHODS
 
     others = [m for m in METHODS if m not in ("occlusion", "stn")]  # those two are always shown
-    chosen = st.multiselect("Other methods", others, default=["ig", "gradcam"], key="methods",
-                            format_func=METHOD_LABELS.get)
+    trusted = tables.trusted_methods(_analyses_of(ckpt_name), others)
+    chosen = st.multiselect("Other methods", others, default=trusted, key=f"methods_{ckpt_name}",
+                            format_func=METHOD_LABELS.get,
+                            help="Chosen at first: the methods that pass both checks on the "
+                                 "Trust page for this network (none when its analysis has no "
+                                 "verdicts).")
     return tuple(m for m in others if m in chosen)
+
+
+def method_titles(ckpt_name: str) -> dict[str, str]:
+    """Method labels for the maps, each followed by its trust verdict when it did not pass
+    both checks (e.g. "Grad-CAM<br>(fails the sanity check)")."""
+    from dashboard import tables
+
+    analyses = _analyses_of(ckpt_name)
+    titles = {}
+    for m, label in METHOD_LABELS.items():
+        note = tables.verdict_note(analyses, m)
+        titles[m] = f"{label}<br>({note})" if note else label
+    return titles

@@ -19,7 +19,7 @@ trained_on = (card.get("dataset") or {}).get("name")
 
 c1, c2, c3 = st.columns([2, 2, 2])
 with c1:
-    ds_name = widgets.dataset_picker("Evaluated on", key="cm_dataset", default=trained_on)
+    ds_name = widgets.dataset_picker("Evaluated on", key="cm_dataset", trained_on=trained_on)
 with c2:
     normalise = st.radio("Show", ["raw counts", "row-normalised"], horizontal=True,
                          key="cm_norm") == "row-normalised"
@@ -46,7 +46,7 @@ else:
                 f"evaluated here on {resources.label(ds_name)}, over the classes both share.")
     problem = resources.dataset_status(ds_name)
     if problem:
-        st.info(f"{problem} Set `DEEP_EMOTION_DATA` to the datasets folder and reload.")
+        st.info(f"{problem} Pick the checkpoint's own dataset above to see its numbers.")
         st.stop()
     with c3:
         tta = widgets.tta_picker(key="cm_tta")
@@ -66,39 +66,35 @@ else:
                    "network is evaluated here.")
 
 title = f"{ckpt_name} on {resources.label(ds_name)} ({split})"
-event = st.plotly_chart(figures.confusion_matrix(confusion, classes, normalise=normalise, title=title),
-                        key="cm_fig", on_select="rerun", selection_mode="points")
+cm_key = widgets.chart_key("cm_fig")
+cm_fig = figures.confusion_matrix(confusion, classes, normalise=normalise, title=title)
+cm_fig.update_layout(selectionrevision=cm_key)  # a new key clears Plotly's own selection too
+st.plotly_chart(cm_fig, key=cm_key, on_select=widgets.cell_clicked("cm_fig", classes),
+                selection_mode="points", config=figures.PLOTLY_CONFIG)
 
 left, right = st.columns([3, 2])
 with left:
     st.plotly_chart(figures.per_class_bars(per_class, "Per-class precision, recall and F1"),
-                    key="per_class_fig")
+                    key="per_class_fig", config=figures.PLOTLY_CONFIG)
 with right:
     st.dataframe(tables.per_class_table(per_class).style.format(
         {"precision": "{:.1%}", "recall": "{:.1%}", "F1": "{:.1%}", "support": "{:d}"}))
 
 st.subheader("Faces from one cell")
-points = (event.selection.points if event and getattr(event, "selection", None) else []) or []
-pick = (points[0].get("y"), points[0].get("x")) if points else None
-if pick and pick != st.session_state.get("cell_pick") and set(pick) <= set(classes):
-    # A new click on the matrix picks the cell; the select boxes stay free to change after.
-    st.session_state["cell_pick"] = pick
-    st.session_state["cell_true"], st.session_state["cell_pred"] = pick
 st.caption("Click a cell of the matrix, or choose the pair here.")
-e1, e2 = st.columns(2)
-true_c = e1.selectbox("True", classes, key="cell_true")
-pred_c = e2.selectbox("Predicted", classes, key="cell_pred")
+true_c, pred_c = widgets.confusion_cell(classes)
 
 problem = resources.dataset_status(ds_name)
 if problem:
-    st.info(f"{problem} Example faces need the dataset on disk.")
+    st.info(f"{problem} The numbers above come from the checkpoint's card; example faces need "
+            "the photos themselves.")
     st.stop()
 if own:
     ds = resources.dataset(ds_name)
     preds = resources.predictions(ckpt_name, ds_name, tta)
     if preds["classes"] != classes:
-        st.info(f"{resources.label(ds_name)} on disk has classes {preds['classes']}, the card "
-                f"{classes}: example faces need the dataset the checkpoint was trained on.")
+        st.info(f"{resources.label(ds_name)} on this server has the emotions {preds['classes']}, "
+                f"the checkpoint {classes}: example faces need the dataset it was trained on.")
         st.stop()
     true_idx = preds["labels"] == classes.index(true_c)
     pred_idx = preds["pred"] == preds["model_classes"].index(pred_c)
@@ -110,6 +106,13 @@ else:
 st.caption(f"{len(rows)} faces of {resources.label(ds_name)} are **{true_c}** and predicted "
            f"**{pred_c}**; the first 16 are shown.")
 if len(rows):
-    images = [ds.images[int(r)].numpy() for r in rows[:16]]
-    names = [str(ds.names[int(r)]) if ds.names is not None else str(int(r)) for r in rows[:16]]
-    st.image(images, width=96, caption=names, clamp=True)
+    shown = [int(r) for r in rows[:16]]
+    names = [str(ds.names[r]) if ds.names is not None else str(r) for r in shown]
+    st.image([ds.images[r].numpy() for r in shown], width=96, caption=names, clamp=True)
+    f1, f2 = st.columns([3, 1], vertical_alignment="bottom")
+    pick = f1.selectbox("Face to explain", range(len(shown)), format_func=names.__getitem__,
+                        key="cell_face")
+    if f2.button("Open in Explain a face", key="explain_cell_face", type="primary"):
+        widgets.hand_over_face(ds.images[shown[pick]].numpy(),
+                               f"{resources.label(ds_name)} test face: {names[pick]} "
+                               f"(true {true_c}, predicted {pred_c})")

@@ -16,6 +16,7 @@ if ckpt_name is None:
     st.stop()
 data, source_label = widgets.photo_source()
 upload_name = source_label if st.session_state.get("source") in ("Upload", "Sample") else ""
+data, source_label, upload_name = widgets.handed_over_face(data, source_label, upload_name)
 
 # The model stack (torch) loads here, after the photo picker is on screen.
 from dashboard import figures, reports, resources  # noqa: E402
@@ -82,7 +83,7 @@ else:
 with st.expander("Explanation settings", expanded=False):
     tta = widgets.tta_picker()
     window, stride, baseline = widgets.occlusion_controls()
-    methods = widgets.method_picker()
+    methods = widgets.method_picker(ckpt_name)
     target = widgets.target_picker(ckpt_name, ckpt.classes)
 
 result = resources.explanation(ckpt, face, ("stn", "occlusion", *methods), target, tta=tta,
@@ -139,7 +140,7 @@ if others:
     st.subheader("Other attribution methods")
     for start in range(0, len(others), 3):  # at most three maps per row, so each stays readable
         row = dict(list(others.items())[start:start + 3])
-        st.plotly_chart(figures.method_grid(face, row, widgets.METHOD_LABELS,
+        st.plotly_chart(figures.method_grid(face, row, widgets.method_titles(ckpt_name),
                                             signed=("ig", "guided-gradcam")),
                         key=f"methods_fig_{start}")
 

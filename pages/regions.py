@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from dashboard import figures, resources, userdata_view, widgets
+from dashboard import figures, resources, tables, userdata_view, widgets, wording
 
 st.title("Face regions by emotion")
 st.caption("Which parts of the face drive each emotion, averaged over a checkpoint's test faces: "
@@ -11,10 +11,14 @@ st.caption("Which parts of the face drive each emotion, averaged over a checkpoi
 
 ckpt_name, analyses = userdata_view.analyses_or_stop()
 
-dataset = (resources.card(ckpt_name).get("dataset") or {}).get("name", "?")
-st.markdown(f"**{resources.label(dataset)}** (checkpoint `{ckpt_name}`): {analyses.get('faces', '?')} "
-            f"faces, {analyses.get('source', '')}. Maps explain the true class. Pick another "
-            "dataset with the checkpoint picker in the sidebar.")
+card = resources.card(ckpt_name)
+dataset = (card.get("dataset") or {}).get("name", "?")
+st.markdown(f"**{resources.label(dataset)}** (network `{ckpt_name}`): {analyses.get('faces', '?')} "
+            f"test faces, {wording.protocol_words(card.get('protocol'))}. Maps explain the true "
+            "emotion. Pick another network in the sidebar.")
+finding = tables.stn_finding(analyses)
+if finding:
+    st.info(finding)
 
 available = list(analyses.get("class_mean_maps", {}))
 labels = {"stn": "STN attention", **widgets.METHOD_LABELS}
@@ -32,7 +36,7 @@ for col, m in zip(cols, methods):
     maps = {e: np.asarray(v) for e, v in analyses["class_mean_maps"][m].items()}
     with col:
         st.plotly_chart(figures.class_mean_maps(maps, title=labels.get(m, m), columns=2 if len(methods) > 1 else 4),
-                        key=f"means_fig_{m}")
+                        key=f"means_fig_{m}", config=figures.PLOTLY_CONFIG)
 
 regions = analyses.get("regions", {})
 names = regions.get("names", [])
@@ -49,7 +53,7 @@ with right:
     st.plotly_chart(figures.region_bars({labels.get(m, m): sens[m][emotion] for m in methods
                                          if emotion in sens.get(m, {})},
                                         title=f"{emotion}: where the map's mass lies"),
-                    key="region_bars_fig")
+                    key="region_bars_fig", config=figures.PLOTLY_CONFIG)
     n = analyses.get("counts", {}).get(emotion)
     if n is not None:
         st.caption(f"{n} {emotion} faces. Shares sum to 1 over all regions, 'other' included.")
@@ -57,14 +61,18 @@ with right:
 for m in methods:
     if m in sens:
         st.plotly_chart(figures.region_matrix(sens[m], names, title=f"{labels.get(m, m)}: every emotion"),
-                        key=f"region_matrix_fig_{m}")
+                        key=f"region_matrix_fig_{m}", config=figures.PLOTLY_CONFIG)
 
 agreement = analyses.get("agreement", {})
 if agreement.get("per_emotion"):
     st.subheader("Do STN and occlusion agree?")
+    words = {"spearman": "rank correlation", "topk_iou": "overlap of the top 10% pixels"}
     measure = st.radio("Measure", list(agreement.get("measures", {"spearman": ""})), horizontal=True,
-                       key="agreement_measure",
-                       format_func=lambda k: agreement["measures"].get(k, k))
+                       key="agreement_measure", format_func=lambda k: words.get(k, k),
+                       help="Rank correlation: 1 when both maps order the pixels alike, 0 when "
+                            "unrelated. Overlap: the share of the ten per cent most important "
+                            "pixels the two maps have in common.")
     st.plotly_chart(figures.quantile_bars({e: v.get(measure, {}) for e, v in agreement["per_emotion"].items()},
                                           title="STN vs occlusion per emotion (median, quartiles)",
-                                          measure=measure), key="agreement_fig")
+                                          measure=words.get(measure, measure)), key="agreement_fig",
+                    config=figures.PLOTLY_CONFIG)

@@ -38,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="faces per unit of work (saved for resuming; dealt out to "
                              "torchrun ranks)")
     parser.add_argument("--restart", action="store_true", help="ignore a partial run")
+    parser.add_argument("--redo-regions", action="store_true",
+                        help="recompute stage 1 even when the analysis already there has it for "
+                             "these weights and settings")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     add_data_source(parser, "analyse this dataset instead of the card's test split: your own "
                             "labelled folder:PATH or csv:FILE, or a dataset name (written to "
@@ -59,8 +62,9 @@ def run(args: argparse.Namespace) -> dict:
 
         data = load_dataset(spec, args.data_dir)
     ckpt = load_checkpoint(args.checkpoint)
-    result = analyze(ckpt, data_dir=args.data_dir, config=config,
-                     progress=not args.quiet, resume=not args.restart, data=data, out=args.out)
+    result = analyze(ckpt, data_dir=args.data_dir, config=config, progress=not args.quiet,
+                     resume=not args.restart, reuse_regions=not args.redo_regions, data=data,
+                     out=args.out)
     if "format" not in result:  # a torchrun rank other than 0: rank 0 writes the file
         return {"checkpoint": ckpt.name, "rank": result["rank"], "seconds": result["seconds"],
                 "merged_by_rank_0": True}
@@ -71,7 +75,8 @@ def run(args: argparse.Namespace) -> dict:
             "faithfulness": {m: {"deletion_auc": r["deletion_auc"],
                                  "insertion_auc": r["insertion_auc"]}
                              for m, r in result["faithfulness"]["methods"].items()},
-            "sanity": {m: r["passed"] for m, r in result["sanity"]["methods"].items()}}
+            "sanity": {m: r.get("verdict", "passes" if r["passed"] else "fails")
+                       for m, r in result["sanity"]["methods"].items()}}
 
 
 def render(result: dict) -> str:
@@ -81,6 +86,6 @@ def render(result: dict) -> str:
              f"(stages: {result['seconds']})",
              f"{'method':>15}  deletion AUC (lower better)  insertion AUC (higher)  sanity"]
     for m, r in result["faithfulness"].items():
-        sanity = {True: "pass", False: "FAIL"}.get(result["sanity"].get(m), "-")
+        sanity = result["sanity"].get(m, "-")
         lines.append(f"{m:>15}  {r['deletion_auc']:>27.3f}  {r['insertion_auc']:>22.3f}  {sanity}")
     return "\n".join(lines)

@@ -9,10 +9,15 @@ with that fold's network):
    (``regions.py``); per face, STN-vs-occlusion agreement (Spearman and top-10% IoU), summarised
    per emotion as quantiles and a histogram.
 2. **Faithfulness** (a seeded sample, predicted class): deletion and insertion AUC per method
-   and for a random map, with the mean curves.
-3. **Sanity** (a smaller seeded sample): cascading randomisation per method.
+   and for a random map, with the mean curves, 95% bootstrap intervals over the faces and the
+   paired comparison with the random map on the same faces.
+3. **Sanity** (a smaller seeded sample): cascading randomisation per method, with the interval
+   of the mean similarity and a verdict read off it (``metrics.SanityCheck``).
 
-Stages 2 and 3 use the first network and its test faces (fold 0 of a cross-validated one).
+Stages 2 and 3 sample from the test faces of every network together (each face explained by
+the network that did not train on it), so a cross-validated checkpoint reaches the sample size
+that one fold's test faces could not.  Stage 1 is taken over from an earlier analysis of the
+same weights with the same stage-1 settings, so refreshing stages 2 and 3 costs only them.
 
 Stages run in chunks; state is saved to ``NAME.analysis.partial.npz`` after each, so an
 interrupted run resumes where it stopped (with the same settings), and is removed at the end.
@@ -36,8 +41,9 @@ from deep_emotion.distributed import distributed_env
 from deep_emotion.checkpoints import Checkpoint, code_commit, load_checkpoint, resolve
 from deep_emotion.data import FaceDataset
 from deep_emotion.explain.attributions import METHODS, make_explainer
-from deep_emotion.explain.metrics import (AGREEMENT_TOP, deletion_curve, insertion_curve,
-                                          random_maps, sanity_check, spearman, topk_iou)
+from deep_emotion.explain.metrics import (AGREEMENT_TOP, SanityCheck, deletion_curve,
+                                          faithfulness_summary, insertion_curve, random_maps,
+                                          sanity_check, spearman, topk_iou)
 from deep_emotion.explain.regions import class_map_sums, region_layout, region_scores
 from deep_emotion.model import DeepEmotion
 
@@ -45,6 +51,11 @@ __all__ = ["AnalyzeConfig", "analyze", "analysis_path", "data_analysis_path", "l
            "ANALYSIS_FORMAT"]
 
 ANALYSIS_FORMAT = "deep-emotion-analysis/1"
+# Keys of an analysis that stage 1 alone determines, and the settings it depends on.
+REGION_KEYS = ("faces", "source", "counts", "regions", "region_sensitivity", "class_mean_maps",
+               "agreement")
+REGION_SETTINGS = ("window", "stride", "region_methods", "histogram_bins")
+INTERVAL = "95% percentile bootstrap over the faces (2000 resamples)"
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 
 
@@ -56,8 +67,10 @@ class AnalyzeConfig:
     stride: int = 2                  # occlusion step (px)
     region_methods: tuple[str, ...] = ("stn", "occlusion")  # stage 1, every test face
     trust_methods: tuple[str, ...] = tuple(METHODS)         # stages 2 and 3
+    trust_stride: int = 4            # occlusion step in stages 2 and 3: the Explain page's
+                                     # default, and 3.6x fewer windows than stage 1's
     faithfulness_faces: int = 256    # seeded sample for deletion/insertion
-    sanity_faces: int = 16           # seeded sample for the randomisation check
+    sanity_faces: int = 100          # seeded sample for the randomisation check (>= 100 faces)
     steps: int = 24                  # deletion/insertion steps (96 px each)
     chunk: int = 64                  # faces per resumable unit of stage 1
     batch_size: int = 256            # images per forward pass in occlusion
@@ -71,10 +84,12 @@ class AnalyzeConfig:
         if "stn" not in self.region_methods or "occlusion" not in self.region_methods:
             raise ValueError("region_methods must include 'stn' and 'occlusion' (agreement)")
 
-    def params(self, method: str) -> dict:
-        """Constructor keywords of ``method`` under this config."""
+    def params(self, method: str, stage: str = "regions") -> dict:
+        """Constructor keywords of ``method`` under this config in ``stage`` ("regions", or
+        "trust" for faithfulness and sanity)."""
         if method in ("occlusion", "flip"):
-            return {"window": self.window, "stride": self.stride, "batch_size": self.batch_size}
+            stride = self.stride if stage == "regions" else self.trust_stride
+            return {"window": self.window, "stride": stride, "batch_size": self.batch_size}
         return {}
 
     def digest(self) -> str:
@@ -203,7 +218,7 @@ class _State:
 
 def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None = None,
             config: AnalyzeConfig = AnalyzeConfig(), progress: bool | Callable = True,
-            resume: bool = True, data: FaceDataset | None = None,
+            resume: bool = True, reuse_regions: bool = True, data: FaceDataset | None = None,
             out: str | Path | None = None) -> dict:
     """Compute the analyses of a checkpoint and write them to ``analysis_path(checkpoint)``.
 
@@ -214,6 +229,9 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
         progress: show tqdm progress bars on stderr; or a function called as
             ``progress(stage, done, total)`` instead (the dashboard's progress bar).
         resume: continue from ``NAME.analysis.partial.npz`` when its settings match.
+        reuse_regions: take stage 1 from the analysis file already there when it was made for
+            the same weights with the same stage-1 settings (``REGION_SETTINGS``); never for
+            ``data``, whose faces may have changed under the same name.
         data: analyse these faces instead of the card's test split (a user's dataset; rows of
             classes the network lacks are left out); written to ``data_analysis_path``.
         out: write the analyses here instead.
@@ -224,8 +242,8 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
         ``region_sensitivity`` {method: {emotion: {region: share}}} (shares sum to 1),
         ``class_mean_maps`` {method: {emotion: 48x48}}, ``counts`` {emotion: faces},
         ``agreement`` {per_emotion: {emotion: {spearman: summary, topk_iou: summary}}},
-        ``faithfulness`` {methods: {method: {deletion_auc, insertion_auc, curves}}},
-        ``sanity`` {methods: {method: {layers, mean_spearman, passed, threshold}}},
+        ``faithfulness`` {methods: {method: {deletion_auc, insertion_auc, intervals, curves}}},
+        ``sanity`` {methods: {method: {layers, mean_spearman, interval, verdict, passed}}},
         ``seconds`` per stage.
     """
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
@@ -234,8 +252,8 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
     digest = config.digest() + ckpt.card.get("weights_sha256", "")[:16] + \
         (data.sha256[:16] if data is not None else "")
     state = _State.load(partial, digest) if resume else _State()
-    classes = ckpt.classes
     total = sum(len(p.data) for p in parts)
+    earlier = _reusable_regions(out_path, ckpt, config) if reuse_regions and data is None else None
     seconds = {}
 
     rank, world = distributed_env()
@@ -247,15 +265,18 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
             return {"rank": rank, "seconds": seconds}
     else:
         started = time.perf_counter()
-        if state.counts is None or state.done < total:
+        if earlier is None and (state.counts is None or state.done < total):
             _regions_stage(parts, ckpt, config, state, partial, digest, total, progress)
-        seconds["regions"] = round(time.perf_counter() - started, 1)
-        seconds.update(trust_stages(parts[0], ckpt, config, state.trust,
+        seconds["regions"] = (earlier["seconds"].get("regions") if earlier
+                              else round(time.perf_counter() - started, 1))
+        seconds.update(trust_stages(parts, ckpt, config, state.trust,
                                     lambda: state.save(partial, digest), progress))
-    first = parts[0]
-    sampled = {stage: min(n, len(first.data)) for stage, n in
-               (("faithfulness", config.faithfulness_faces), ("sanity", config.sanity_faces))}
-    result = _assemble(ckpt, config, state, classes, source, total, seconds, sampled)
+    sampled = {stage: sum(len(rows) for _, rows in _sample_parts(parts, n, config.seed))
+               for stage, n in (("faithfulness", config.faithfulness_faces),
+                                ("sanity", config.sanity_faces))}
+    result = _assemble(ckpt, config, state, ckpt.classes, source, total, seconds, sampled)
+    if earlier is not None:
+        result |= {k: earlier[k] for k in REGION_KEYS}
     if data is not None:  # another dataset than the card's: say which, with its manifest
         result["dataset"] = {"name": data.name, "sha256": data.sha256, "rows": len(data),
                              **{k: v for k, v in data.meta.items() if k == "manifest"}}
@@ -331,28 +352,42 @@ def trust_tasks(config: AnalyzeConfig) -> list[tuple[str, str]]:
             for m in list(config.trust_methods) + (["random"] if stage == "faithfulness" else [])]
 
 
-def trust_stages(first: _Part, ckpt, config, trust: dict, save, progress,
+def trust_stages(parts: list[_Part], ckpt, config, trust: dict, save, progress,
                  mine=lambda k: True) -> dict:
-    """Stages 2 and 3 on the first network's faces, into ``trust`` {stage: {method: result}};
-    only the tasks ``mine(k)`` accepts (a rank's share); ``save()`` after each.  Returns the
-    seconds per stage."""
+    """Stages 2 and 3 on a sample pooled over every network's test faces, into ``trust``
+    {stage: {method: per-face results}}; only the tasks ``mine(k)`` accepts (a rank's share);
+    ``save()`` after each.  Returns the seconds per stage."""
     seconds, tasks = {}, trust_tasks(config)
     for stage, n_faces, fn in (("faithfulness", config.faithfulness_faces, _faithfulness),
                                ("sanity", config.sanity_faces, _sanity)):
         started = time.perf_counter()
         done = trust.setdefault(stage, {})
-        rows = _sample(len(first.data), n_faces, config.seed)
-        x = ckpt.preprocessing.to_input(first.data.images[rows])
+        picks = _sample_parts(parts, n_faces, config.seed)
+        faces = sum(len(rows) for _, rows in picks)
         todo = [(k, m) for k, (s, m) in enumerate(tasks) if s == stage and mine(k)]
-        for i, (k, method) in enumerate(tqdm(todo, desc=f"{ckpt.name}: {stage} ({len(rows)} "
-                                             "faces)", disable=progress is not True)):
+        for i, (k, method) in enumerate(tqdm(todo, desc=f"{ckpt.name}: {stage} ({faces} faces)",
+                                             disable=progress is not True)):
             if method not in done:
-                done[method] = fn(first.model, ckpt, x, method, config)
+                done[method] = fn(picks, ckpt, method, config)
                 save()
             if callable(progress):
                 progress(stage, i + 1, len(todo))
         seconds[stage] = round(time.perf_counter() - started, 1)
     return seconds
+
+
+def _reusable_regions(path: Path, ckpt: Checkpoint, config: AnalyzeConfig) -> dict | None:
+    """The analysis at ``path`` when its stage 1 matches these weights and settings, else None."""
+    try:
+        earlier = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    same = (earlier.get("format") == ANALYSIS_FORMAT
+            and earlier.get("weights_sha256") == ckpt.card.get("weights_sha256")
+            and all(k in earlier for k in REGION_KEYS)
+            and all(json.dumps(earlier.get("config", {}).get(k)) == json.dumps(list(v) if isinstance(v, tuple) else v)
+                    for k, v in asdict(config).items() if k in REGION_SETTINGS))
+    return earlier if same else None
 
 
 def _sample(n: int, k: int, seed: int) -> np.ndarray:
@@ -361,26 +396,62 @@ def _sample(n: int, k: int, seed: int) -> np.ndarray:
     return np.sort(rng.choice(n, size=min(n, k), replace=False))
 
 
-def _faithfulness(model, ckpt, x, method, config) -> dict:
+def _sample_parts(parts: list[_Part], k: int, seed: int) -> list[tuple[_Part, np.ndarray]]:
+    """A seeded sample of ``k`` test faces pooled over the networks, as (part, its rows)."""
+    offsets = np.cumsum([0] + [len(p.data) for p in parts])
+    rows = _sample(int(offsets[-1]), k, seed)
+    return [(p, rows[(rows >= lo) & (rows < hi)] - lo)
+            for p, lo, hi in zip(parts, offsets[:-1], offsets[1:]) if ((rows >= lo) & (rows < hi)).any()]
+
+
+def _faithfulness(picks, ckpt, method, config) -> dict:
+    """Per-face deletion and insertion AUCs and curves of one method over the sampled faces."""
     pre = ckpt.preprocessing
-    with torch.no_grad():
-        target = model(x).argmax(1)
-    if method == "random":
-        maps = random_maps((len(x), 1, pre.size, pre.size), config.seed)
-    else:
-        maps = make_explainer(method, model, pre, **config.params(method)).attribute(x, target).maps
-    dele = deletion_curve(model, x, maps, target, baseline=pre.pixel_value(0), steps=config.steps)
-    ins = insertion_curve(model, x, maps, target, steps=config.steps)
-    return {"deletion_auc": _r(dele.auc.mean()), "deletion_auc_std": _r(dele.auc.std()),
-            "insertion_auc": _r(ins.auc.mean()), "insertion_auc_std": _r(ins.auc.std()),
-            "deletion_curve": [_r(v) for v in dele.scores.mean(0)],
-            "insertion_curve": [_r(v) for v in ins.scores.mean(0)],
-            "fractions": [_r(v) for v in dele.fractions]}
+    dele, ins = [], []
+    for part, rows in picks:
+        x = pre.to_input(part.data.images[rows])
+        with torch.no_grad():
+            target = part.model(x).argmax(1)
+        if method == "random":
+            maps = random_maps((len(x), 1, pre.size, pre.size), config.seed + len(dele))
+        else:
+            maps = make_explainer(method, part.model, pre,
+                                  **config.params(method, "trust")).attribute(x, target).maps
+        dele.append(deletion_curve(part.model, x, maps, target, baseline=pre.pixel_value(0),
+                                   steps=config.steps))
+        ins.append(insertion_curve(part.model, x, maps, target, steps=config.steps))
+    return {"deletion": torch.cat([c.scores for c in dele]).tolist(),
+            "insertion": torch.cat([c.scores for c in ins]).tolist(),
+            "fractions": dele[0].fractions.tolist()}
 
 
-def _sanity(model, ckpt, x, method, config) -> dict:
-    explainer = make_explainer(method, model, ckpt.preprocessing, **config.params(method))
-    return sanity_check(explainer, x, seed=config.seed).summary()
+def _faithfulness_summary(raw: dict, random: dict | None, seed: int) -> dict:
+    """Mean AUCs, curves and intervals of one method; the comparison with the random map."""
+    fractions = torch.tensor(raw["fractions"], dtype=torch.float64)
+    out = {}
+    for kind in ("deletion", "insertion"):
+        scores = torch.tensor(raw[kind], dtype=torch.float64)  # (B, T)
+        auc = torch.trapezoid(scores, fractions, dim=1)
+        out |= {f"{kind}_auc": _r(auc.mean()), f"{kind}_auc_std": _r(auc.std()),
+                f"{kind}_curve": [_r(v) for v in scores.mean(0)]}
+        if random is not None:
+            base = torch.trapezoid(torch.tensor(random[kind], dtype=torch.float64), fractions, dim=1)
+            out[kind] = faithfulness_summary(auc, base, lower_is_better=kind == "deletion", seed=seed)
+    return out | {"fractions": [_r(v) for v in fractions]}
+
+
+def _sanity(picks, ckpt, method, config) -> dict:
+    """Per-face similarity at every randomisation step, pooled over the sampled faces."""
+    sims, layers = [], []
+    for part, rows in picks:
+        explainer = make_explainer(method, part.model, ckpt.preprocessing,
+                                   **config.params(method, "trust"))
+        check = sanity_check(explainer, ckpt.preprocessing.to_input(part.data.images[rows]),
+                             seed=config.seed)
+        sims.append(check.similarity)
+        layers = check.layers
+    return {"layers": layers, "similarity": torch.cat(sims, 1).tolist(),
+            "threshold": check.threshold}
 
 
 def _summary(values: np.ndarray, bins: int) -> dict:
@@ -393,7 +464,8 @@ def _summary(values: np.ndarray, bins: int) -> dict:
             "histogram": {"edges": [_r(e) for e in edges], "counts": hist.tolist()}}
 
 
-def _assemble(ckpt, config, state, classes, source, total, seconds, sampled) -> dict:
+def _region_results(ckpt, config, state, classes) -> dict:
+    """Stage 1's keys (``REGION_KEYS`` less faces and source) from the accumulated state."""
     layout = region_layout(size=ckpt.preprocessing.size)
     counts = state.counts
     sensitivity, means = {}, {}
@@ -406,30 +478,47 @@ def _assemble(ckpt, config, state, classes, source, total, seconds, sampled) -> 
         means[m] = {e: np.round(np.nan_to_num(mean[i]), 6).tolist()
                     for i, e in enumerate(classes) if counts[i]}
     labels, rho, iou = (np.asarray(v) for v in (state.labels, state.agree_rho, state.agree_iou))
+    bins = config.histogram_bins
     agreement = {"measures": {"spearman": "rank correlation of the two maps over pixels",
                               "topk_iou": f"IoU of the top {AGREEMENT_TOP:.0%} pixels "
                                           "(occlusion by magnitude)"},
-                 "all": {"spearman": _summary(rho, config.histogram_bins),
-                         "topk_iou": _summary(iou, config.histogram_bins)},
-                 "per_emotion": {e: {"spearman": _summary(rho[labels == i], config.histogram_bins),
-                                     "topk_iou": _summary(iou[labels == i], config.histogram_bins)}
+                 "all": {"spearman": _summary(rho, bins), "topk_iou": _summary(iou, bins)},
+                 "per_emotion": {e: {"spearman": _summary(rho[labels == i], bins),
+                                     "topk_iou": _summary(iou[labels == i], bins)}
                                  for i, e in enumerate(classes) if (labels == i).any()}}
+    return {"regions": {"names": list(layout.names), "area": {k: _r(v) for k, v in layout.area.items()},
+                        "landmarks": layout.landmarks, "labels": layout.labels.tolist()},
+            "counts": {e: int(n) for e, n in zip(classes, counts)},
+            "region_sensitivity": sensitivity, "class_mean_maps": means, "agreement": agreement}
+
+
+def _trust_results(config, state, sampled) -> dict:
+    """Stages 2 and 3 summarised: means, intervals and verdicts per method."""
+    faith = state.trust.get("faithfulness", {})
+    return {
+        "faithfulness": {"faces": sampled["faithfulness"], "score": "probability",
+                         "deletion_baseline": "black", "insertion_start": "blurred face",
+                         "interval": INTERVAL, "methods": {
+                             m: _faithfulness_summary(raw, None if m == "random" else faith.get("random"),
+                                                      config.seed)
+                             for m, raw in faith.items()}},
+        "sanity": {"faces": sampled["sanity"],
+                   "similarity": "Spearman of |map| with the original map",
+                   "interval": INTERVAL, "methods": {
+                       m: SanityCheck(raw["layers"], torch.tensor(raw["similarity"], dtype=torch.float64),
+                                      raw["threshold"]).summary()
+                       for m, raw in state.trust.get("sanity", {}).items()}}}
+
+
+def _assemble(ckpt, config, state, classes, source, total, seconds, sampled) -> dict:
+    regions = _region_results(ckpt, config, state, classes) if state.counts is not None else {}
     return {
         "format": ANALYSIS_FORMAT, "checkpoint": ckpt.name,
         "weights_sha256": ckpt.card.get("weights_sha256"), "source": source, "faces": total,
         "classes": list(classes), "config": asdict(config),
         "target": {"regions": "true class", "faithfulness": "predicted class",
                    "sanity": "predicted class of the original network"},
-        "regions": {"names": list(layout.names), "area": {k: _r(v) for k, v in layout.area.items()},
-                    "landmarks": layout.landmarks, "labels": layout.labels.tolist()},
-        "counts": {e: int(n) for e, n in zip(classes, counts)},
-        "region_sensitivity": sensitivity, "class_mean_maps": means, "agreement": agreement,
-        "faithfulness": {"faces": sampled["faithfulness"], "score": "probability",
-                         "deletion_baseline": "black", "insertion_start": "blurred face",
-                         "methods": state.trust.get("faithfulness", {})},
-        "sanity": {"faces": sampled["sanity"],
-                   "similarity": "Spearman of |map| with the original map",
-                   "methods": state.trust.get("sanity", {})},
+        **regions, **_trust_results(config, state, sampled),
         "seconds": seconds, "code_commit": code_commit(),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }

@@ -9,6 +9,10 @@
 * **Sanity** (Adebayo et al. 2018): randomise the network's layers from the output down,
   recompute the map each time, and measure its rank correlation with the original.  A map that
   stays the same while the model is destroyed explains the image, not the model.
+  A map that is constant on a face (before or after randomisation) has no ranking, so that face
+  is undefined for the method and left out; it never counts towards a pass.
+* **Uncertainty**: every mean over faces comes with a 95% percentile-bootstrap interval over
+  the faces (``mean_interval``), and verdicts are read off the interval, not the mean alone.
 
 All functions take maps as float (B, S, S) or (B, 1, S, S) tensors and return per-face values,
 so callers can average, take quantiles or draw distributions.
@@ -28,13 +32,18 @@ from torch import nn
 from deep_emotion.explain.attributions import Explainer
 
 __all__ = ["spearman", "topk_iou", "random_maps", "Curves", "deletion_curve", "insertion_curve",
-           "SanityCheck", "sanity_check", "randomisation_order", "SANITY_THRESHOLD",
+           "SanityCheck", "sanity_check", "randomisation_order", "mean_interval",
+           "faithfulness_summary", "SANITY_THRESHOLD", "MIN_DEFINED_FACES", "CONFIDENCE",
            "AGREEMENT_TOP"]
 
 # A map passes the randomisation check when, with every layer randomised, its mean Spearman
 # correlation with the original map is below this (Adebayo et al. read "substantially
 # different" off their plots; we fix a number so a table can say pass/fail).
 SANITY_THRESHOLD = 0.5
+# Fewer faces with a defined similarity than this and the method gets no verdict: an interval
+# from a handful of faces says nothing (the blank "flip" map is defined on almost none).
+MIN_DEFINED_FACES = 10
+CONFIDENCE = 0.95  # of every interval the analyses report
 # The share of pixels whose overlap measures agreement of two maps (``topk_iou``): the top 10%
 # of a 48x48 face is 230 pixels, about the area of one eye and brow.
 AGREEMENT_TOP = 0.1
@@ -56,12 +65,6 @@ def spearman(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     ra, rb = ra - ra.mean(1, keepdim=True), rb - rb.mean(1, keepdim=True)
     den = (ra.norm(dim=1) * rb.norm(dim=1))
     return torch.where(den > 0, (ra * rb).sum(1) / den.clamp_min(1e-300), torch.nan)
-
-
-def _constant(maps: torch.Tensor) -> torch.Tensor:
-    """bool (B,) maps whose pixels are all equal."""
-    flat = maps.flatten(1)
-    return (flat == flat[:, :1]).all(1)
 
 
 def _top_mask(maps: torch.Tensor, k: int) -> torch.Tensor:
@@ -178,32 +181,101 @@ def _blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
     return F.conv2d(x, k.view(1, 1, -1, 1))
 
 
+def mean_interval(values, *, confidence: float = CONFIDENCE, seed: int = 0,
+                  resamples: int = 2000) -> tuple[float, float, float] | None:
+    """Mean of the finite ``values`` and its percentile-bootstrap interval over them.
+
+    Faces are the unit resampled (``scipy.stats.bootstrap``, percentile method, seeded), so the
+    interval says how far the mean could move on another sample of faces of the same kind.
+
+    Returns:
+        (mean, low, high), or None with fewer than two finite values.
+    """
+    from scipy.stats import bootstrap
+
+    v = np.asarray(values, dtype=np.float64).ravel()
+    v = v[np.isfinite(v)]
+    if len(v) < 2:
+        return None
+    if np.ptp(v) == 0:  # every face the same: the bootstrap has nothing to resample
+        return float(v[0]), float(v[0]), float(v[0])
+    ci = bootstrap((v,), np.mean, confidence_level=confidence, n_resamples=resamples,
+                   method="percentile", rng=np.random.default_rng(seed)).confidence_interval
+    return float(v.mean()), float(ci.low), float(ci.high)
+
+
+def _rounded(interval: tuple[float, float, float] | None) -> list[float] | None:
+    return None if interval is None else [round(v, 4) for v in interval]
+
+
+def faithfulness_summary(auc: torch.Tensor, random_auc: torch.Tensor, *, lower_is_better: bool,
+                         seed: int = 0) -> dict:
+    """A method's AUCs on B faces against a random map's on the same faces.
+
+    Args:
+        auc, random_auc: float (B,) per-face areas under the curve (deletion or insertion).
+        lower_is_better: True for deletion, False for insertion.
+
+    Returns:
+        ``interval`` [mean, low, high] of the AUC, ``vs_random`` the same for the paired
+        difference (method - random), and ``beats_random``: True when the whole interval of the
+        difference lies on the better side of 0, False when the whole of it lies on the other,
+        None when it straddles 0 (no verdict either way).
+    """
+    diff = mean_interval((auc - random_auc).numpy(), seed=seed)
+    beats = None
+    if diff is not None:
+        better, worse = (diff[2] < 0, diff[1] > 0) if lower_is_better else (diff[1] > 0, diff[2] < 0)
+        beats = True if better else (False if worse else None)
+    return {"interval": _rounded(mean_interval(auc.numpy(), seed=seed)),
+            "vs_random": _rounded(diff), "beats_random": beats}
+
+
 class SanityCheck(NamedTuple):
     """Cascading model-randomisation result for one method on B faces.
 
     layers:     names of the layers randomised, in order (step i randomises layers[:i+1]).
     similarity: float (L, B) Spearman correlation of |map| with the original at each step;
-                0 where the randomised map became constant (it keeps none of the ranking),
-                NaN where the original map is constant (nothing to compare).
-    passed:     mean similarity at the last step (all layers random) < ``threshold``; False
-                when it is undefined (a constant map on every face, e.g. a flip map where no
-                window changes the decision).
-    threshold:  the threshold used.
+                NaN where the original or the randomised map is constant on that face (no
+                ranking to compare: the face is undefined for this method and left out).
+    threshold:  a method passes when, with every layer random, the whole interval of its mean
+                similarity lies below this; it fails when the whole interval lies at or above.
     """
 
     layers: list[str]
     similarity: torch.Tensor
-    passed: bool
     threshold: float
 
+    @property
+    def last(self) -> torch.Tensor:
+        """float (B,) similarity with every layer randomised."""
+        return self.similarity[-1] if len(self.layers) else torch.empty(0)
+
+    @property
+    def verdict(self) -> str:
+        """"passes", "fails", "unclear" (the interval straddles the threshold) or "undefined"
+        (fewer than ``MIN_DEFINED_FACES`` faces have a similarity)."""
+        interval = mean_interval(self.last.numpy())
+        if int(torch.isfinite(self.last).sum()) < MIN_DEFINED_FACES or interval is None:
+            return "undefined"
+        _, low, high = interval
+        return "passes" if high < self.threshold else ("fails" if low >= self.threshold else "unclear")
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "passes"
+
     def summary(self) -> dict:
-        """Per-step mean (None where undefined), faces with a defined similarity at the last
-        step, and the verdict, as plain JSON values."""
+        """Per-step mean over defined faces (None where none is), the faces defined at the last
+        step, the interval [mean, low, high] there and the verdict, as plain JSON values."""
         mean = torch.nanmean(self.similarity, dim=1)
-        defined = int(torch.isfinite(self.similarity[-1]).sum()) if len(self.layers) else 0
         return {"layers": self.layers,
                 "mean_spearman": [round(float(v), 4) if torch.isfinite(v) else None for v in mean],
-                "faces_defined": defined, "passed": self.passed, "threshold": self.threshold}
+                "faces": int(self.similarity.shape[1]),
+                "faces_defined": int(torch.isfinite(self.last).sum()),
+                "interval": _rounded(mean_interval(self.last.numpy())),
+                "confidence": CONFIDENCE, "verdict": self.verdict, "passed": self.passed,
+                "threshold": self.threshold}
 
 
 def randomisation_order(model: nn.Module) -> list[str]:
@@ -246,10 +318,7 @@ def sanity_check(explainer: Explainer, images: torch.Tensor,
             torch.manual_seed(seed + i)
             modules[name].reset_parameters()
         maps = explainer.rebuild(randomised).attribute(images, target).maps.abs()
-        sim = spearman(reference, maps)
-        # a randomised map that became constant keeps no ranking of the original: 0, not NaN
-        became_constant = _constant(maps) & ~_constant(reference)
-        sims.append(torch.where(became_constant, 0.0, sim))
-    sim = torch.stack(sims).float()
-    last = float(torch.nanmean(sim[-1])) if len(sims) else float("nan")
-    return SanityCheck(layers, sim, bool(np.isfinite(last) and last < threshold), threshold)
+        # NaN where either map is constant: that face says nothing about this method
+        sims.append(spearman(reference, maps))
+    sim = torch.stack(sims).float() if sims else torch.empty(0, len(images))
+    return SanityCheck(layers, sim, threshold)

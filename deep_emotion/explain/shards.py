@@ -101,7 +101,7 @@ def run_sharded(parts, ckpt, config, partial: Path, digest: str, rank: int, worl
     started = time.perf_counter()
     _my_chunks(parts, ckpt, config, rank, world, chunks, save, progress)
     seconds = {"regions": round(time.perf_counter() - started, 1)}
-    seconds.update(trust_stages(parts[0], ckpt, config, trust, save, progress,
+    seconds.update(trust_stages(parts, ckpt, config, trust, save, progress,
                                   mine=lambda k: k % world == rank))
     save()
     dist.barrier()

@@ -70,6 +70,13 @@ def make_checkpoint(folder: Path, name: str, classes, dataset: str, *, folds: in
     return save_checkpoint(folder / name, models if cv else models[0], card)
 
 
+# Verdicts of the generated analysis: Grad-CAM alone passes both checks among the extra methods
+# (saliency fails the sanity check, integrated gradients is no better than a random map).
+SANITY = {"occlusion": "passes", "ig": "passes", "saliency": "fails", "gradcam": "passes",
+          "stn": "fails"}
+BEATS = {"occlusion": True, "ig": False, "saliency": True, "gradcam": True, "stn": None}
+
+
 def make_analysis(folder: Path, name: str, classes) -> Path:
     """An analysis file in the format ``deep_emotion.explain.analyze`` writes."""
     from deep_emotion.explain.analyze import ANALYSIS_FORMAT
@@ -105,16 +112,26 @@ def make_analysis(folder: Path, name: str, classes) -> Path:
                                       for c in classes}},
         "faithfulness": {"faces": 32, "score": "probability", "deletion_baseline": "black",
                          "insertion_start": "blurred face",
+                         "interval": "95% percentile bootstrap over the faces",
                          "methods": {m: {"deletion_auc": 0.2, "deletion_auc_std": 0.05,
                                          "insertion_auc": 0.5, "insertion_auc_std": 0.1,
+                                         **({} if m == "random" else {
+                                             "deletion": {"interval": [0.2, 0.15, 0.25],
+                                                          "beats_random": BEATS.get(m)},
+                                             "insertion": {"interval": [0.5, 0.4, 0.6],
+                                                           "beats_random": BEATS.get(m)}}),
                                          "deletion_curve": np.linspace(0.6, 0.1, 25).tolist(),
                                          "insertion_curve": np.linspace(0.1, 0.6, 25).tolist(),
                                          "fractions": np.linspace(0, 1, 25).tolist()}
                                      for m in (*trust, "random")}},
         "sanity": {"faces": 4, "similarity": "Spearman of |map| with the original map",
+                   "interval": "95% percentile bootstrap over the faces",
                    "methods": {m: {"layers": ["classifier.2", "classifier.0", "features.0"],
                                    "mean_spearman": [0.8, 0.4, 0.1 if m != "stn" else 0.9],
-                                   "passed": m != "stn", "threshold": 0.5} for m in trust}},
+                                   "faces": 100, "faces_defined": 100,
+                                   "interval": [0.1, 0.05, 0.15] if m != "stn" else [0.9, 0.85, 0.95],
+                                   "verdict": SANITY[m], "passed": SANITY[m] == "passes",
+                                   "threshold": 0.5} for m in trust}},
         "seconds": {"regions": 1.0}, "date": "2026-01-01T00:00:00+00:00",
     }
     path = folder / f"{name}.analysis.json"

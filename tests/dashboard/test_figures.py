@@ -105,7 +105,8 @@ def test_architecture_diagram_follows_config(config):
     text = " ".join(a.text for a in fig.layout.annotations)
     assert ("standardised" in text) == (config.get("input_norm") == "per_image")
     assert f"FC ->{config.get('num_classes', 7)}" in text
-    assert ("theta" in text) == config.get("use_stn", True)
+    assert ("warp: shift, scale, turn" in text) == config.get("use_stn", True)  # no bare "theta"
+    assert "theta" not in text
     if config.get("loc_kernels") == [7, 5]:
         assert "FC 640->32" in text  # the popular reimplementation's flatten size
     elif config.get("use_stn", True):
@@ -135,7 +136,7 @@ def test_class_mean_maps_share_one_scale():
 
 def test_deletion_curves_report_auc():
     fig = figures.deletion_curves({"occlusion": [1.0, 0.5, 0.0]})
-    assert "AUC 0.500" in fig.data[0].name
+    assert "area 0.500" in fig.data[0].name
 
 
 class TheFace(Explainer):
@@ -210,26 +211,70 @@ def test_results_table_beside_paper():
     assert "± std" not in tables.results_table({"ferplus": plus})
 
 
-def test_trust_reading_in_plain_words(sanity_checks):
-    analyses = {"faithfulness": {"methods": {
-        "occlusion": {"deletion_auc": 0.1}, "saliency": {"deletion_auc": 0.5},
-        "random": {"deletion_auc": 0.4}}},
-        "sanity": {"methods": sanity_checks}}
-    sentences = tables.trust_reading(analyses)
-    text = " ".join(sentences)
+def _check(verdict, interval, defined=120, faces=128):
+    return {"mean_spearman": [0.9, interval[0] if interval else None], "interval": interval, "verdict": verdict,
+            "passed": verdict == "passes", "faces": faces, "faces_defined": defined,
+            "threshold": 0.5}
+
+
+TRUST = {"faithfulness": {"interval": "95% percentile bootstrap", "methods": {
+    "occlusion": {"deletion_auc": 0.1, "deletion": {"interval": [0.1, 0.08, 0.12], "beats_random": True}},
+    "saliency": {"deletion_auc": 0.5, "deletion": {"interval": [0.5, 0.45, 0.55], "beats_random": False}},
+    "ig": {"deletion_auc": 0.38, "deletion": {"interval": [0.38, 0.3, 0.45], "beats_random": None}},
+    "flip": {"deletion_auc": 0.3, "deletion": {"interval": [0.3, 0.2, 0.35], "beats_random": True}},
+    "random": {"deletion_auc": 0.4, "deletion_auc_std": 0.1}}},
+    "sanity": {"faces": 128, "methods": {
+        "occlusion": _check("passes", [0.2, 0.15, 0.25]),
+        "saliency": _check("fails", [0.8, 0.75, 0.85]),
+        "ig": _check("unclear", [0.5, 0.45, 0.55]),
+        "flip": {**_check("undefined", None, defined=3), "mean_spearman": [None, None]}}}}
+
+
+def test_trust_reading_in_plain_words():
+    text = " ".join(tables.trust_reading(TRUST))
     assert "**occlusion** is the most faithful" in text
-    assert "No better than random at deletion: saliency" in text
-    verdict_of = {"Change when the network is randomised": "saliency",
-                  "Barely change on a randomised network": "the-face", "No verdict for": "flip"}
-    for opening, method in verdict_of.items():
-        said = [t for t in sentences if t.startswith(opening)]
-        assert len(said) == 1 and method in said[0], (opening, sentences)
-    table = tables.sanity_table(sanity_checks).set_index("method")
-    assert table["verdict"].to_dict() == VERDICTS
-    assert np.isnan(table.loc["flip", "similarity, all layers random"])
-    assert table.loc["saliency", "similarity, all layers random"] == pytest.approx(
-        sanity_checks["saliency"]["mean_spearman"][-1])
+    assert "No better than a random map at deletion: saliency" in text
+    assert "No faithfulness verdict for ig" in text
+    assert "Barely change" in text and "saliency" in text
+    assert "Sanity check unclear" in text and "ig" in text
+    assert "No verdict for flip" in text and "blank" in text
     assert tables.trust_reading({}) == ["These analyses hold no faithfulness or sanity results yet."]
+
+
+def test_a_blank_map_is_never_reported_as_passing():
+    table = tables.sanity_table(TRUST["sanity"]["methods"]).set_index("method")
+    assert table.loc["flip", "verdict"] == "undefined"
+    assert table.loc["flip", "faces with a defined map"] == "3 of 128"
+    assert table.loc["occlusion", "similarity to the original, all layers random"] == "0.20 (0.15 to 0.25)"
+    # an analysis made before intervals: the imputed 0.0 of a blank map is no pass
+    legacy = {"sanity": {"faces": 16, "methods": {"flip": {"mean_spearman": [0.4, 0.0],
+                                                           "passed": True, "faces_defined": 9}}}}
+    assert tables.sanity_verdict(legacy["sanity"]["methods"]["flip"]) == "undefined"
+    assert "before confidence intervals" in " ".join(tables.trust_reading(legacy))
+    assert tables.trusted_methods(legacy, ["flip"]) == []
+
+
+def test_default_methods_are_those_passing_both_checks_and_the_others_carry_their_verdict():
+    candidates = ["flip", "saliency", "ig", "occlusion", "gradcam"]
+    assert tables.trusted_methods(TRUST, candidates) == ["occlusion"]
+    assert tables.verdict_note(TRUST, "occlusion") is None
+    assert tables.verdict_note(TRUST, "saliency") == "fails the sanity check; no better than a random map"
+    assert tables.verdict_note(TRUST, "flip").startswith("no sanity verdict")
+    assert "not checked" in tables.verdict_note(TRUST, "gradcam")
+    assert tables.trusted_methods(None, candidates) == []
+
+
+def test_the_stn_finding_is_stated_only_when_its_class_maps_look_alike():
+    box = np.zeros((48, 48))
+    box[8:40, 8:40] = 1.0
+    rng = np.random.default_rng(0)
+    alike = {e: (box + 0.01 * rng.random((48, 48))).tolist() for e in ("anger", "happiness", "fear")}
+    varied = {e: rng.random((48, 48)).tolist() for e in ("anger", "happiness", "fear")}
+    sentence = tables.stn_finding({"class_mean_maps": {"stn": alike, "occlusion": varied}})
+    assert "same box on every face" in sentence and "3 emotions" in sentence
+    assert "about 44% of it" in sentence  # 32x32 of 48x48
+    assert tables.stn_finding({"class_mean_maps": {"stn": varied}}) is None
+    assert tables.stn_finding({}) is None
 
 
 def test_stn_panels_three_views():
@@ -237,7 +282,7 @@ def test_stn_panels_three_views():
     fig = figures.stn_panels(face, np.zeros((36, 36)), np.array([[5, 5], [40, 5], [40, 40], [5, 40]]),
                              np.ones((48, 48)))
     assert [a.text for a in fig.layout.annotations][:3] == [
-        "Where the STN samples", "STN warped view", "STN attention (sampling density)"]
+        "Where it samples", "What it passes on", "Sampling density"]
     assert len(fig.data[1].x) == 5  # closed outline
 
 
@@ -255,3 +300,34 @@ def test_split_sizes_table():
     assert list(one.index) == ["official"] and one.loc["official", "test"] == 3
     folds = tables.split_sizes_table([{"train": 8, "test": 2}, {"train": 7, "test": 3}], ["f0", "f1"])
     assert list(folds.index) == ["f0", "f1"] and folds.loc["f1", "test"] == 3
+
+
+def _panel_domains(fig):
+    return [fig.layout[k].domain for k in sorted(k for k in fig.layout if k.startswith("xaxis"))]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_colour_bars_sit_under_their_own_panel_never_beside_the_next(n):
+    face = np.zeros((48, 48))
+    grid = figures.method_grid(face, {f"m{i}": np.random.default_rng(i).random((48, 48))
+                                      for i in range(n)}, {})
+    stn = figures.stn_panels(face, np.zeros((36, 36)), np.array([[5, 5], [40, 5], [40, 40]]),
+                             np.ones((48, 48)))
+    for fig in (grid, stn):
+        domains = _panel_domains(fig)
+        bars = [t for t in fig.data if t.type == "heatmap" and t.showscale is not False]
+        assert bars
+        for bar in bars:
+            assert bar.colorbar.orientation == "h"
+            lo, hi = bar.colorbar.x - bar.colorbar.len / 2, bar.colorbar.x + bar.colorbar.len / 2
+            assert any(d[0] - 1e-9 <= lo and hi <= d[1] + 1e-9 for d in domains), (lo, hi, domains)
+
+
+def test_long_titles_wrap_to_a_phone_width_and_leave_the_toolbar_room():
+    fig = figures.deletion_curves({"a": [1.0, 0.5, 0.2]}, title="Occlusion map: delete / insert "
+                                  "its top pixels and watch the probability")
+    lines = fig.layout.title.text.split("<br>")
+    assert len(lines) > 1 and all(len(line) <= 42 for line in lines)
+    assert fig.layout.title.xanchor == "left" and fig.layout.margin.t >= 14 + 18 * len(lines)
+    assert fig.layout.modebar.orientation == "v"
+    assert figures.PLOTLY_CONFIG["displayModeBar"] is False

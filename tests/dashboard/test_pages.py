@@ -71,6 +71,21 @@ def test_explain_upload(app, astronaut_jpeg):
     assert [m.label for m in app.metric] == ["STN ↔ occlusion", "Rank correlation", "Deletion AUC"]
 
 
+def test_explain_defaults_to_the_methods_that_pass_both_checks(app, astronaut_jpeg):
+    app.file_uploader(key="upload").set_value(("astronaut.jpg", astronaut_jpeg, "image/jpeg"))
+    app.run()
+    assert app.multiselect(key="methods_fer2013").value == ["gradcam"]
+    app.multiselect(key="methods_fer2013").set_value(["saliency", "ig", "gradcam"]).run()
+    assert not app.exception
+    spec = json.loads(app.get("plotly_chart")[-1].proto.spec)
+    grid = " ".join(a["text"] for a in spec["layout"]["annotations"])
+    assert "Saliency (|gradient|)<br>(fails the sanity check)" in grid
+    assert "Integrated gradients<br>(no better than a random map)" in grid
+    assert "Grad-CAM<br>(" not in grid  # passes both: no note
+    app.sidebar.selectbox(key="checkpoint").set_value("ckplus").run()  # no analysis: no verdicts
+    assert app.multiselect(key="methods_ckplus").value == []
+
+
 def test_explain_bad_upload_is_an_error_not_a_traceback(app):
     app.file_uploader(key="upload").set_value(("face.png", b"this is not an image", "image/png"))
     app.run()
@@ -136,7 +151,7 @@ def test_explain_every_control_over_its_whole_range(app, astronaut_jpeg):
         no_exception(app, target)
     assert "Why “neutral”" in texts(app)
     every = [m for m in METHODS if m not in ("occlusion", "stn")]
-    app.multiselect(key="methods").set_value(every).run()
+    app.multiselect(key="methods_fer2013").set_value(every).run()
     no_exception(app, every)
     assert charts(app) == 5 + -(-len(every) // 3)  # other methods three to a row
 
@@ -281,7 +296,7 @@ def test_switch_checkpoint(app, astronaut_jpeg):
     assert len(prediction) == 1 and prediction[0].removeprefix("Prediction: ") in CK
     assert "Checkpoint **ckplus**" in texts(app)
     go(app, "confusion")
-    assert chart(app, "cm_fig")["data"][0]["x"] == list(CK)
+    assert chart(app, "cm_fig_0")["data"][0]["x"] == list(CK)
     assert app.metric[0].help.startswith("ckplus on ")
     for page in ("regions", "trust"):  # ckplus has no analyses: the page says so by name
         go(app, page)
@@ -309,12 +324,14 @@ def test_confusion_from_card_every_control(app):
     assert not app.exception
 
 
-def test_confusion_dataset_missing_says_how_to_add_it(app, monkeypatch):
+def test_confusion_without_datasets_offers_only_the_card_and_speaks_plainly(app, monkeypatch):
     monkeypatch.delenv("DEEP_EMOTION_DATA", raising=False)
     go(app, "confusion")
-    app.selectbox(key="cm_dataset").set_value("ckplus").run()
-    assert not app.exception
-    assert "DEEP_EMOTION_DATA" in texts(app)
+    assert app.selectbox(key="cm_dataset").options == ["FER2013"]  # the card's own numbers
+    shown = texts(app)
+    assert "photos are not on this server" in shown
+    for developer_text in ("DEEP_EMOTION_DATA", "--data-dir", "deep-emotion "):
+        assert developer_text not in shown
 
 
 @needs_data

@@ -91,7 +91,7 @@ def test_writes_the_documented_analyses_beside_the_checkpoint(warping_checkpoint
     x = ckpt.preprocessing.to_input(fer2013.load(fake_data, split="PrivateTest").images)
     for method, check in sanity["methods"].items():
         explainer = make_explainer(method, ckpt.model, ckpt.preprocessing,
-                                   **config.params(method))
+                                   **config.params(method, "trust"))
         direct = sanity_check(explainer, x, seed=config.seed).summary()
         assert check["layers"] == direct["layers"] == randomisation_order(ckpt.model)
         assert check["mean_spearman"] == pytest.approx(direct["mean_spearman"], abs=1e-3)
@@ -145,3 +145,44 @@ def test_shipped_analyses_are_current_and_occlusion_beats_random(name):
     faith = data["faithfulness"]["methods"]
     assert faith["occlusion"]["deletion_auc"] < faith["random"]["deletion_auc"]
     assert data["sanity"]["methods"]["occlusion"]["passed"]
+
+
+def test_trust_stages_carry_intervals_and_verdicts(random_checkpoint, fake_data):
+    result = analyze(random_checkpoint, data_dir=fake_data, config=SMALL, progress=False)
+    occlusion = result["faithfulness"]["methods"]["occlusion"]
+    for kind in ("deletion", "insertion"):
+        mean, low, high = occlusion[kind]["interval"]
+        assert low <= mean <= high and mean == pytest.approx(occlusion[f"{kind}_auc"], abs=1e-3)
+        assert occlusion[kind]["beats_random"] in (True, False, None)
+    assert "deletion" not in result["faithfulness"]["methods"]["random"]
+    for check in result["sanity"]["methods"].values():
+        assert check["faces"] == 2 and check["verdict"] == "undefined"  # 2 faces: no verdict
+        assert not check["passed"]
+    assert "bootstrap" in result["sanity"]["interval"]
+
+
+def test_refreshing_the_trust_stages_keeps_stage_one_of_the_same_weights(random_checkpoint,
+                                                                         fake_data, monkeypatch):
+    first = analyze(random_checkpoint, data_dir=fake_data, config=SMALL, progress=False)
+    monkeypatch.setattr(analyze_module, "_regions_stage",
+                        lambda *a: pytest.fail("stage 1 should have been taken over"))
+    more = AnalyzeConfig(**{**SMALL.__dict__, "sanity_faces": 5})
+    second = analyze(random_checkpoint, data_dir=fake_data, config=more, progress=False)
+    assert second["class_mean_maps"] == first["class_mean_maps"]
+    assert second["sanity"]["faces"] == 5 and second["config"]["sanity_faces"] == 5
+    monkeypatch.undo()
+    other_window = AnalyzeConfig(**{**SMALL.__dict__, "window": 8})
+    calls = []
+    real = analyze_module._regions_stage
+    monkeypatch.setattr(analyze_module, "_regions_stage", lambda *a: calls.append(1) or real(*a))
+    analyze(random_checkpoint, data_dir=fake_data, config=other_window, progress=False)
+    assert calls, "other stage-1 settings must recompute stage 1"
+
+
+def test_trust_samples_pool_the_test_faces_of_every_network():
+    parts = [analyze_module._Part(None, list(range(n)), f"fold{i}") for i, n in enumerate((5, 3, 4))]
+    picks = analyze_module._sample_parts(parts, 12, seed=0)
+    assert [len(rows) for _, rows in picks] == [5, 3, 4]
+    picks = analyze_module._sample_parts(parts, 7, seed=0)
+    assert sum(len(rows) for _, rows in picks) == 7
+    assert all(rows.max() < len(part.data) for part, rows in picks)

@@ -9,9 +9,11 @@ import torch
 import torch.nn.functional as F
 
 from deep_emotion.explain.attributions import Explainer, Occlusion
-from deep_emotion.explain.metrics import (deletion_curve, insertion_curve, random_maps,
-                                          randomisation_order, sanity_check, spearman, topk_iou)
+from deep_emotion.explain.metrics import (deletion_curve, faithfulness_summary, insertion_curve,
+                                          mean_interval, random_maps, randomisation_order,
+                                          sanity_check, spearman, topk_iou)
 from deep_emotion.preprocess import DEFAULT_PREPROCESSING
+from tests.explain.conftest import patch_faces
 
 BLACK = DEFAULT_PREPROCESSING.pixel_value(0)
 
@@ -102,23 +104,76 @@ def test_sanity_check_fails_a_map_that_ignores_the_model(patch_model, patch_batc
     torch.testing.assert_close(result.similarity, torch.ones_like(result.similarity))
 
 
-def test_a_map_that_goes_blank_on_a_random_network_counts_as_fully_changed(patch_model,
-                                                                          patch_batch):
+def sixteen_faces() -> torch.Tensor:
+    """More faces than ``MIN_DEFINED_FACES``, so a verdict can be given: (16, 1, 48, 48)."""
+    return DEFAULT_PREPROCESSING.to_input(patch_faces(16, seed=321)[0])
+
+
+def test_a_map_that_goes_blank_on_a_random_network_is_undefined_never_a_pass(patch_model):
     OnlyTheOriginal.original = patch_model
-    result = sanity_check(OnlyTheOriginal(patch_model), patch_batch[0][:2])
-    assert result.passed and (result.similarity == 0).all()
-    assert result.summary()["faces_defined"] == 2
+    result = sanity_check(OnlyTheOriginal(patch_model), sixteen_faces())
+    assert torch.isnan(result.similarity).all()
+    summary = result.summary()
+    assert summary["faces_defined"] == 0 and summary["interval"] is None
+    assert summary["verdict"] == "undefined" and not summary["passed"]
 
 
-def test_sanity_check_passes_occlusion_and_leaves_the_network_alone(patch_model, patch_batch):
+def test_a_map_constant_on_some_faces_leaves_those_faces_out(patch_model):
+    """Faces whose map is constant are excluded; the rest are judged on their own."""
+
+    class BlankOnSomeFaces(Occlusion):
+        def _attribute(self, x, target):
+            maps, extra = super()._attribute(x, target)
+            maps = maps.clone()
+            maps[:3] = 0.0  # the first three faces get a blank map on every network
+            return maps, extra
+
+    result = sanity_check(BlankOnSomeFaces(patch_model, window=8, stride=8), sixteen_faces()[:14],
+                          seed=0)
+    assert torch.isnan(result.similarity[:, :3]).all()
+    assert torch.isfinite(result.similarity[:, 3:]).all()
+    summary = result.summary()
+    assert summary["faces"] == 14 and summary["faces_defined"] == 11
+    mean, low, high = summary["interval"]
+    assert low <= mean <= high
+    assert mean == pytest.approx(float(result.similarity[-1, 3:].mean()), abs=1e-4)
+
+
+def test_too_few_defined_faces_give_no_verdict(patch_model, patch_batch):
     x, _ = patch_batch
-    before = {k: v.clone() for k, v in patch_model.state_dict().items()}
     result = sanity_check(Occlusion(patch_model, window=8, stride=8), x[:4], seed=0)
+    assert result.verdict == "undefined" and not result.passed
+
+
+def test_mean_interval_is_a_seeded_bootstrap_interval_around_the_mean():
+    values = [0.1, 0.2, 0.3, 0.4, float("nan"), 0.5, 0.6]
+    mean, low, high = mean_interval(values)
+    assert mean == pytest.approx(0.35) and low < mean < high
+    assert mean_interval(values) == (mean, low, high)
+    assert mean_interval([0.3, float("nan")]) is None
+    assert mean_interval([0.2, 0.2, 0.2]) == (0.2, 0.2, 0.2)
+
+
+def test_faithfulness_summary_gives_a_verdict_only_when_the_interval_allows_one():
+    random = torch.linspace(0.4, 0.6, 50)
+    better = faithfulness_summary(random - 0.2, random, lower_is_better=True)
+    assert better["beats_random"] is True and better["vs_random"][2] < 0
+    worse = faithfulness_summary(random + 0.2, random, lower_is_better=True)
+    assert worse["beats_random"] is False
+    noise = torch.tensor([0.05, -0.05] * 25)
+    assert faithfulness_summary(random + noise, random, lower_is_better=True)["beats_random"] is None
+    assert faithfulness_summary(random + 0.2, random, lower_is_better=False)["beats_random"] is True
+
+
+def test_sanity_check_passes_occlusion_and_leaves_the_network_alone(patch_model):
+    x = sixteen_faces()
+    before = {k: v.clone() for k, v in patch_model.state_dict().items()}
+    result = sanity_check(Occlusion(patch_model, window=8, stride=8), x[:12], seed=0)
     assert result.passed, result.summary()
-    assert result.similarity.shape == (11, 4)
+    assert result.similarity.shape == (11, 12)
     for k, v in patch_model.state_dict().items():
         assert torch.equal(v, before[k])
-    again = sanity_check(Occlusion(patch_model, window=8, stride=8), x[:4], seed=0)
+    again = sanity_check(Occlusion(patch_model, window=8, stride=8), x[:12], seed=0)
     torch.testing.assert_close(again.similarity, result.similarity, rtol=0, atol=0)
 
 

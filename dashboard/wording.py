@@ -1,0 +1,151 @@
+"""Plain words for what the pages show: checkpoints described from their cards, cautions about
+their training data, and the glossary.  Pure functions of card dicts; no ``st.*``, no torch,
+so the frame's sidebar can describe checkpoints before the model stack has loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+__all__ = ["DATASET_WORDS", "GLOSSARY", "RECOMMENDED", "checkpoint_order", "checkpoint_line",
+           "checkpoint_description", "training_caution", "protocol_words"]
+
+# The network the dashboard recommends for everyday photos: the paper's architecture trained on
+# FER2013's web photos of many people, in the seven emotions most photos show.
+RECOMMENDED = "fer2013"
+
+# What each training set is, for someone who has never heard of it.
+DATASET_WORDS = {
+    "fer2013": ("FER2013", "35,887 small grey web photos of many different people"),
+    "ferplus": ("FER+", "the FER2013 photos relabelled by ten people each, in eight emotions"),
+    "ckplus": ("CK+", "posed expressions filmed in a lab, 123 people"),
+    "jaffe": ("JAFFE", "213 posed photos of ten Japanese women"),
+    "ferg": ("FERG", "drawn cartoon characters"),
+}
+# Training sets whose photos are far from an everyday photo: a caution is shown beside them.
+_CAUTIONS = {
+    "jaffe": "it learned from only 213 posed photos of ten people, so on other faces it often "
+             "guesses (a smile read as disgust is typical)",
+    "ckplus": "it learned from posed expressions filmed in a lab; it knows contempt but has no "
+              "neutral class, so a calm face must be called some emotion",
+    "ferg": "it learned from drawn cartoon characters, not photos",
+}
+_PROTOCOLS = {
+    "official": "tested once on the dataset's own held-out test photos",
+    "subject-kfold": "tested by cross-validation: {folds} rounds, no person in both training and test",
+    "loso": "tested leaving one person out at a time ({folds} rounds)",
+    "stratified": "tested on a random held-out share of the photos (the same people may appear "
+                  "in training)",
+}
+
+
+def protocol_words(protocol: Mapping | None) -> str:
+    """How a checkpoint was tested, in words: ``{"name": "official", "folds": [...]}`` ->
+    "tested once on the dataset's own held-out test photos"."""
+    protocol = protocol or {}
+    folds = len(protocol.get("folds") or []) or 1
+    text = _PROTOCOLS.get(protocol.get("name", ""), "tested under protocol {name}")
+    return text.format(folds=folds, name=protocol.get("name", "?"))
+
+
+def _accuracy(card: Mapping) -> float | None:
+    m = ((card.get("metrics") or {}).get("test") or {}).get("none") or {}
+    return m.get("accuracy") if isinstance(m, Mapping) else None
+
+
+def _origin(card: Mapping) -> str:
+    """Fine-tuned / taught, from the card's training settings."""
+    training = card.get("training") or {}
+    init, teacher = training.get("init"), training.get("teacher")
+    parts = []
+    if init:
+        parts.append(f"fine-tuned from {str(init).rsplit('/', 1)[-1]}")
+    if teacher:
+        parts.append(f"taught by {str(teacher).rsplit('/', 1)[-1]}")
+    return ", ".join(parts)
+
+
+def checkpoint_line(name: str, card: Mapping) -> str:
+    """One short line for a select box: ``fer2013 · FER2013 · 7 emotions · 62.8% · recommended``."""
+    ds = (card.get("dataset") or {}).get("name", "")
+    acc = _accuracy(card)
+    bits = [name, DATASET_WORDS.get(ds, (ds or "?",))[0], f"{len(card.get('classes', []))} emotions"]
+    if acc is not None:
+        bits.append(f"{acc:.0%} right")
+    if name == RECOMMENDED:
+        bits.append("recommended")
+    return " · ".join(bits)
+
+
+def checkpoint_description(name: str, card: Mapping) -> str:
+    """One sentence: what it learned from, how it was tested, its classes, its test accuracy."""
+    ds = (card.get("dataset") or {}).get("name", "")
+    label, what = DATASET_WORDS.get(ds, (ds or "an unnamed dataset", "a dataset this version does not describe"))
+    origin = _origin(card)
+    acc = _accuracy(card)
+    classes = ", ".join(card.get("classes", []))
+    score = f"; {acc:.1%} of its test faces right" if acc is not None else ""
+    return (f"Learned from {label} ({what}){', ' + origin if origin else ''}; "
+            f"{protocol_words(card.get('protocol'))}{score}. Emotions: {classes}.")
+
+
+def training_caution(card: Mapping) -> str | None:
+    """A warning when the training photos are far from an everyday photo, else None."""
+    ds = (card.get("dataset") or {}).get("name", "")
+    notes = [_CAUTIONS[ds]] if ds in _CAUTIONS else []
+    classes = list(card.get("classes", []))
+    if len(classes) == 8:
+        notes.append("it has eight emotions (contempt added), so its numbers are not comparable "
+                     "with the seven-emotion networks")
+    return ("Careful: " + "; ".join(notes) + ".") if notes else None
+
+
+def checkpoint_order(cards: Mapping[str, Mapping]) -> list[str]:
+    """Names with the recommended network first, then networks trained on everyday photos
+    (FER2013, FER+), then the posed-photo ones; by test accuracy within each group."""
+    everyday = ("fer2013", "ferplus")
+
+    def key(name: str):
+        ds = (cards[name].get("dataset") or {}).get("name", "")
+        return (name != RECOMMENDED, ds not in everyday, -(_accuracy(cards[name]) or 0.0), name)
+
+    return sorted(cards, key=key)
+
+
+# Terms the pages use, in the order a reader meets them.
+GLOSSARY = {
+    "Checkpoint": "A trained network saved to disk, with a card saying what it learned from "
+                  "and how well it did.",
+    "Fine-tuned": "Trained first on one dataset, then trained further on another, so it starts "
+                  "from what it already knew.",
+    "STN (spatial transformer)": "A small part of the network that chooses which region of "
+                                 "the face the rest of the network looks at, by shifting, "
+                                 "scaling and rotating its view (the numbers doing that are "
+                                 "called theta).",
+    "Attribution map": "A picture the size of the face that says, pixel by pixel, how much "
+                       "each part pushed the network towards an emotion.",
+    "Occlusion": "An attribution method: hide a small square of the face, see how much the "
+                 "network's score drops, and move the square across the face.",
+    "Occlusion flips": "The paper's test: only the squares whose hiding changes the "
+                       "network's answer are marked; on most faces no square does, so the "
+                       "map is blank.",
+    "Faithfulness": "Does a map point at what the network really uses? Delete the pixels it "
+                    "ranks first and watch the network's confidence fall (deletion), or reveal "
+                    "them on a blurred face and watch it rise (insertion).",
+    "AUC (area under the curve)": "One number for a deletion or insertion curve: the average "
+                                  "confidence along it. Lower is better for deletion, higher "
+                                  "for insertion.",
+    "Sanity check": "Scramble the network's learned weights, layer by layer, and redraw the "
+                    "map. A trustworthy map changes; one that stays the same shows the photo, "
+                    "not the network's reasons (the test of Adebayo and colleagues, 2018).",
+    "Rank correlation (Spearman)": "How alike two maps are in the order they rank pixels: 1 "
+                                   "the same order, 0 unrelated, -1 reversed.",
+    "Confidence interval": "The range the true average is likely in (95%), given that only a "
+                           "sample of faces was measured. Verdicts are given only when the "
+                           "whole range is on one side.",
+    "Protocol": "The rule that decides which photos train the network and which test it.",
+    "Fold": "One round of cross-validation: the photos are split into groups, each group is "
+            "the test set once while the others train.",
+    "TTA (test-time augmentation)": "Averaging the network's answer over mirrored or cropped "
+                                    "copies of the face.",
+}
