@@ -96,7 +96,8 @@ def maps_png(face: np.ndarray, result: FaceExplanation, context: dict,
     stn = stn_view(result)
     panels = [("face", None), ("STN warped view", "warped"), ("STN attention", "stn")]
     panels += [((titles or {}).get(m, m), m) for m in result.maps if m != "stn"]
-    fig = Figure(figsize=(2.4 * len(panels), 3.0), dpi=100)
+    # constrained layout and colour bars under each panel: no bar reaches the next picture
+    fig = Figure(figsize=(2.4 * len(panels), 3.4), dpi=100, layout="constrained")
     for i, (title, key) in enumerate(panels):
         ax = fig.add_subplot(1, len(panels), i + 1)
         ax.set_axis_off()
@@ -109,7 +110,7 @@ def maps_png(face: np.ndarray, result: FaceExplanation, context: dict,
             continue
         heat = stn["heatmap"] if key == "stn" else result.maps[key].map
         im = ax.imshow(heat, cmap="inferno", alpha=0.55)
-        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02)
+        fig.colorbar(im, ax=ax, orientation="horizontal", fraction=0.06, pad=0.03)
     fig.suptitle(_title(result, context), fontsize=10)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight")

@@ -30,7 +30,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,11 +41,10 @@ from deep_emotion.distributed import distributed_env
 from deep_emotion.checkpoints import Checkpoint, code_commit, load_checkpoint, resolve
 from deep_emotion.data import FaceDataset
 from deep_emotion.explain.attributions import METHODS, make_explainer
-from deep_emotion.explain.metrics import (AGREEMENT_TOP, SanityCheck, deletion_curve,
-                                          faithfulness_summary, insertion_curve, random_maps,
-                                          sanity_check, spearman, topk_iou)
-from deep_emotion.explain.regions import class_map_sums, region_layout, region_scores
-from deep_emotion.model import DeepEmotion
+from deep_emotion.explain.metrics import AGREEMENT_TOP, SanityCheck, faithfulness_summary
+from deep_emotion.explain.regions import region_layout, region_scores
+from deep_emotion.explain.stages import (Part, State, add_chunk, chunk_result, empty_state,
+                                         region_chunks, sample_parts, trust_stages)
 
 __all__ = ["AnalyzeConfig", "analyze", "analysis_path", "data_analysis_path", "load_analysis",
            "ANALYSIS_FORMAT"]
@@ -127,16 +126,7 @@ def load_analysis(checkpoint: str | Path | Checkpoint) -> dict:
     return data
 
 
-@dataclass
-class _Part:
-    """Test faces explained by one network (one per fold of a cross-validated checkpoint)."""
-
-    model: DeepEmotion
-    data: FaceDataset
-    name: str
-
-
-def _data_parts(ckpt: Checkpoint, data: FaceDataset) -> tuple[list[_Part], str]:
+def _data_parts(ckpt: Checkpoint, data: FaceDataset) -> tuple[list[Part], str]:
     """Every row of ``data`` whose class the network knows, labelled in the network's classes
     (the first network of a cross-validated checkpoint explains them)."""
     from dataclasses import replace
@@ -150,7 +140,7 @@ def _data_parts(ckpt: Checkpoint, data: FaceDataset) -> tuple[list[_Part], str]:
     labels = torch.tensor([ckpt.classes.index(data.classes[i]) for i in part.labels.tolist()],
                           dtype=torch.int64)
     part = replace(part, labels=labels, classes=ckpt.classes)
-    return [_Part(ckpt.models[0], part, "all")], f"{data.name}: {len(part)} faces of the classes " \
+    return [Part(ckpt.models[0], part, "all")], f"{data.name}: {len(part)} faces of the classes " \
         f"{', '.join(shared)}"
 
 
@@ -163,7 +153,7 @@ def _write(result: dict, out_path: Path, partial: Path) -> dict:
 
 
 def _inputs(ckpt: Checkpoint, data_dir, data: FaceDataset | None,
-            out) -> tuple[list[_Part], str, Path]:
+            out) -> tuple[list[Part], str, Path]:
     """The faces to explain per network, their description, and where the result goes."""
     if data is None:
         parts, source = _test_parts(ckpt, data_dir)
@@ -175,45 +165,13 @@ def _inputs(ckpt: Checkpoint, data_dir, data: FaceDataset | None,
     return parts, source, out_path
 
 
-def _test_parts(ckpt: Checkpoint, data_dir) -> tuple[list[_Part], str]:
+def _test_parts(ckpt: Checkpoint, data_dir) -> tuple[list[Part], str]:
     from deep_emotion.experiment import checkpoint_folds  # heavy, and only needed here
 
     data, folds = checkpoint_folds(ckpt, data_dir)
-    parts = [_Part(m, data.subset(f.test), f.name) for m, f in zip(ckpt.models, folds)]
+    parts = [Part(m, data.subset(f.test), f.name) for m, f in zip(ckpt.models, folds)]
     protocol = ckpt.card["protocol"]["name"]
     return parts, f"{data.name} test faces of protocol {protocol!r} ({len(folds)} fold(s))"
-
-
-@dataclass
-class _State:
-    """What stage 1 accumulates; saved after every chunk."""
-
-    done: int = 0
-    sums: dict = field(default_factory=dict)      # method -> (C, S, S)
-    counts: np.ndarray | None = None              # (C,)
-    labels: list = field(default_factory=list)
-    agree_rho: list = field(default_factory=list)
-    agree_iou: list = field(default_factory=list)
-    trust: dict = field(default_factory=dict)     # stage -> method -> result (JSON-able)
-
-    def save(self, path: Path, digest: str) -> None:
-        arrays = {f"sums_{k}": v for k, v in self.sums.items()}
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, digest=digest, done=self.done, counts=self.counts, labels=self.labels,
-                 rho=self.agree_rho, iou=self.agree_iou, trust=json.dumps(self.trust), **arrays)
-        tmp.replace(path)
-
-    @classmethod
-    def load(cls, path: Path, digest: str) -> "_State":
-        if not path.is_file():
-            return cls()
-        z = np.load(path, allow_pickle=False)
-        if str(z["digest"]) != digest:
-            return cls()
-        return cls(done=int(z["done"]),
-                   sums={k[5:]: z[k] for k in z.files if k.startswith("sums_")},
-                   counts=z["counts"], labels=z["labels"].tolist(), agree_rho=z["rho"].tolist(),
-                   agree_iou=z["iou"].tolist(), trust=json.loads(str(z["trust"])))
 
 
 def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None = None,
@@ -251,11 +209,9 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
     partial = out_path.with_name(out_path.name.removesuffix(".json") + ".partial.npz")
     digest = config.digest() + ckpt.card.get("weights_sha256", "")[:16] + \
         (data.sha256[:16] if data is not None else "")
-    state = _State.load(partial, digest) if resume else _State()
+    state = State.load(partial, digest) if resume else State()
     total = sum(len(p.data) for p in parts)
     earlier = _reusable_regions(out_path, ckpt, config) if reuse_regions and data is None else None
-    seconds = {}
-
     rank, world = distributed_env()
     if world > 1:
         from deep_emotion.explain.shards import run_sharded
@@ -264,14 +220,8 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
         if state is None:  # a rank other than 0: rank 0 merges its shard and writes the file
             return {"rank": rank, "seconds": seconds}
     else:
-        started = time.perf_counter()
-        if earlier is None and (state.counts is None or state.done < total):
-            _regions_stage(parts, ckpt, config, state, partial, digest, total, progress)
-        seconds["regions"] = (earlier["seconds"].get("regions") if earlier
-                              else round(time.perf_counter() - started, 1))
-        seconds.update(trust_stages(parts, ckpt, config, state.trust,
-                                    lambda: state.save(partial, digest), progress))
-    sampled = {stage: sum(len(rows) for _, rows in _sample_parts(parts, n, config.seed))
+        seconds = _run_stages(parts, ckpt, config, state, partial, digest, earlier, progress)
+    sampled = {stage: sum(len(rows) for _, rows in sample_parts(parts, n, config.seed))
                for stage, n in (("faithfulness", config.faithfulness_faces),
                                 ("sanity", config.sanity_faces))}
     result = _assemble(ckpt, config, state, ckpt.classes, source, total, seconds, sampled)
@@ -283,44 +233,17 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
     return _write(result, out_path, partial)
 
 
-def region_chunks(parts: list[_Part], chunk: int) -> list[tuple[int, int, int]]:
-    """Stage 1's units of work in order: (part index, first row, end row) per chunk."""
-    return [(i, lo, min(lo + chunk, len(p.data))) for i, p in enumerate(parts)
-            for lo in range(0, len(p.data), chunk)]
-
-
-def chunk_result(explainers: dict, part: _Part, lo: int, hi: int, pre, c: int) -> dict:
-    """Stage 1 on rows lo:hi of one part: per-method class map sums (C, S, S), class counts,
-    labels and the per-face STN-vs-occlusion agreement."""
-    x = pre.to_input(part.data.images[lo:hi])
-    labels = part.data.labels[lo:hi]
-    maps = {m: e.attribute(x, labels).maps for m, e in explainers.items()}
-    out = {"labels": labels.numpy(),
-           "rho": spearman(maps["stn"], maps["occlusion"]).numpy(),
-           "iou": topk_iou(maps["stn"], maps["occlusion"].abs(), AGREEMENT_TOP).numpy()}
-    for m, mp in maps.items():
-        out[f"sums_{m}"], counts = class_map_sums(np.abs(mp[:, 0].numpy().astype(np.float64)),
-                                                  labels.numpy(), c)
-        if m == "occlusion":
-            out["counts"] = counts
-    return out
-
-
-def empty_state(config: AnalyzeConfig, c: int, size: int) -> _State:
-    return _State(counts=np.zeros(c, dtype=np.int64),
-                  sums={m: np.zeros((c, size, size)) for m in config.region_methods})
-
-
-def add_chunk(state: _State, r: dict) -> None:
-    """Accumulate one chunk's result; chunks added in ``region_chunks`` order give the same
-    floating-point sums however the chunks were computed (one process or many)."""
-    for m in state.sums:
-        state.sums[m] += r[f"sums_{m}"]
-    state.counts += r["counts"]
-    state.labels += r["labels"].tolist()
-    state.agree_rho += r["rho"].tolist()
-    state.agree_iou += r["iou"].tolist()
-    state.done += len(r["labels"])
+def _run_stages(parts, ckpt, config, state, partial, digest, earlier, progress) -> dict:
+    """All three stages in this process (stage 1 skipped when ``earlier`` holds it); seconds
+    per stage."""
+    started, total = time.perf_counter(), sum(len(p.data) for p in parts)
+    if earlier is None and (state.counts is None or state.done < total):
+        _regions_stage(parts, ckpt, config, state, partial, digest, total, progress)
+    seconds = {"regions": earlier["seconds"].get("regions") if earlier
+               else round(time.perf_counter() - started, 1)}
+    seconds.update(trust_stages(parts, ckpt, config, state.trust,
+                                lambda: state.save(partial, digest), progress))
+    return seconds
 
 
 def _regions_stage(parts, ckpt, config, state, partial, digest, total, progress) -> None:
@@ -346,36 +269,6 @@ def _regions_stage(parts, ckpt, config, state, partial, digest, total, progress)
     bar.close()
 
 
-def trust_tasks(config: AnalyzeConfig) -> list[tuple[str, str]]:
-    """Stages 2 and 3's units of work in order: (stage, method)."""
-    return [(stage, m) for stage in ("faithfulness", "sanity")
-            for m in list(config.trust_methods) + (["random"] if stage == "faithfulness" else [])]
-
-
-def trust_stages(parts: list[_Part], ckpt, config, trust: dict, save, progress,
-                 mine=lambda k: True) -> dict:
-    """Stages 2 and 3 on a sample pooled over every network's test faces, into ``trust``
-    {stage: {method: per-face results}}; only the tasks ``mine(k)`` accepts (a rank's share);
-    ``save()`` after each.  Returns the seconds per stage."""
-    seconds, tasks = {}, trust_tasks(config)
-    for stage, n_faces, fn in (("faithfulness", config.faithfulness_faces, _faithfulness),
-                               ("sanity", config.sanity_faces, _sanity)):
-        started = time.perf_counter()
-        done = trust.setdefault(stage, {})
-        picks = _sample_parts(parts, n_faces, config.seed)
-        faces = sum(len(rows) for _, rows in picks)
-        todo = [(k, m) for k, (s, m) in enumerate(tasks) if s == stage and mine(k)]
-        for i, (k, method) in enumerate(tqdm(todo, desc=f"{ckpt.name}: {stage} ({faces} faces)",
-                                             disable=progress is not True)):
-            if method not in done:
-                done[method] = fn(picks, ckpt, method, config)
-                save()
-            if callable(progress):
-                progress(stage, i + 1, len(todo))
-        seconds[stage] = round(time.perf_counter() - started, 1)
-    return seconds
-
-
 def _reusable_regions(path: Path, ckpt: Checkpoint, config: AnalyzeConfig) -> dict | None:
     """The analysis at ``path`` when its stage 1 matches these weights and settings, else None."""
     try:
@@ -388,41 +281,6 @@ def _reusable_regions(path: Path, ckpt: Checkpoint, config: AnalyzeConfig) -> di
             and all(json.dumps(earlier.get("config", {}).get(k)) == json.dumps(list(v) if isinstance(v, tuple) else v)
                     for k, v in asdict(config).items() if k in REGION_SETTINGS))
     return earlier if same else None
-
-
-def _sample(n: int, k: int, seed: int) -> np.ndarray:
-    """A seeded sample of ``k`` row indices (all rows if fewer), in increasing order."""
-    rng = np.random.default_rng(seed)
-    return np.sort(rng.choice(n, size=min(n, k), replace=False))
-
-
-def _sample_parts(parts: list[_Part], k: int, seed: int) -> list[tuple[_Part, np.ndarray]]:
-    """A seeded sample of ``k`` test faces pooled over the networks, as (part, its rows)."""
-    offsets = np.cumsum([0] + [len(p.data) for p in parts])
-    rows = _sample(int(offsets[-1]), k, seed)
-    return [(p, rows[(rows >= lo) & (rows < hi)] - lo)
-            for p, lo, hi in zip(parts, offsets[:-1], offsets[1:]) if ((rows >= lo) & (rows < hi)).any()]
-
-
-def _faithfulness(picks, ckpt, method, config) -> dict:
-    """Per-face deletion and insertion AUCs and curves of one method over the sampled faces."""
-    pre = ckpt.preprocessing
-    dele, ins = [], []
-    for part, rows in picks:
-        x = pre.to_input(part.data.images[rows])
-        with torch.no_grad():
-            target = part.model(x).argmax(1)
-        if method == "random":
-            maps = random_maps((len(x), 1, pre.size, pre.size), config.seed + len(dele))
-        else:
-            maps = make_explainer(method, part.model, pre,
-                                  **config.params(method, "trust")).attribute(x, target).maps
-        dele.append(deletion_curve(part.model, x, maps, target, baseline=pre.pixel_value(0),
-                                   steps=config.steps))
-        ins.append(insertion_curve(part.model, x, maps, target, steps=config.steps))
-    return {"deletion": torch.cat([c.scores for c in dele]).tolist(),
-            "insertion": torch.cat([c.scores for c in ins]).tolist(),
-            "fractions": dele[0].fractions.tolist()}
 
 
 def _faithfulness_summary(raw: dict, random: dict | None, seed: int) -> dict:
@@ -438,20 +296,6 @@ def _faithfulness_summary(raw: dict, random: dict | None, seed: int) -> dict:
             base = torch.trapezoid(torch.tensor(random[kind], dtype=torch.float64), fractions, dim=1)
             out[kind] = faithfulness_summary(auc, base, lower_is_better=kind == "deletion", seed=seed)
     return out | {"fractions": [_r(v) for v in fractions]}
-
-
-def _sanity(picks, ckpt, method, config) -> dict:
-    """Per-face similarity at every randomisation step, pooled over the sampled faces."""
-    sims, layers = [], []
-    for part, rows in picks:
-        explainer = make_explainer(method, part.model, ckpt.preprocessing,
-                                   **config.params(method, "trust"))
-        check = sanity_check(explainer, ckpt.preprocessing.to_input(part.data.images[rows]),
-                             seed=config.seed)
-        sims.append(check.similarity)
-        layers = check.layers
-    return {"layers": layers, "similarity": torch.cat(sims, 1).tolist(),
-            "threshold": check.threshold}
 
 
 def _summary(values: np.ndarray, bins: int) -> dict:

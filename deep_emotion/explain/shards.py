@@ -4,7 +4,7 @@ Stage 1's chunks and stages 2-3's (stage, method) tasks are dealt out round-robi
 takes units r, r+N, ...  Each rank keeps its units' results in its own shard file
 (``NAME.analysis.partial.shard{r}of{N}.npz``), saved after every unit, so a rank that
 crashed resumes its own share.  Once every rank is done, rank 0 adds the chunks in their
-global order (``analyze.add_chunk``), so the sums are the single-process ones to the last
+global order (``stages.add_chunk``), so the sums are the single-process ones to the last
 bit, joins the trust results, and writes the analysis.
 """
 
@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from deep_emotion.explain.analyze import (_State, add_chunk, chunk_result, empty_state,
-                                          region_chunks, trust_stages, trust_tasks)
+from deep_emotion.explain.stages import (State, add_chunk, chunk_result, empty_state,
+                                         region_chunks, trust_stages, trust_tasks)
 from deep_emotion.explain.attributions import make_explainer
 
 __all__ = ["run_sharded", "shard_path"]
@@ -65,7 +65,7 @@ def _my_chunks(parts, ckpt, config, rank, world, chunks, save, progress) -> None
         save()
 
 
-def _merge(parts, ckpt, config, partial, digest, world) -> _State:
+def _merge(parts, ckpt, config, partial, digest, world) -> State:
     """Every shard's results, chunks added in global order (the single-process order)."""
     state = empty_state(config, len(ckpt.classes), ckpt.preprocessing.size)
     chunks, trust = {}, {}
@@ -86,7 +86,7 @@ def _merge(parts, ckpt, config, partial, digest, world) -> _State:
 
 
 def run_sharded(parts, ckpt, config, partial: Path, digest: str, rank: int, world: int,
-                progress) -> tuple[_State | None, dict]:
+                progress) -> tuple[State | None, dict]:
     """This rank's share of every stage, then (rank 0) the merged state; others get None."""
     import torch.distributed as dist
 

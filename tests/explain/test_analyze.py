@@ -26,6 +26,7 @@ from tests.conftest import FER_CLASSES
 TEST_FACES = 9  # PrivateTest rows of the fake CSV
 # the module, not the function deep_emotion.explain re-exports under the same name
 analyze_module = importlib.import_module("deep_emotion.explain.analyze")
+stages = importlib.import_module("deep_emotion.explain.stages")
 
 SMALL = AnalyzeConfig(window=16, stride=8, trust_methods=("occlusion", "saliency", "stn"),
                       faithfulness_faces=4, sanity_faces=2, steps=4, chunk=4)
@@ -103,7 +104,7 @@ def test_an_interrupted_run_resumes_to_the_same_result(random_checkpoint, fake_d
                                                        monkeypatch):
     full = analyze(random_checkpoint, data_dir=fake_data, config=SMALL, progress=False)
     analysis_path(random_checkpoint).unlink()
-    real_sanity = analyze_module._sanity
+    real_sanity = stages.sanity
     calls = []
 
     def interrupted(*args):
@@ -112,12 +113,12 @@ def test_an_interrupted_run_resumes_to_the_same_result(random_checkpoint, fake_d
             raise KeyboardInterrupt
         return real_sanity(*args)
 
-    monkeypatch.setattr(analyze_module, "_sanity", interrupted)
+    monkeypatch.setattr(stages, "sanity", interrupted)
     with pytest.raises(KeyboardInterrupt):
         analyze(random_checkpoint, data_dir=fake_data, config=SMALL, progress=False)
     partial = random_checkpoint.with_name("random_fer.analysis.partial.npz")
     assert partial.is_file() and not analysis_path(random_checkpoint).exists()
-    monkeypatch.setattr(analyze_module, "_sanity", real_sanity)
+    monkeypatch.setattr(stages, "sanity", real_sanity)
     monkeypatch.setattr(analyze_module, "_regions_stage",
                         lambda *a: pytest.fail("stage 1 was already done"), raising=True)
     resumed = analyze(random_checkpoint, data_dir=fake_data, config=SMALL, progress=False)
@@ -180,9 +181,9 @@ def test_refreshing_the_trust_stages_keeps_stage_one_of_the_same_weights(random_
 
 
 def test_trust_samples_pool_the_test_faces_of_every_network():
-    parts = [analyze_module._Part(None, list(range(n)), f"fold{i}") for i, n in enumerate((5, 3, 4))]
-    picks = analyze_module._sample_parts(parts, 12, seed=0)
+    parts = [stages.Part(None, list(range(n)), f"fold{i}") for i, n in enumerate((5, 3, 4))]
+    picks = stages.sample_parts(parts, 12, seed=0)
     assert [len(rows) for _, rows in picks] == [5, 3, 4]
-    picks = analyze_module._sample_parts(parts, 7, seed=0)
+    picks = stages.sample_parts(parts, 7, seed=0)
     assert sum(len(rows) for _, rows in picks) == 7
     assert all(rows.max() < len(part.data) for part, rows in picks)
