@@ -13,7 +13,7 @@ import time
 import numpy as np
 import streamlit as st
 
-from dashboard import userdata
+from dashboard import userdata, zipfaces
 
 __all__ = ["source", "current_job", "confusion", "analyses_or_stop"]
 
@@ -27,7 +27,10 @@ def source() -> tuple[str, object] | None:
                            placeholder="folder:/data/faces or csv:/data/labels.csv",
                            help=f"Also read from ${userdata.USER_DATA_ENV} (several joined by "
                                 "':'). One subfolder per emotion, or a CSV with path and label.")
-    upload = box.file_uploader("or a zip of labelled faces", type=["zip"], key="user_zip",
+    # No type filter and Streamlit's cap above the zip reader's: the reader judges the content
+    # and says why on the page (Streamlit would refuse silently).
+    upload = box.file_uploader("or a zip of labelled faces", key="user_zip",
+                               max_upload_size=zipfaces.ZipLimits().max_upload // 2**20 + 16,
                                help="happy/001.png, sad/002.jpg, ...: one folder per emotion. "
                                     "Opened in memory only.")
     box.checkbox("The images are face crops (no detection)", key="user_aligned")

@@ -18,8 +18,10 @@ from dashboard import figures, reports, resources, video, video_figures  # noqa:
 limits = video.PAGE_LIMITS
 st.caption(f"Upload a clip (MP4, MOV, WebM or AVI; at most {limits.describe()}). It stays in "
            "memory and is never written to disk. Every face is followed through the clip.")
-upload = st.file_uploader("Video clip", type=["mp4", "m4v", "mov", "webm", "mkv", "avi"],
-                          key="video_upload")
+# No ``type=`` filter and Streamlit's own cap above ours: Streamlit refuses silently (a tooltip),
+# while the clip reader judges the content and says why on the page.
+upload = st.file_uploader("Video clip", key="video_upload",
+                          max_upload_size=limits.max_bytes // 2**20 + 16)
 rate = st.radio("Frames to read", list(video.SAMPLE_RATES), index=1, horizontal=True,
                 help="Fewer frames read sooner; the timeline is sampled by clip time, so a "
                      "variable frame rate is read evenly.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 import torch
 
 from deep_emotion.explain import metrics
@@ -29,10 +28,6 @@ class BlankOnceRandomised(Explainer):
         return maps, {}
 
 
-# Until metrics.py leaves blank faces out (and asks for a minimum of defined faces), it scores
-# a map that went blank as fully changed, so such a method passes on its one defined face.
-@pytest.mark.xfail(not hasattr(metrics, "MIN_DEFINED_FACES"), strict=True,
-                   reason="blank faces are still imputed as fully changed")
 def test_a_method_blank_on_most_faces_does_not_pass_on_its_one_defined_face():
     torch.manual_seed(0)
     model = DeepEmotion(DeepEmotionConfig()).eval()
