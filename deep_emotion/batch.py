@@ -131,35 +131,52 @@ def run_batch(inputs: Sequence[str | Path], out: str | Path, ckpt: Checkpoint, *
         ``seconds``, ``faces_per_second``; ``rank``/``world`` under torchrun.
     """
     out = Path(out)
-    resumable.journal_path(out)  # checks the suffix before any work
+    table = resumable.journal_path(out)  # checks the suffix before any work
     files = expand_inputs(inputs)
     rank, world = distributed_env()
-    journal = _shard_journal(out, rank, world)
+    if rank == 0:
+        resumable.reopen(out)  # an earlier finished table is added to, never replaced
+    _barrier(world)
+    done = resumable.done_keys(table, KEY, COUNT) if world > 1 else set()
+    slice_ = files[rank::world]
+    mine = [f for f in slice_ if str(f) not in done]
     label = "predict" if world == 1 else f"predict rank {rank}/{world}"
-    stats = _predict_shard(files[rank::world], journal, ckpt, tta, detect, progress, label)
+    stats = _predict_shard(mine, _shard_journal(out, rank, world), ckpt, tta, detect, progress,
+                           label)
+    stats["already_done"] += len(slice_) - len(mine)
     rows = _finish(out, files, world, rank)
     faces_per_s = stats["faces"] / stats["seconds"] if stats["seconds"] else 0.0
     return {"out": str(out), "rows": rows, **stats, "faces_per_second": round(faces_per_s, 2),
             **({"rank": rank, "world": world} if world > 1 else {})}
 
 
-def _finish(out: Path, files: list[Path], world: int, rank: int) -> int | None:
-    """Single process: finish the table.  torchrun: wait for every rank, rank 0 merges."""
+def _barrier(world: int) -> None:
+    """Wait for every torchrun rank (nothing to wait for in one process)."""
     if world == 1:
-        resumable.finish(out, KEY, COUNT)
-        return _row_count(out)
+        return
     import torch.distributed as dist
 
     if not dist.is_initialized():
         dist.init_process_group("gloo")
     dist.barrier()
+
+
+def _finish(out: Path, files: list[Path], world: int, rank: int) -> int | None:
+    """Single process: finish the table.  torchrun: wait for every rank, then rank 0 merges
+    the table an earlier run left (if any) with every shard, in the inputs' order."""
+    if world == 1:
+        resumable.finish(out, KEY, COUNT)
+        return _row_count(out)
+    _barrier(world)
     rows = None
     if rank == 0:
+        table = resumable.journal_path(out)
         shards = [_shard_journal(out, r, world) for r in range(world)]
-        rows = resumable.merge_groups(shards, out, KEY, COUNT, [str(f) for f in files])
-        for shard in shards:
-            shard.unlink()
-    dist.barrier()
+        earlier = [table] if table.is_file() else []
+        rows = resumable.merge_groups(earlier + shards, out, KEY, COUNT, [str(f) for f in files])
+        for path in shards + ([table] if table != out else []):
+            path.unlink(missing_ok=True)
+    _barrier(world)
     return rows
 
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 __all__ = ["ResumableTable", "probability_columns", "read_groups", "merge_groups", "finish", "write_table",
-           "journal_path", "SUFFIXES"]
+           "journal_path", "reopen", "done_keys", "SUFFIXES"]
 
 SUFFIXES = (".csv", ".parquet")
 
@@ -165,6 +165,33 @@ def _write_parquet(path: Path, header: list[str], rows: list[list[str]]) -> None
         except ValueError:
             columns[name] = pa.array(values, type=pa.string())
     pq.write_table(pa.table(columns), path)
+
+
+def reopen(out: Path) -> None:
+    """Turn a finished ``.parquet`` table back into its journal, so that a new run adds to it
+    instead of replacing it (a CSV table is its own journal and needs nothing)."""
+    out, journal = Path(out), journal_path(out)
+    if journal == out or journal.exists() or not out.is_file():
+        return
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(out).to_pylist()
+    header = list(pq.read_schema(out).names)
+    write_table(journal, header, [[_parquet_cell(r[c]) for c in header] for r in table])
+
+
+def _parquet_cell(value) -> str:
+    """A Parquet value as the journal wrote it: Parquet stored every number as float64, so
+    whole numbers (indices, counts, boxes) go back to integers, fractions to 6 decimals."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return _cell(value)
+
+
+def done_keys(journal: Path, key: str, count: str) -> set[str]:
+    """Keys whose rows are complete in ``journal`` (none when it does not exist)."""
+    return {g[0][key] for g in read_groups(journal, key, count)[1]} if Path(journal).is_file() \
+        else set()
 
 
 def finish(out: Path, key: str, count: str) -> None:

@@ -156,3 +156,42 @@ def test_a_torchrun_shard_resumes_on_its_own(photos, tmp_path, random_checkpoint
     ranks = {d["rank"]: d for d in documents(two.stdout)}
     assert ranks[1]["already_done"] == 1 and ranks[0]["already_done"] == 0
     assert (tmp_path / "two.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
+
+
+def test_a_finished_parquet_table_is_added_to_never_replaced(photos, tmp_path,
+                                                              random_checkpoint):
+    pq = pytest.importorskip("pyarrow.parquet")
+    ckpt = load_checkpoint(random_checkpoint)
+    out = tmp_path / "r.parquet"
+    batch.run_batch([photos / "a"], out, ckpt, detect=False, progress=False)
+    first = pq.read_table(out).to_pylist()
+    result = batch.run_batch([photos / "b"], out, ckpt, detect=False, progress=False)
+    table = pq.read_table(out).to_pylist()
+    assert result["already_done"] == 0 and result["rows"] == len(table) == 2 * len(first)
+    assert table[:len(first)] == first
+    again = batch.run_batch([photos / "a"], out, ckpt, detect=False, progress=False)
+    assert again["already_done"] == 3 and pq.read_table(out).to_pylist() == table
+
+
+def test_torchrun_adds_to_a_table_one_process_wrote(photos, tmp_path, random_checkpoint):
+    """An earlier single-process table keeps its rows and its files are not redone."""
+    from bench.batch import documents
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    args = ["-m", "deep_emotion.cli", "predict"]
+    common = ["--checkpoint", str(random_checkpoint), "--no-detect", "--quiet", "--json",
+              "--out", str(tmp_path / "r.csv")]
+    one = subprocess.run([sys.executable, *args, str(photos / "a"), *common], env=env,
+                         capture_output=True, text=True)
+    assert one.returncode == 0, one.stderr
+    before = read_rows(tmp_path / "r.csv")
+    torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")
+    runs = (([photos / "b"], 0), ([photos / "a", photos / "b"], 2 * len(before)))
+    for inputs, skipped in runs:
+        two = subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", *args,
+                              *map(str, inputs), *common], env=env, capture_output=True,
+                             text=True)
+        assert two.returncode == 0, two.stderr
+        assert sum(d["already_done"] for d in documents(two.stdout)) == skipped
+        after = read_rows(tmp_path / "r.csv")
+        assert after[:len(before)] == before and len(after) == 2 * len(before)

@@ -199,3 +199,16 @@ def _join_warm_up():
     for t in threading.enumerate():
         if t.name == "dashboard-warm-up":
             t.join(timeout=120)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for the browser tests (``dashboard.e2e.launch``: no outside traffic)."""
+    from playwright.sync_api import sync_playwright
+
+    from dashboard import e2e
+
+    with sync_playwright() as p:
+        b = e2e.launch(p)
+        yield b
+        b.close()

@@ -32,16 +32,6 @@ def server(checkpoints_dir):
         yield url, ready
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = e2e.launch(p)
-        yield b
-        b.close()
-
-
 def test_upload_predict_and_every_page(server, browser, tmp_path):
     url, ready = server
     photo = e2e.sample_photo(tmp_path / "astronaut.jpg")

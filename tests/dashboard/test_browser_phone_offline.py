@@ -31,16 +31,6 @@ def server(checkpoints_dir):
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = e2e.launch(p)
-        yield b
-        b.close()
-
-
 def _open(page, url: str, path: str, title: str) -> None:
     page.goto(f"{url}/{path}")
     page.wait_for_selector(f"h1:has-text('{title}')", timeout=60_000)
