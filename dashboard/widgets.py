@@ -9,6 +9,7 @@ it, so the frame and the photo picker draw before torch has loaded.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import streamlit as st
 
@@ -28,7 +29,7 @@ TTA_LABELS = {"none": "none", "flip": "mirror (2 views)", "tencrop": "ten crops"
 def _card_json(path: str, stamp: float) -> dict:
     """A card read as plain JSON (no torch): enough to describe the checkpoint."""
     try:
-        return json.loads(open(path, encoding="utf-8").read())
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
 
