@@ -45,7 +45,7 @@ def test_upload_predict_and_every_page(server, browser, tmp_path):
     assert "Prediction:" in explain and "1 face found" in explain
     # e2e.upload_and_wait waited for every chart of e2e.MAP_KEYS; Plotly writes their titles
     # as SVG text, which is part of the page's text: the STN map and the occlusion map are there
-    assert "Where the STN samples" in explain and "Occlusion (" in explain
+    assert "Where it samples" in explain and "Occlusion (" in explain
     for page_name, errors in result["errors"].items():
         assert not errors, (page_name, errors)
     assert set(result["screenshots"]) == {"explain", "confusion", "regions", "trust", "model_card"}
