@@ -107,7 +107,7 @@ MUTATIONS = (
              'name = st.session_state.get("checkpoint")', 'name = "fer2013"',
              ("tests/dashboard/test_pages.py::test_switch_checkpoint",)),
     Mutation("sanity verdict under another key", "deep_emotion/explain/metrics.py",
-             '"passed": self.passed', '"pass": self.passed',
+             '"verdict": self.verdict', '"verdicts": self.verdict',
              (f"{FIGURES}::test_quantile_and_sanity_figures",
               f"{FIGURES}::test_trust_reading_in_plain_words")),
     Mutation("empty sanity stage", "deep_emotion/explain/stages.py",

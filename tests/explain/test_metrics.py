@@ -97,10 +97,9 @@ def test_randomisation_goes_from_the_output_down_to_the_first_conv(random_model)
     assert len(order) == 11  # 2 classifier FC, 2 loc FC, 2 loc conv, BN, 4 feature conv
 
 
-def test_sanity_check_fails_a_map_that_ignores_the_model(patch_model, patch_batch):
-    x, _ = patch_batch
-    result = sanity_check(EdgeDetector(patch_model), x[:4])
-    assert not result.passed
+def test_sanity_check_fails_a_map_that_ignores_the_model(patch_model):
+    result = sanity_check(EdgeDetector(patch_model), sixteen_faces())
+    assert result.verdict == "fails" and not result.passed
     torch.testing.assert_close(result.similarity, torch.ones_like(result.similarity))
 
 
