@@ -7,6 +7,7 @@ Nothing here needs the datasets: tests that do are marked ``realdata`` and skipp
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -212,3 +213,18 @@ def browser():
         b = e2e.launch(p)
         yield b
         b.close()
+
+
+@contextlib.contextmanager
+def served_checkpoints(checkpoints_dir, unset: tuple[str, ...] = ()):
+    """``streamlit run`` on the test checkpoints (skips without Chromium or Playwright);
+    yields its URL.  ``unset``: environment variables the server must not see."""
+    from dashboard import e2e
+
+    if e2e.chromium_path() is None:
+        pytest.skip("no Chromium: apt-get install chromium (or set $CHROMIUM)")
+    pytest.importorskip("playwright")
+    with e2e.serve(env={"DEEP_EMOTION_CHECKPOINTS": str(checkpoints_dir)},
+                   unset=unset) as (url, _):
+        yield url
+

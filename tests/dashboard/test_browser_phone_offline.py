@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 import pytest
 
 from dashboard import e2e
+from tests.dashboard.conftest import served_checkpoints
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ARTIFACTS = e2e.ROOT / "test-artifacts"
@@ -23,11 +24,7 @@ VISIT = {"confusion": "Confusion matrices", "regions": "Face regions by emotion"
 
 @pytest.fixture(scope="module")
 def server(checkpoints_dir):
-    if e2e.chromium_path() is None:
-        pytest.skip("no Chromium: apt-get install chromium (or set $CHROMIUM)")
-    pytest.importorskip("playwright")
-    with e2e.serve(env={"DEEP_EMOTION_CHECKPOINTS": str(checkpoints_dir)},
-                   unset=("DEEP_EMOTION_DATA",)) as (url, _):
+    with served_checkpoints(checkpoints_dir, unset=("DEEP_EMOTION_DATA",)) as url:
         yield url
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dashboard import e2e
+from tests.dashboard.conftest import served_checkpoints
 from tests.dashboard.test_userdata_pages import labelled_zip
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -12,11 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def server(checkpoints_dir):
-    if e2e.chromium_path() is None:
-        pytest.skip("no Chromium: apt-get install chromium (or set $CHROMIUM)")
-    pytest.importorskip("playwright")
-    with e2e.serve(env={"DEEP_EMOTION_CHECKPOINTS": str(checkpoints_dir)},
-                   unset=("DEEP_EMOTION_USER_DATA",)) as (url, _):
+    with served_checkpoints(checkpoints_dir, unset=("DEEP_EMOTION_USER_DATA",)) as url:
         yield url
 
 
