@@ -105,7 +105,9 @@ def test_the_layout_holds_on_a_phone(server, browser, tmp_path):
 
 
 def _click_cell(page, true: str, pred: str) -> None:
-    """Click the matrix cell (true, predicted) where Plotly draws it."""
+    """Click the matrix cell (true, predicted) where Plotly draws it, scrolled into view first
+    as a user would: a select box below the chart leaves the page scrolled past it."""
+    page.locator('[class*="st-key-cm_fig_"] .js-plotly-plot').scroll_into_view_if_needed()
     x, y = page.evaluate(
         """([t, p]) => {
             const gd = document.querySelector('[class*="st-key-cm_fig_"] .js-plotly-plot');
@@ -143,12 +145,22 @@ def test_every_click_on_a_confusion_cell_selects_it(server, browser):
     _open(page, server, "confusion", "Confusion matrices")
     _click_cell(page, "happiness", "anger")
     assert _cell(page) == ("happiness", "anger")
+    _choose(page, "cell_true", "fear")
+    _click_cell(page, "happiness", "anger")  # twice in a row: a click is never a toggle
+    assert _cell(page) == ("happiness", "anger")
     _click_cell(page, "surprise", "neutral")
     _click_cell(page, "happiness", "anger")  # the same cell again
     assert _cell(page) == ("happiness", "anger")
     _choose(page, "cell_true", "fear")
     assert _cell(page) == ("fear", "anger")
+    _click_cell(page, "happiness", "anger")  # the cell clicked before the select box moved
+    assert _cell(page) == ("happiness", "anger")
+    _choose(page, "cell_pred", "neutral")
     _click_cell(page, "sadness", "surprise")  # a click after the select boxes changed
+    assert _cell(page) == ("sadness", "surprise")
+    page.get_by_text("row-normalised").click()  # a new figure
+    e2e.wait_idle(page)
+    _click_cell(page, "sadness", "surprise")
     assert _cell(page) == ("sadness", "surprise")
     _nav(page, "Trust")  # through the sidebar, in the same session
     _nav(page, "Confusion matrices")
