@@ -24,6 +24,10 @@ if finding:
 if interval:
     st.caption(f"Intervals: {interval}. A verdict is given only when the whole interval lies on "
                "one side; faces where a map is blank are left out.")
+    wanted = analyses.get("config", {}).get("sanity_faces", 0)
+    if sanity.get("faces", wanted) < wanted:
+        st.caption(f"The test split of **{ckpt_name}** holds only {sanity['faces']} faces; the "
+                   f"checks use every one of them (not {wanted}), so their intervals are wider.")
 else:
     st.warning(f"The checks for **{ckpt_name}** ran on {sanity.get('faces', 'a few')} faces "
                "before intervals were recorded, so no verdict is given. Refreshing its analysis "

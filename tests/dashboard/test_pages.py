@@ -428,6 +428,22 @@ def test_shipped_checkpoints_every_page_without_data(name, monkeypatch, astronau
     for page in PAGES[1:]:
         go(at, page)
         assert not at.error, [e.value for e in at.error]
+        if page == "trust":  # every shipped analysis carries intervals, so verdicts are shown
+            assert not [w.value for w in at.warning if "no verdict" in w.value]
+
+
+def test_trust_says_when_a_small_test_split_gives_fewer_faces_than_asked(monkeypatch):
+    from deep_emotion.explain.analyze import load_analysis
+
+    small = [n for n in _shipped() if load_analysis(n)["sanity"]["faces"] < 100]
+    if not small:
+        pytest.skip("every shipped analysis ran its checks on 100 faces")
+    monkeypatch.delenv("DEEP_EMOTION_CHECKPOINTS", raising=False)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.sidebar.selectbox(key="checkpoint").set_value(small[0]).run()
+    faces = load_analysis(small[0])["sanity"]["faces"]
+    assert f"holds only {faces} faces" in texts(go(at, "trust"))
 
 
 def _model_card_of_first_shipped(belongs, why_none: str, monkeypatch) -> AppTest:

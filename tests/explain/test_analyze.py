@@ -135,17 +135,33 @@ def test_unknown_methods_are_refused():
         AnalyzeConfig(trust_methods=("lime",))
 
 
-@pytest.mark.parametrize("name", list_checkpoints())
-def test_shipped_analyses_are_current_and_occlusion_beats_random(name):
-    path = checkpoint_dir() / f"{name}.analysis.json"
-    if not path.is_file():
+@pytest.fixture(params=list_checkpoints())
+def shipped_analysis(request) -> tuple[str, dict]:
+    """(name, analysis) of each shipped checkpoint; skipped where none is shipped."""
+    name = request.param
+    if not (checkpoint_dir() / f"{name}.analysis.json").is_file():
         pytest.skip(f"no analysis for {name}")
-    data = load_analysis(name)
+    return name, load_analysis(name)
+
+
+def test_shipped_analyses_are_current_and_occlusion_beats_random(shipped_analysis):
+    name, data = shipped_analysis
     card = json.loads((checkpoint_dir() / f"{name}.json").read_text())
     assert data["weights_sha256"] == card["weights_sha256"], "stale: re-run deep-emotion analyze"
     faith = data["faithfulness"]["methods"]
     assert faith["occlusion"]["deletion_auc"] < faith["random"]["deletion_auc"]
     assert data["sanity"]["methods"]["occlusion"]["passed"]
+
+
+def test_shipped_trust_checks_use_100_faces_or_every_test_face_with_intervals(shipped_analysis):
+    _, data = shipped_analysis
+    for stage in ("sanity", "faithfulness"):
+        assert data[stage]["faces"] >= min(100, data["faces"]), stage
+        assert "bootstrap" in data[stage]["interval"]
+    for check in data["sanity"]["methods"].values():
+        assert check["verdict"] in ("passes", "fails", "undefined")
+        if check["interval"] is None:  # too few faces with a defined map: no verdict
+            assert check["verdict"] == "undefined" and not check["passed"]
 
 
 def test_trust_stages_carry_intervals_and_verdicts(random_checkpoint, fake_data):
