@@ -146,7 +146,7 @@ def test_every_click_on_a_confusion_cell_selects_it(server, browser):
     _click_cell(page, "happiness", "anger")
     assert _cell(page) == ("happiness", "anger")
     _choose(page, "cell_true", "fear")
-    _click_cell(page, "happiness", "anger")  # twice in a row: a click is never a toggle
+    _click_cell(page, "happiness", "anger")  # the same cell after a select box moved
     assert _cell(page) == ("happiness", "anger")
     _click_cell(page, "surprise", "neutral")
     _click_cell(page, "happiness", "anger")  # the same cell again
