@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from deep_emotion.catalog import DEFAULT_CHECKPOINT
+
 __all__ = ["DATASET_WORDS", "GLOSSARY", "RECOMMENDED", "checkpoint_order", "checkpoint_line",
            "checkpoint_description", "training_caution", "protocol_words"]
 
-# The network the dashboard recommends for everyday photos: the paper's architecture trained on
-# FER2013's web photos of many people, in the seven emotions most photos show.
-RECOMMENDED = "fer2013"
+# The network the dashboard recommends for everyday photos: the default network every command uses.
+RECOMMENDED = DEFAULT_CHECKPOINT
 
 # What each training set is, for someone who has never heard of it.
 DATASET_WORDS = {

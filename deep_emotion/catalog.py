@@ -10,9 +10,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["CHECKPOINTS_ENV", "CheckpointError", "checkpoint_dir", "list_checkpoints", "resolve"]
+__all__ = ["CHECKPOINTS_ENV", "DEFAULT_CHECKPOINT", "CheckpointError", "checkpoint_dir",
+           "list_checkpoints", "resolve"]
 
 CHECKPOINTS_ENV = "DEEP_EMOTION_CHECKPOINTS"
+# The network every command and page uses when none is named: the most accurate shipped
+# 7-class network for everyday photos (docs/RESULTS.md says how it was chosen).
+DEFAULT_CHECKPOINT = "fer2013"
 
 
 class CheckpointError(Exception):

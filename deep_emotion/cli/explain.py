@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from deep_emotion.catalog import DEFAULT_CHECKPOINT
 from deep_emotion.checkpoints import load_checkpoint
 from deep_emotion.explain import (BASELINES, METHODS, OCCLUSION_STRIDE, OCCLUSION_WINDOW,
                                   explain_face, region_layout, region_scores)
@@ -20,7 +21,6 @@ from deep_emotion.faces import read_faces
 
 NAME = "explain"
 HELP = "explain the emotion predicted for a face image with attribution maps"
-DEFAULT_CHECKPOINT = "fer2013"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from deep_emotion.catalog import DEFAULT_CHECKPOINT
 from deep_emotion.checkpoints import load_checkpoint
 from deep_emotion.cli import predict_video
 from deep_emotion.cli.faces import image_summary
@@ -23,7 +24,6 @@ from deep_emotion.predict import TTA_MODES, predict_proba
 
 NAME = "predict"
 HELP = "predict the emotion of every face in photos"
-DEFAULT_CHECKPOINT = "fer2013"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
