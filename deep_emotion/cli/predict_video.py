@@ -3,7 +3,8 @@
 ``predict`` hands a video here.  The clip is decoded in order (``deep_emotion.video``), faces
 are detected every ``--detect-every`` frames and followed between, and every tracked face of
 every sampled frame becomes one row: time, frame, faces in the frame, track id, box,
-prediction, confidence and one probability column per class.  A progress bar on stderr shows
+prediction, confidence and one probability column per class; a frame with no face is one
+row that says so (``NO_FACE``), so the table spans the whole clip.  A progress bar on stderr shows
 frames/s and the time left.  ``--out`` may end in ``.csv`` or ``.parquet``.
 
 The table is written like the photo batch table (``deep_emotion.resumable``): a frame's rows
@@ -122,7 +123,7 @@ def _resume_point(journal: Path, clip: str, tracker: FaceTracker) -> int:
         raise ValueError(f"{journal} holds the timeline of {sorted(map(str, others))[0]}, not "
                          f"{clip}; choose another --out, or --restart to replace it")
     history: dict[int, list] = {}
-    for row in (r for g in groups for r in g):
+    for row in (r for g in groups for r in g if r["track"]):  # a frame with no face: no track
         box = tuple(int(row[k]) for k in "xywh")
         history.setdefault(int(row["track"]), []).append((float(row["time_s"]), box))
     tracker.seed(history)
@@ -142,10 +143,9 @@ def _write(video: VideoReader, ckpt, sampler: FrameSampler, tracker: FaceTracker
         for reading in read_timeline(video, ckpt, sampler=sampler, tracker=tracker,
                                      after_frame=after):
             group = timeline_rows(Path(video.name).name, reading, ckpt.classes)
-            if group:
-                table.write_group(group)
+            table.write_group(group)
             frames, rows = frames + 1, rows + len(group)
-            for row in group:
+            for row in (r for r in group if r.get("track")):
                 predictions.setdefault(int(row["track"]), Counter())[row["prediction"]] += 1
             bar.update(1)
     return {"frames_read": frames, "rows_written": rows, "detections": tracker.detections,

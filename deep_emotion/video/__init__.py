@@ -16,7 +16,8 @@ dashboard's (``dashboard/live.py``), on the same tracker.  Problems with a clip 
 from deep_emotion.video.decode import (CONTAINERS, LIMITS, VideoError, VideoFrame, VideoInfo,
                                        VideoLimits, VideoReader, looks_like_video)
 from deep_emotion.video.sampling import FrameSampler
-from deep_emotion.video.timeline import (BASE_COLUMNS, COUNT, KEY, FaceReading, FrameReading,
+from deep_emotion.video.timeline import (BASE_COLUMNS, COUNT, KEY, NO_FACE, FaceReading,
+                                         FrameReading,
                                          read_timeline, timeline_columns, timeline_rows)
 from deep_emotion.video.track import DETECT_EVERY, DETECT_GAP, FaceTracker, Track, box_iou
 
@@ -26,5 +27,5 @@ __all__ = [
     "FrameSampler", "FaceTracker", "Track", "box_iou", "DETECT_EVERY",
     "DETECT_GAP",
     "FaceReading", "FrameReading", "read_timeline", "timeline_columns", "timeline_rows",
-    "BASE_COLUMNS", "KEY", "COUNT",
+    "BASE_COLUMNS", "KEY", "COUNT", "NO_FACE",
 ]

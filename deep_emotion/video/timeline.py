@@ -24,7 +24,7 @@ from deep_emotion.video.sampling import FrameSampler
 from deep_emotion.video.track import FaceTracker
 
 __all__ = ["FaceReading", "FrameReading", "read_timeline", "timeline_columns", "timeline_rows",
-           "one_thread", "BASE_COLUMNS", "KEY", "COUNT"]
+           "one_thread", "BASE_COLUMNS", "KEY", "COUNT", "NO_FACE"]
 
 # A frame's rows are written together (``deep_emotion.resumable``): ``frame`` names the group,
 # ``faces`` counts its rows.  ``clip`` (the file name) lets a resumed run check that the table
@@ -33,6 +33,10 @@ __all__ = ["FaceReading", "FrameReading", "read_timeline", "timeline_columns", "
 KEY, COUNT = "frame", "faces"
 BASE_COLUMNS = ("clip", "time_s", KEY, COUNT, "track", "x", "y", "w", "h", "prediction",
                 "confidence")
+# The prediction cell of a frame read with no face: its one row has ``faces`` 0 and empty
+# track, box and probability cells, so a table (and a timeline drawn from it) spans the whole
+# clip, not only the moments with a face.
+NO_FACE = "no face"
 
 
 class FaceReading(NamedTuple):
@@ -111,7 +115,11 @@ def timeline_columns(classes: Sequence[str]) -> list[str]:
 def timeline_rows(clip: str, reading: FrameReading,
                   classes: Sequence[str]) -> list[dict[str, str]]:
     """The rows of one sampled frame, one per face, as the cells of ``timeline_columns``
-    (time to the millisecond, probabilities to 6 decimals as in the photo batch table)."""
+    (time to the millisecond, probabilities to 6 decimals as in the photo batch table); a
+    frame with no face is one row with ``faces`` 0 and the prediction ``NO_FACE``."""
+    if not reading.faces:
+        return [{"clip": clip, "time_s": f"{reading.time:.3f}", KEY: str(reading.index),
+                 COUNT: "0", "prediction": NO_FACE}]
     rows = []
     for face in reading.faces:
         best = int(np.argmax(face.probs))
