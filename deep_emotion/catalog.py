@@ -7,16 +7,18 @@ the dashboard draws its frame and checkpoint picker from here before the model s
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
-__all__ = ["CHECKPOINTS_ENV", "DEFAULT_CHECKPOINT", "CheckpointError", "checkpoint_dir",
-           "list_checkpoints", "resolve"]
+__all__ = ["CHECKPOINTS_ENV", "DEFAULT_CHECKPOINT", "CARD_FORMAT", "CheckpointError",
+           "checkpoint_dir", "list_checkpoints", "resolve", "read_card"]
 
 CHECKPOINTS_ENV = "DEEP_EMOTION_CHECKPOINTS"
 # The network every command and page uses when none is named: the most accurate shipped
 # 7-class network for everyday photos (docs/RESULTS.md says how it was chosen).
 DEFAULT_CHECKPOINT = "fer2013"
+CARD_FORMAT = "deep-emotion-card/1"
 
 
 class CheckpointError(Exception):
@@ -53,3 +55,23 @@ def resolve(name_or_path: str | Path) -> Path:
         return shipped
     raise CheckpointError(f"no checkpoint {str(name_or_path)!r} (looked for {p}.json and "
                           f"{shipped}.json); available: {list_checkpoints() or 'none'}")
+
+
+def read_card(name_or_path: str | Path) -> dict:
+    """The card of a checkpoint, checked for the fields every consumer relies on (format,
+    config, classes, preprocessing); JSON only, so describing a checkpoint needs no torch.
+
+    Raises:
+        CheckpointError: no such checkpoint, an unreadable card, or a missing field.
+    """
+    card_path = resolve(name_or_path).with_suffix(".json")
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{card_path}: unreadable card ({e})") from e
+    if card.get("format") != CARD_FORMAT:
+        raise CheckpointError(f"{card_path}: format {card.get('format')!r}, expected {CARD_FORMAT!r}")
+    for key in ("config", "classes", "preprocessing"):
+        if key not in card:
+            raise CheckpointError(f"{card_path}: card has no {key!r}")
+    return card

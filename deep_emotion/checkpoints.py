@@ -20,7 +20,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from deep_emotion.catalog import CheckpointError, resolve
+from deep_emotion.catalog import CARD_FORMAT, CheckpointError, resolve
+from deep_emotion.catalog import read_card as read_card_json
 from deep_emotion.emotions import check_classes
 from deep_emotion.model import DeepEmotion, DeepEmotionConfig, count_parameters
 from deep_emotion.preprocess import Preprocessing
@@ -30,7 +31,6 @@ from deep_emotion.preprocess import Preprocessing
 __all__ = ["Checkpoint", "CheckpointError", "load_checkpoint", "read_card", "save_checkpoint",
            "resolve", "code_commit", "init_from", "CARD_FORMAT"]
 
-CARD_FORMAT = "deep-emotion-card/1"
 ARCHITECTURES = {"DeepEmotion": DeepEmotion}
 
 
@@ -114,21 +114,12 @@ def save_checkpoint(path: str | Path, models: DeepEmotion | list[DeepEmotion], c
 
 
 def read_card(name_or_path: str | Path) -> dict:
-    """The card of a checkpoint, validated for the fields every consumer relies on."""
-    path = resolve(name_or_path)
-    card_path = path.with_suffix(".json")
-    try:
-        card = json.loads(card_path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{card_path}: unreadable card ({e})") from e
-    if card.get("format") != CARD_FORMAT:
-        raise CheckpointError(f"{card_path}: format {card.get('format')!r}, expected {CARD_FORMAT!r}")
+    """The card of a checkpoint (``catalog.read_card``), whose architecture this module can
+    also build."""
+    card = read_card_json(name_or_path)
     if card.get("architecture") not in ARCHITECTURES:
-        raise CheckpointError(f"{card_path}: unknown architecture {card.get('architecture')!r}; "
-                              f"known: {sorted(ARCHITECTURES)}")
-    for key in ("config", "classes", "preprocessing"):
-        if key not in card:
-            raise CheckpointError(f"{card_path}: card has no {key!r}")
+        raise CheckpointError(f"{resolve(name_or_path).with_suffix('.json')}: unknown architecture "
+                              f"{card.get('architecture')!r}; known: {sorted(ARCHITECTURES)}")
     return card
 
 

@@ -80,12 +80,13 @@ class Attribution(NamedTuple):
 class Explainer:
     """Common frame: argument checks, target resolution, eval mode, metadata.
 
-    Subclasses set ``name`` and ``values`` (what the map's numbers mean) and implement
+    Subclasses set ``name``, ``label`` and ``values`` (what the map's numbers mean) and implement
     ``_attribute(x, target)``; constructor keywords become ``params`` so that the same method
     can be rebuilt on another network (the randomisation sanity check does).
     """
 
     name: ClassVar[str]
+    label: ClassVar[str]  # what a person reads: in the dashboard's titles, tables and downloads
     values: ClassVar[str]
 
     def __init__(self, model: DeepEmotion, preprocessing: Preprocessing = DEFAULT_PREPROCESSING,
@@ -180,6 +181,7 @@ class Occlusion(Explainer):
     """
 
     name = "occlusion"
+    label = "Occlusion"
     values = "target logit drop when occluded (positive: the region supports the target)"
 
     def __init__(self, model: DeepEmotion, preprocessing: Preprocessing = DEFAULT_PREPROCESSING,
@@ -223,6 +225,7 @@ class OcclusionFlip(Occlusion):
     """
 
     name = "flip"
+    label = "Occlusion flips (the paper's test)"
     values = "share of covering windows whose occlusion changes whether the target wins"
 
     def _forward(self, target):
@@ -251,6 +254,7 @@ class IntegratedGradients(Explainer):
     """
 
     name = "ig"
+    label = "Integrated gradients"
     values = "signed contribution to the target logit relative to a black face"
 
     def __init__(self, model: DeepEmotion, preprocessing: Preprocessing = DEFAULT_PREPROCESSING,
@@ -272,6 +276,7 @@ class Saliency(Explainer):
     """Gradient magnitude (Simonyan et al. 2014): |d logit / d pixel|."""
 
     name = "saliency"
+    label = "Saliency (|gradient|)"
     values = "absolute gradient of the target logit"
 
     def _attribute(self, x, target):
@@ -289,6 +294,7 @@ class SmoothGrad(Explainer):
     """
 
     name = "smoothgrad"
+    label = "SmoothGrad"
     values = "mean absolute gradient of the target logit under input noise"
 
     def __init__(self, model: DeepEmotion, preprocessing: Preprocessing = DEFAULT_PREPROCESSING,
@@ -337,6 +343,7 @@ class GradCam(Explainer):
     """Grad-CAM (Selvaraju et al. 2017) on the last convolution of the feature branch."""
 
     name = "gradcam"
+    label = "Grad-CAM"
     values = "ReLU of gradient-weighted last-conv activations (coarse, >= 0)"
 
     def _attribute(self, x, target):
@@ -351,6 +358,7 @@ class GuidedGradCam(Explainer):
     """
 
     name = "guided-gradcam"
+    label = "Guided Grad-CAM"
     values = "guided-backprop gradient times Grad-CAM (signed, fine-grained)"
 
     def _attribute(self, x, target):
@@ -371,6 +379,7 @@ class StnHeatmap(Explainer):
     """
 
     name = "stn"
+    label = "STN attention"
     values = "sampled points per input pixel (class-independent)"
 
     def _attribute(self, x, target):
