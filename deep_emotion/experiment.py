@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from torch import nn
 
 from deep_emotion import protocols
 from deep_emotion.checkpoints import Checkpoint, load_checkpoint, read_card, save_checkpoint
 from deep_emotion.data import DatasetError, FaceDataset, data_root, ferplus, jaffe, load_dataset
 from deep_emotion.distributed import is_main_process
 from deep_emotion.evaluate import cross_dataset, evaluate_model, pool_folds
-from deep_emotion.model import DeepEmotion
+from deep_emotion.model import DeepEmotion, Ensemble
 from deep_emotion.preprocess import DEFAULT_PREPROCESSING
 from deep_emotion.train import TrainConfig, fit
 
@@ -125,18 +126,23 @@ def _selection_text(protocol: str, data: FaceDataset) -> str:
             "once, after training")
 
 
-def _weights_hash(name: str) -> str:
-    return read_card(name).get("weights_sha256", "unknown")
+def _weights_hash(names: str) -> str:
+    """The weights hash of a checkpoint, or of each of "a+b" joined by "+"."""
+    return "+".join(read_card(n).get("weights_sha256", "unknown") for n in names.split("+"))
 
 
-def _teacher(cfg: TrainConfig, classes: tuple[str, ...]) -> DeepEmotion | None:
-    """The network ``cfg.teacher`` names, which must predict ``classes`` in the same order."""
+def _teacher(cfg: TrainConfig, classes: tuple[str, ...]) -> nn.Module | None:
+    """The network ``cfg.teacher`` names (the ``Ensemble`` of several for "a+b"), each of
+    which must predict ``classes`` in the same order."""
     if not cfg.teacher:
         return None
-    teacher = load_checkpoint(cfg.teacher)
-    if teacher.classes != classes:
-        raise ValueError(f"teacher {cfg.teacher} predicts {teacher.classes}, data has {classes}")
-    return teacher.model
+    members = []
+    for name in cfg.teacher.split("+"):
+        teacher = load_checkpoint(name)
+        if teacher.classes != classes:
+            raise ValueError(f"teacher {name} predicts {teacher.classes}, data has {classes}")
+        members.append(teacher.model)
+    return members[0] if len(members) == 1 else Ensemble(members)
 
 
 def _fit_folds(cfg: TrainConfig, data: FaceDataset, folds: list[Fold], run_dir: Path | None,

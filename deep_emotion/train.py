@@ -71,8 +71,11 @@ class TrainConfig:
     optimizer: str = "adamw"          # adamw; ablations: adam (the paper's), sgd (Nesterov,
                                       # momentum 0.9)
     lr: float = 3e-3                  # peak learning rate; 1e-3 when fine-tuning (init)
-    weight_decay: float = 1e-4        # on the fully connected layers only, as the paper
+    weight_decay: float = 1e-4        # on the fully connected layers, as the paper
                                       # regularises them (L2 for adam/sgd, decoupled for adamw)
+    conv_weight_decay: float = 0.0    # on convolution kernels (batch norm and biases never):
+                                      # 0 for the paper's recipe; the residual family's
+                                      # recipes set it, as mini-Xception decays its kernels
     schedule: str = "onecycle"        # onecycle; ablations: cosine, constant
     warmup_frac: float = 0.15         # onecycle: fraction of steps rising to the peak
     label_smoothing: float = 0.1
@@ -85,7 +88,8 @@ class TrainConfig:
     ema_decay: float = 0.0            # >0: evaluate and keep an exponential moving average;
                                       # shipped: 0.99-0.999 (fewer steps, lower decay), or 0
     init: str | None = None           # checkpoint to fine-tune from (head rows mapped by class)
-    teacher: str | None = None        # checkpoint to distil from (same classes), or None
+    teacher: str | None = None        # checkpoint to distil from (same classes), or None;
+                                      # "a+b+c" distils the mean logits of several
     distill_weight: float = 0.5       # share of the loss given to the teacher's soft targets
     distill_temperature: float = 4.0
     model: dict = field(default_factory=dict)    # DeepEmotionConfig overrides; every shipped
@@ -178,13 +182,28 @@ def _is_fc(name: str) -> bool:
     return name.startswith(("classifier.", "fc_loc."))
 
 
-def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """Weight decay on the fully connected layers only, as the paper regularises them (Adam
-    and SGD add it to the gradient as L2; AdamW decouples it, Loshchilov & Hutter 2019)."""
-    fc = [p for n, p in model.named_parameters() if _is_fc(n)]
-    rest = [p for n, p in model.named_parameters() if not _is_fc(n)]
+def _decay_groups(model: nn.Module, cfg: TrainConfig) -> list[dict]:
+    """Parameter groups: FC layers at ``weight_decay``, conv kernels at ``conv_weight_decay``,
+    everything else (batch norm, conv biases) undecayed."""
+    fc, convs, rest = [], [], []
+    for name, param in model.named_parameters():
+        if _is_fc(name):
+            fc.append(param)
+        elif param.dim() == 4:
+            convs.append(param)
+        else:
+            rest.append(param)
     groups = [{"params": fc, "weight_decay": cfg.weight_decay},
+              {"params": convs, "weight_decay": cfg.conv_weight_decay},
               {"params": rest, "weight_decay": 0.0}]
+    return [g for g in groups if g["params"]]
+
+
+def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """Weight decay on the fully connected layers, as the paper regularises them, and on conv
+    kernels where ``conv_weight_decay`` asks (Adam and SGD add it to the gradient as L2;
+    AdamW decouples it, Loshchilov & Hutter 2019)."""
+    groups = _decay_groups(model, cfg)
     if cfg.optimizer == "adam":
         return torch.optim.Adam(groups, lr=cfg.lr)
     if cfg.optimizer == "adamw":
