@@ -8,12 +8,13 @@ such as ``deep_emotion.catalog`` does not pay for importing torch.
 from importlib import import_module
 
 __all__ = ["EMOTIONS", "DeepEmotion", "DeepEmotionConfig", "build_model", "count_parameters",
-           "load_checkpoint"]
+           "load_checkpoint", "read_photo"]
 __version__ = "0.1.0"
 
 _LAZY = {"EMOTIONS": "deep_emotion.emotions", "DeepEmotion": "deep_emotion.model",
          "DeepEmotionConfig": "deep_emotion.model", "build_model": "deep_emotion.model",
-         "count_parameters": "deep_emotion.model", "load_checkpoint": "deep_emotion.checkpoints"}
+         "count_parameters": "deep_emotion.model", "load_checkpoint": "deep_emotion.checkpoints",
+         "read_photo": "deep_emotion.photo"}
 
 
 def __getattr__(name: str):

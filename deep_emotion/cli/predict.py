@@ -1,8 +1,8 @@
 """``deep-emotion predict IMAGE...``: the emotion of every face in photos.
 
-Each photo goes the whole face path (``deep_emotion.faces.read_faces``): safe decoding,
-detection, eyes levelled and cropped to FER2013's framing at the checkpoint's input size; then
-``predict_proba``.  One result per face, largest first, with its box.  ``--no-detect`` takes
+Each photo goes through ``deep_emotion.photo.read_photo`` (the one-call photo API): the face
+path (safe decoding, detection, eyes levelled and cropped to FER2013's framing at the
+checkpoint's input size), then ``predict_proba``.  One result per face, largest first, with its box.  ``--no-detect`` takes
 the whole image as the face (for photos that already are face crops, or where no face is
 found).
 """
@@ -12,15 +12,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from deep_emotion.catalog import DEFAULT_CHECKPOINT
 from deep_emotion.checkpoints import load_checkpoint
 from deep_emotion.cli import predict_video
 from deep_emotion.cli.faces import image_summary
-from deep_emotion.faces import ALIGNMENT_NAME, read_faces
-from deep_emotion.predict import TTA_MODES, predict_proba
+from deep_emotion.faces import ALIGNMENT_NAME
+from deep_emotion.photo import read_photo
+from deep_emotion.predict import TTA_MODES
 
 NAME = "predict"
 HELP = "predict the emotion of every face in photos"
@@ -50,28 +48,20 @@ def run(args: argparse.Namespace) -> dict:
 
         return run_batch(args.images, args.out, ckpt, tta=args.tta, detect=not args.no_detect,
                          progress=not args.quiet)
-    pre = ckpt.preprocessing
-    images, crops, rows = [], [], []
+    images, results = [], []
     for path in args.images:
-        photo = read_faces(path, size=pre.size, detect=not args.no_detect)
-        images.append(image_summary(path, photo))
-        crops.extend(photo.crops)
-        if not photo.detected:
-            rows.append({"image": str(path), "face": None, "box": None})
-        rows.extend({"image": str(path), "face": i, **face.to_dict()}
-                    for i, face in enumerate(photo.faces))
-
-    results = []
-    if crops:
-        probs = predict_proba(ckpt.model, torch.from_numpy(np.stack(crops)), pre, tta=args.tta)
-        for row, p in zip(rows, probs):
-            best = int(p.argmax())
-            results.append({**row, "prediction": ckpt.classes[best], "confidence": float(p[best]),
-                            "probabilities": dict(zip(ckpt.classes, map(float, p)))})
+        reading = read_photo(path, ckpt, methods=(), detect=not args.no_detect, tta=args.tta)
+        images.append(image_summary(path, reading.photo))
+        for i, face in enumerate(reading.faces):
+            where = {"face": None, "box": None} if face.face is None else \
+                {"face": i, **face.face.to_dict()}
+            results.append({"image": str(path), **where, "prediction": face.prediction,
+                            "confidence": face.confidence, "probabilities": face.probabilities})
     out = {"checkpoint": ckpt.name, "tta": args.tta, "detect": not args.no_detect,
            "images": images, "results": results}
-    if pre.name != ALIGNMENT_NAME:
-        out["warning"] = (f"checkpoint expects {pre.name!r} faces; photos are cropped as "
+    framing = ckpt.preprocessing.name
+    if framing != ALIGNMENT_NAME:
+        out["warning"] = (f"checkpoint expects {framing!r} faces; photos are cropped as "
                           f"{ALIGNMENT_NAME!r}")
     return out
 
