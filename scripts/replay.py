@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # Values of training fields added after some cards were written: what those runs used.
-LEGACY = {"precision": "fp32", "vote_share": 0.0, "split_seed": None}
+LEGACY = {"precision": "fp32", "vote_share": 0.0, "split_seed": None, "conv_weight_decay": 0.0}
 KEY_VALUES = ("model", "augment")  # dict fields, passed as --model/--augment KEY=VALUE
 LISTS = {"eval_tta": "--tta"}
 FIRST = ("dataset", "protocol", "folds", "split_seed", "seed", "epochs")  # then alphabetical

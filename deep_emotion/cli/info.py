@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from deep_emotion.catalog import list_checkpoints
+from deep_emotion.catalog import DEFAULT_CHECKPOINT, list_checkpoints
 from deep_emotion.checkpoints import card_summary, load_checkpoint
 
 NAME = "info"
@@ -12,19 +12,21 @@ HELP = "describe a checkpoint (architecture, classes, dataset, protocol, metrics
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("checkpoint", nargs="?", help="name in checkpoints/ or a path; omit to list")
+    parser.add_argument("checkpoint", nargs="?",
+                        help="name in checkpoints/ or a path; omit to list them and the default")
 
 
 def run(args: argparse.Namespace) -> dict:
     if not args.checkpoint:
-        return {"checkpoints": list_checkpoints()}
+        return {"checkpoints": list_checkpoints(), "default": DEFAULT_CHECKPOINT}
     ckpt = load_checkpoint(args.checkpoint)  # loading validates the card against the weights
     return card_summary(ckpt.card) | {"path": str(ckpt.path)}
 
 
 def render(result: dict) -> str:
     if "checkpoints" in result:
-        return "\n".join(result["checkpoints"]) or "no checkpoints"
+        marked = [f"{n}  (default)" if n == result["default"] else n for n in result["checkpoints"]]
+        return "\n".join(marked) or "no checkpoints"
     lines = [f"{result['name']}  ({result['path']})",
              f"  parameters: {result['parameters']:,}  networks: {result['networks']}",
              f"  classes:    {', '.join(result['classes'])}",

@@ -40,7 +40,7 @@ import torch
 from torch import nn
 
 from deep_emotion.explain.stn import feature_geometry, layer_to_input, stn_attention
-from deep_emotion.model import DeepEmotion
+from deep_emotion.model import DeepEmotion, ResidualBlock
 from deep_emotion.preprocess import DEFAULT_PREPROCESSING, Preprocessing
 
 __all__ = ["Attribution", "Explainer", "Occlusion", "OcclusionFlip", "IntegratedGradients",
@@ -316,8 +316,11 @@ class SmoothGrad(Explainer):
         return maps, {"stdev": stdev}
 
 
-def _last_conv(model: DeepEmotion) -> tuple[int, nn.Conv2d]:
-    index = max(i for i, m in enumerate(model.features) if isinstance(m, nn.Conv2d))
+def _last_conv(model: DeepEmotion) -> tuple[int, nn.Module]:
+    """The feature branch's last convolution, or last residual block (whose output is the
+    sum of its two paths, so no single conv inside it stands for it)."""
+    index = max(i for i, m in enumerate(model.features)
+                if isinstance(m, (nn.Conv2d, ResidualBlock)))
     return index, model.features[index]
 
 

@@ -75,14 +75,16 @@ def feature_geometry(layers: nn.Module, side: int) -> FrameGeometry:
 
     A conv or pool with kernel k, stride s and padding p centres its output cell j on input
     cell ``s * j - p + (k - 1) / 2``; composing these along the stack gives the affine map.
-    Other modules (ReLU, batch norm, dropout) keep positions.
+    Other modules (ReLU, batch norm, dropout) keep positions.  Nested modules are walked in
+    registration order, which is the order they run for the paper's flat branch and for
+    ``model.ResidualBlock`` (whose padded convs and 1x1 shortcut keep positions).
 
     Args:
-        layers: a module whose children run in order (e.g. ``model.features``).
+        layers: a module whose submodules run in registration order (e.g. ``model.features``).
         side: side of the map ``layers`` produces (for ``FrameGeometry.side``).
     """
     stride, offset = 1.0, 0.0
-    for layer in layers.children():
+    for layer in layers.modules():
         if isinstance(layer, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
             k, s, p = (_first(getattr(layer, name)) for name in ("kernel_size", "stride", "padding"))
             offset += stride * ((k - 1) / 2 - p)

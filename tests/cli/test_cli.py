@@ -23,9 +23,22 @@ def test_info_json_describes_a_checkpoint(random_checkpoint):
     assert out["config"]["layout"] == "paper"
 
 
-def test_info_lists_the_shipped_checkpoints_when_given_no_name(random_checkpoint, monkeypatch):
+def test_info_lists_the_shipped_checkpoints_and_the_default_when_given_no_name(
+        random_checkpoint, monkeypatch):
+    from deep_emotion.catalog import DEFAULT_CHECKPOINT
     monkeypatch.setenv("DEEP_EMOTION_CHECKPOINTS", str(random_checkpoint.parent))
-    assert json.loads(cli("info", "--json").stdout) == {"checkpoints": ["random_fer"]}
+    assert json.loads(cli("info", "--json").stdout) == {"checkpoints": ["random_fer"],
+                                                        "default": DEFAULT_CHECKPOINT}
+
+
+def test_the_default_is_a_shipped_seven_emotion_network_and_the_listing_marks_it():
+    from deep_emotion.catalog import DEFAULT_CHECKPOINT, list_checkpoints
+    from deep_emotion.checkpoints import read_card
+    assert DEFAULT_CHECKPOINT in list_checkpoints()
+    assert len(read_card(DEFAULT_CHECKPOINT)["classes"]) == 7
+    lines = cli("info").stdout.splitlines()
+    assert f"{DEFAULT_CHECKPOINT}  (default)" in lines
+    assert sum(line.endswith("(default)") for line in lines) == 1
 
 
 def test_evaluate_json_reproduces_the_number_in_the_card(tmp_path):
