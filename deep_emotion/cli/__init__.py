@@ -17,7 +17,7 @@ from collections.abc import Sequence
 __all__ = ["main", "COMMANDS"]
 
 # Subcommand modules, in the order `deep-emotion --help` lists them.
-COMMANDS = ["train", "evaluate", "predict", "faces", "info", "explain", "analyze"]
+COMMANDS = ["train", "evaluate", "predict", "faces", "info", "explain", "analyze", "export"]
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:

@@ -19,6 +19,7 @@ from deep_emotion.cli.faces import image_summary
 from deep_emotion.faces import ALIGNMENT_NAME
 from deep_emotion.photo import read_photo
 from deep_emotion.predict import TTA_MODES
+from deep_emotion.runtime import RUNTIMES, accelerate
 
 NAME = "predict"
 HELP = "predict the emotion of every face in photos"
@@ -36,6 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write one row per face to this .csv or .parquet (resumes: files "
                              "already in it are skipped); runs under torchrun too")
     parser.add_argument("--quiet", action="store_true", help="with --out: no progress bar")
+    parser.add_argument("--runtime", choices=RUNTIMES, default=RUNTIMES[0],
+                        help="what runs the network for --out tables and videos: ONNX Runtime "
+                             "(faster, same results; PyTorch when it is not installed) or "
+                             "PyTorch")
     predict_video.add_arguments(parser)
 
 
@@ -46,8 +51,8 @@ def run(args: argparse.Namespace) -> dict:
     if args.out is not None:
         from deep_emotion.batch import run_batch
 
-        return run_batch(args.images, args.out, ckpt, tta=args.tta, detect=not args.no_detect,
-                         progress=not args.quiet)
+        return run_batch(args.images, args.out, accelerate(ckpt, args.runtime), tta=args.tta,
+                         detect=not args.no_detect, progress=not args.quiet)
     images, results = [], []
     for path in args.images:
         reading = read_photo(path, ckpt, methods=(), detect=not args.no_detect, tta=args.tta)

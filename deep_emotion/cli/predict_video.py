@@ -22,6 +22,7 @@ from pathlib import Path
 
 from deep_emotion import resumable
 from deep_emotion.checkpoints import load_checkpoint
+from deep_emotion.runtime import accelerate
 from deep_emotion.video import (COUNT, DETECT_EVERY, DETECT_GAP, KEY, FaceTracker,
                                 FrameSampler, VideoError, VideoReader, looks_like_video,
                                 read_timeline, timeline_columns, timeline_rows)
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> dict:
     path = _check(args)
     sampler = FrameSampler(every=args.every, fps=args.fps)
     journal = resumable.journal_path(args.out)  # checks the suffix before any work
-    ckpt = load_checkpoint(args.checkpoint)
+    ckpt = accelerate(load_checkpoint(args.checkpoint), args.runtime)
     tracker = FaceTracker(detect_every=args.detect_every)
     with VideoReader(path) as video:
         if args.restart:
