@@ -11,7 +11,8 @@ used without the card.
 The TorchScript exporter is used rather than the ``torch.export`` one: on this network it
 writes the graph 4-10 times faster (0.2-0.8 s against 1.4-4.2 s) and ONNX Runtime ran the
 residual backbone's graph 3.8 times faster from it (the paper network's equally fast), with
-the same logits to 1e-6 (measured on a shared two-core CPU; ``bench/onnx.py`` times the run).
+the same logits to 1e-6 (measured on a shared two-core CPU; ``bench/onnx_runtime.py`` times
+the run).
 """
 
 from __future__ import annotations

@@ -2,10 +2,10 @@
 
 ``predict_proba`` calls ``model(x)`` on a batch of normalised faces.  ``OnnxNetwork`` is a
 module that answers that call with the network's ONNX graph (``deep_emotion.export``) run by
-ONNX Runtime, which ran a batch of 256 faces about four times faster than PyTorch on a
-two-core CPU (``bench/onnx.py`` measures it), and hands everything else (gradients, training
-mode, another device, ``attend``'s warped view) to the PyTorch network it wraps, so callers
-see one API.  ``tests/test_export.py`` holds the two to the same top class and logits within
+ONNX Runtime, which ran a batch of 256 faces three to four times faster than PyTorch on a
+shared two-core CPU (``bench/onnx_runtime.py`` measures it), and hands everything else
+(gradients, training mode, another device, ``attend``'s warped view) to the PyTorch network
+it wraps, so callers see one API.  ``tests/test_export.py`` holds the two to the same top class and logits within
 1e-3 on real faces.
 
 The graph is exported once per network and cached under the dataset cache folder
