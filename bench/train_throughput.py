@@ -7,7 +7,9 @@ same FER2013-sized data (real FER2013 Training faces when $DEEP_EMOTION_DATA is 
 faces otherwise), in the same process, so the ratio is robust to a noisy machine.  Our loop is
 measured twice: in fp32, and with the training forward autocast to bfloat16
 (``TrainConfig.precision="bf16"``, which oneDNN runs on AVX-512 BF16/AMX units); the naive loop
-stays fp32, as the public implementation trains.
+stays fp32, as the public implementation trains.  The residual family (``fer2013_res``'s
+network) is measured the same way, alone and with the two-network teacher its recipe distils
+(the teacher's forward pass runs on every batch, so it is part of a step's cost).
 
     python bench/train_throughput.py [--images 28709] [--naive-images 4096] [--threads 2]
 """
@@ -27,6 +29,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
 from deep_emotion.data import FaceDataset, load_dataset
+from deep_emotion.experiment import load_teacher
 from deep_emotion.model import DeepEmotion
 from deep_emotion.train import PRECISIONS, TrainConfig, fit
 
@@ -80,10 +83,19 @@ def naive_images_per_s(data: FaceDataset, batch_size: int) -> float:
     return seen / (time.perf_counter() - start)
 
 
-def ours_images_per_s(data: FaceDataset, batch_size: int, threads: int, precision: str) -> float:
+# The residual family as fer2013_res trains it (its card's training.model).
+RESIDUAL = {"backbone": "residual", "layout": "input_warp", "widths": [24, 48, 72],
+            "loc_hidden": 16, "dropout": 0.2}
+TEACHER = "fer2013_wide+fer2013"
+
+
+def ours_images_per_s(data: FaceDataset, batch_size: int, threads: int, precision: str,
+                      model: dict | None = None, teacher: str | None = None) -> float:
     val = data.subset(np.arange(64))
-    cfg = TrainConfig(epochs=1, batch_size=batch_size, threads=threads, precision=precision)
-    return fit(cfg, data, val, progress=False).history[0]["images_per_s"]
+    cfg = TrainConfig(epochs=1, batch_size=batch_size, threads=threads, precision=precision,
+                      model=model or {})
+    net = load_teacher(teacher, data.classes)
+    return fit(cfg, data, val, progress=False, teacher=net).history[0]["images_per_s"]
 
 
 def main() -> None:
@@ -103,6 +115,13 @@ def main() -> None:
     for precision, rate in ours.items():
         print(f"our loop, {precision} (in-memory uint8, batched augmentation, channels_last): "
               f"{rate:8.0f} images/s  ratio {rate / naive:.2f}x")
+    for precision in PRECISIONS:
+        rate = ours_images_per_s(data, args.batch_size, args.threads, precision, RESIDUAL)
+        print(f"residual family, {precision}: {rate:8.0f} images/s  ratio {rate / naive:.2f}x "
+              f"({rate / ours[precision]:.2f}x the paper network)")
+    rate = ours_images_per_s(data, args.batch_size, args.threads, "bf16", RESIDUAL, TEACHER)
+    print(f"residual family, bf16, distilled from {TEACHER}: {rate:8.0f} images/s  "
+          f"ratio {rate / naive:.2f}x")
 
 
 if __name__ == "__main__":

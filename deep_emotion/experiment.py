@@ -26,7 +26,7 @@ from deep_emotion.preprocess import DEFAULT_PREPROCESSING
 from deep_emotion.train import TrainConfig, fit
 
 __all__ = ["Fold", "PROTOCOLS", "make_folds", "run_training", "checkpoint_folds",
-           "evaluate_checkpoint", "evaluate_on_data"]
+           "evaluate_checkpoint", "evaluate_on_data", "load_teacher"]
 
 PROTOCOLS = {
     "official": "the dataset's published split: train on its training split, select on its "
@@ -131,13 +131,13 @@ def _weights_hash(names: str) -> str:
     return "+".join(read_card(n).get("weights_sha256", "unknown") for n in names.split("+"))
 
 
-def _teacher(cfg: TrainConfig, classes: tuple[str, ...]) -> nn.Module | None:
-    """The network ``cfg.teacher`` names (the ``Ensemble`` of several for "a+b"), each of
-    which must predict ``classes`` in the same order."""
-    if not cfg.teacher:
+def load_teacher(names: str | None, classes: tuple[str, ...]) -> nn.Module | None:
+    """The network ``names`` names (``TrainConfig.teacher``; the ``Ensemble`` of several for
+    "a+b"), each of which must predict ``classes`` in the same order."""
+    if not names:
         return None
     members = []
-    for name in cfg.teacher.split("+"):
+    for name in names.split("+"):
         teacher = load_checkpoint(name)
         if teacher.classes != classes:
             raise ValueError(f"teacher {name} predicts {teacher.classes}, data has {classes}")
@@ -148,7 +148,7 @@ def _teacher(cfg: TrainConfig, classes: tuple[str, ...]) -> nn.Module | None:
 def _fit_folds(cfg: TrainConfig, data: FaceDataset, folds: list[Fold], run_dir: Path | None,
                progress: bool) -> tuple[list[DeepEmotion], list[dict]]:
     """One network per fold, each test split evaluated once, after its training."""
-    pre, teacher = DEFAULT_PREPROCESSING, _teacher(cfg, data.classes)
+    pre, teacher = DEFAULT_PREPROCESSING, load_teacher(cfg.teacher, data.classes)
     models, results = [], []
     for fold in folds:
         sub_dir = (run_dir / fold.name) if run_dir and len(folds) > 1 else run_dir
