@@ -48,7 +48,8 @@ class _Attending(nn.Module):
         return out.logits, out.theta
 
 
-def export_onnx(network: nn.Module, image_size: int, metadata: dict[str, str] | None = None) -> bytes:
+def export_onnx(network: nn.Module, image_size: int,
+                metadata: dict[str, str] | None = None) -> bytes:
     """The ONNX model of ``network`` (a ``DeepEmotion`` of any backbone), in eval mode.
 
     Args:
@@ -64,15 +65,14 @@ def export_onnx(network: nn.Module, image_size: int, metadata: dict[str, str] | 
     was_training = network.training
     wrapper = _Attending(network).eval()  # the wrapper's mode is what the exporter records
     example = torch.zeros(2, 1, image_size, image_size)
-    batch = {0: "batch"}
+    axes = dict.fromkeys([INPUT_NAME, *OUTPUT_NAMES], {0: "batch"})  # B is free
     buf = io.BytesIO()
     try:
         with warnings.catch_warnings():  # the exporter's notice that a newer one exists
             warnings.simplefilter("ignore")
             torch.onnx.export(wrapper, (example,), buf, input_names=[INPUT_NAME],
                               output_names=list(OUTPUT_NAMES), opset_version=ONNX_OPSET,
-                              dynamic_axes={INPUT_NAME: batch, **dict.fromkeys(OUTPUT_NAMES, batch)},
-                              dynamo=False)
+                              dynamic_axes=axes, dynamo=False)
     finally:
         network.train(was_training)
     if not metadata:

@@ -5,8 +5,8 @@ module that answers that call with the network's ONNX graph (``deep_emotion.expo
 ONNX Runtime, which ran a batch of 256 faces three to four times faster than PyTorch on a
 shared two-core CPU (``bench/onnx_runtime.py`` measures it), and hands everything else
 (gradients, training mode, another device, ``attend``'s warped view) to the PyTorch network
-it wraps, so callers see one API.  ``tests/test_export.py`` holds the two to the same top class and logits within
-1e-3 on real faces.
+it wraps, so callers see one API.  ``tests/test_export.py`` holds the two to the same top
+class and logits within 1e-3 on real faces.
 
 The graph is exported once per network and cached under the dataset cache folder
 (``$DEEP_EMOTION_CACHE``), keyed by the weights, the config and the exporter, so a second

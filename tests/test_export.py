@@ -85,7 +85,8 @@ CONFIGS = [dict(backbone=b, layout="input_warp") for b in BACKBONES] + [
     dict(padding_mode="border", dropout=0.3, channels=16, hidden=64, num_classes=8)]
 
 
-@pytest.mark.parametrize("overrides", CONFIGS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()))
+@pytest.mark.parametrize("overrides", CONFIGS,
+                         ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()))
 def test_every_network_build_model_makes_exports_with_the_same_outputs(overrides, faces):
     torch.manual_seed(0)
     network = build_model(**overrides)
