@@ -10,8 +10,10 @@ nothing touches the disk.
 
 from __future__ import annotations
 
+import copy
 import io
 import stat
+import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -76,7 +78,12 @@ def _check_sizes(files: list[zipfile.ZipInfo], limits: ZipLimits) -> None:
 
 
 def _read(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> bytes:
-    with zf.open(info) as f:
+    # zipfile stops reading a member at the size its header declares, so a member holding
+    # more would be cut short unseen: read it with no declared size (the read itself is
+    # capped) and refuse the upload when a byte past the declared size is there.
+    wider = copy.copy(info)
+    wider.file_size = sys.maxsize
+    with zf.open(wider) as f:
         data = f.read(min(info.file_size, budget) + 1)
     if len(data) > info.file_size or len(data) > budget:
         raise ZipRefused(f"{info.filename!r} holds more bytes than its header declares; refused")

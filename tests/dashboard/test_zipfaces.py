@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import io
 import stat
+import struct
 import zipfile
+import zlib
 
+import numpy as np
 import pytest
 
 from dashboard.zipfaces import ZipLimits, ZipRefused, open_zip
@@ -52,6 +55,12 @@ def test_a_labelled_zip_opens_in_memory_as_a_dataset(tmp_path, monkeypatch):
     ("C:/faces/happy/1.png", "absolute path"),
     ("happy/inner.zip", "archive inside the archive"),
     ("a/b/c/d/e/f/g/h/happy/1.png", "folders deep"),
+    # the same names as a Windows zip tool writes them
+    ("..\\evil\\x.png", "outside the archive"),
+    ("happy\\..\\..\\1.png", "outside the archive"),
+    ("\\evil\\happy\\1.png", "absolute path"),
+    ("C:\\faces\\happy\\1.png", "absolute path"),
+    ("a\\b\\c\\d\\e\\f\\happy\\1.png", "7 folders deep"),
 ])
 def test_unsafe_member_names_refuse_the_whole_upload(name, message):
     data = make_zip({"happy/ok.png": png(0), name: png(1)})
@@ -85,3 +94,84 @@ def test_size_and_count_limits():
         open_zip(data, ZipLimits(max_total=100))
     with pytest.raises(ZipRefused, match="not a zip"):
         open_zip(b"PK but not really")
+
+
+def random_bytes(n: int, seed: int) -> bytes:
+    """Bytes that do not compress (a photo's, as far as deflate is concerned)."""
+    return np.random.default_rng(seed).bytes(n)
+
+
+@pytest.mark.parametrize("depth, refused", [(6, False), (7, True)])
+def test_members_may_sit_six_folders_deep_and_no_deeper(depth, refused):
+    name = "/".join(f"d{i}" for i in range(depth - 1)) + "/happy/1.png"  # ``depth`` folders
+    data = make_zip({"happy/ok.png": png(0), name: png(1)})
+    if refused:
+        with pytest.raises(ZipRefused, match=f"nested {depth} folders deep; the limit is 6"):
+            open_zip(data)
+    else:
+        assert set(open_zip(data)) == {"happy/ok.png", name}
+
+
+def test_backslash_separated_names_are_read_as_folders():
+    members = open_zip(make_zip({"faces\\happy\\1.png": png(1), "faces/sad/2.png": png(2)}))
+    assert sorted(members) == ["faces/happy/1.png", "faces/sad/2.png"]
+
+
+def test_a_bomb_member_hidden_among_incompressible_ones_is_refused_by_its_own_ratio():
+    """The archive as a whole expands about 11-fold (under the limit), one member 1000-fold."""
+    members = {f"happy/{i}.png": random_bytes(40_000, i) for i in range(5)}
+    members["sad/bomb.png"] = b"\0" * 2**21
+    data = make_zip(members)
+    assert sum(map(len, members.values())) < 100 * len(data)  # the archive passes as a whole
+    with pytest.raises(ZipRefused, match=r"'sad/bomb.png' expands \d+-fold; more than 100-fold"):
+        open_zip(data)
+    assert len(open_zip(data, ZipLimits(max_ratio=5000))) == 6  # the limit is what refuses it
+
+
+@pytest.mark.parametrize("zeros, refused", [(2**16, False), (2**16 + 1, True)])
+def test_only_members_over_64_kib_are_judged_by_their_ratio(zeros, refused):
+    members = {f"happy/{i}.png": random_bytes(100_000, i) for i in range(2)}
+    members["sad/flat.png"] = b"\0" * zeros  # ~1000-fold, but small below 64 KiB
+    data = make_zip(members)
+    if refused:
+        with pytest.raises(ZipRefused, match="'sad/flat.png' expands"):
+            open_zip(data)
+    else:
+        assert len(open_zip(data)["sad/flat.png"]) == zeros
+
+
+def test_the_upload_size_cap_holds_on_both_sides_of_its_boundary():
+    data = make_zip({"happy/1.png": random_bytes(3 * 2**20, 0)})  # 3 MiB, stored as is
+    assert len(open_zip(data, ZipLimits(max_upload=len(data)))) == 1
+    with pytest.raises(ZipRefused, match="the upload is 3 MiB; the limit is 2 MiB"):
+        open_zip(data, ZipLimits(max_upload=2 * 2**20))
+    with pytest.raises(ZipRefused, match="the upload is"):
+        open_zip(data, ZipLimits(max_upload=len(data) - 1))
+    assert ZipLimits().max_upload == 200 * 2**20
+
+
+def declare_fewer_bytes(data: bytes, declared: int, payload: bytes) -> bytes:
+    """The one-member zip ``data`` with its uncompressed size set to ``declared`` in both
+    headers, and the CRC made that of the first ``declared`` bytes (so the lie is consistent)."""
+    z = bytearray(data)
+    local = 0
+    central = z.rfind(b"PK\x01\x02")
+    crc = zlib.crc32(payload[:declared])
+    struct.pack_into("<I", z, local + 14, crc)        # local header: CRC-32
+    struct.pack_into("<I", z, local + 22, declared)   # ... uncompressed size
+    struct.pack_into("<I", z, central + 16, crc)      # central directory: CRC-32
+    struct.pack_into("<I", z, central + 24, declared)  # ... uncompressed size
+    return bytes(z)
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_a_member_holding_more_bytes_than_its_header_declares_is_refused(method):
+    payload = random_bytes(50_000, 0)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", method) as zf:
+        zf.writestr("happy/1.png", payload)
+    lying = declare_fewer_bytes(buf.getvalue(), 1000, payload)
+    assert zipfile.ZipFile(io.BytesIO(lying)).infolist()[0].file_size == 1000
+    with pytest.raises(ZipRefused, match="'happy/1.png' holds more bytes than its header declares"):
+        open_zip(lying)
+    assert open_zip(buf.getvalue())["happy/1.png"] == payload  # the honest zip opens whole
