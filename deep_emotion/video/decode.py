@@ -233,7 +233,12 @@ def _stream_seconds(container) -> float | None:
     if stream.duration and stream.time_base:
         return float(stream.duration * stream.time_base)
     if container.duration:
-        return container.duration / 1_000_000  # AV_TIME_BASE
+        seconds = container.duration / 1_000_000  # AV_TIME_BASE
+        # A Matroska/WebM header gives the end time counted from zero, not from the first
+        # frame: a stream that starts late (a cut from a longer recording) is that much shorter.
+        if container.format.name.startswith("matroska") and container.start_time:
+            seconds -= container.start_time / 1_000_000
+        return seconds
     return None
 
 

@@ -32,6 +32,17 @@ def test_a_variable_frame_rate_is_read_by_timestamps(tmp_path):
         assert [f.time for f in video.frames()] == pytest.approx(times, abs=1e-3)
 
 
+@pytest.mark.parametrize("suffix", ["mp4", "mkv"])
+def test_a_stream_that_starts_after_zero_is_timed_from_its_first_frame(tmp_path, suffix):
+    """A cut from a longer recording: its first frame is stamped 1.5 s.  Times count from the
+    first frame, and the header's length is the cut's own (not refused as truncated)."""
+    clip = vfr_clip(tmp_path / f"late.{suffix}", [1.5 + i / 10 for i in range(6)])
+    with VideoReader(clip) as video:
+        times = [f.time for f in video.frames()]
+        assert video.info.duration == pytest.approx(0.6, abs=0.01)
+    assert times == pytest.approx([i / 10 for i in range(6)], abs=1e-3)
+
+
 def _truncated(tmp_path, clips):
     data = clips["one"].read_bytes()
     (tmp_path / "cut.mp4").write_bytes(data[:len(data) // 2])  # the index (moov) is at the end

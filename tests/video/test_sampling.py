@@ -42,3 +42,18 @@ def test_no_option_takes_every_frame_and_expected_counts_follow_the_header():
 def test_bad_settings_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         FrameSampler(**kwargs)
+
+
+def test_a_gap_longer_than_a_period_skips_its_ticks_and_makes_none_up():
+    # 4 frames/s (ticks every 0.25 s); the stream stalls from 0.3 s to 1.3 s.  The frame at
+    # 1.3 s serves the tick of 1.25 s; the ticks of 0.5-1.0 s are gone, so 1.4 s is not
+    # taken to catch up: the next tick is 1.5 s, then 1.75 s.
+    times = [0.0, 0.1, 0.2, 0.3, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9]
+    assert _taken(FrameSampler(fps=4), times) == pytest.approx([0.0, 0.3, 1.3, 1.5, 1.8])
+
+
+def test_ticks_count_from_the_first_frame_when_the_stream_starts_after_zero():
+    times = [0.1 + i / 30 for i in range(30)]  # 1 s at 30 frames/s from 0.1 s
+    # ticks at 0.1, 0.35, 0.6, 0.85 s: the first frame at or after each
+    assert _taken(FrameSampler(fps=4), times) == pytest.approx([0.1, 0.3667, 0.6, 0.8667],
+                                                               abs=1e-3)

@@ -64,6 +64,19 @@ def test_detections_continue_the_track_they_overlap_most_and_new_faces_get_new_i
     assert ids == [[(1, 10), (2, 200)], [(1, 14), (2, 205)], [(1, 18), (2, 210), (3, 400)]]
 
 
+@pytest.mark.parametrize("x, iou, same_track", [(20, 0.429, True), (26, 0.316, True),
+                                                 (27, 0.299, False), (40, 0.111, False)])
+def test_a_detection_continues_a_track_only_from_the_minimum_overlap_up(x, iou, same_track):
+    """A detection overlapping the track's box by less than MIN_IOU (0.3), though more than
+    nothing, is another face: it starts a new track and the old one goes out of sight."""
+    found = iter([[_face(0, 0)], [_face(x, 0)]])
+    tracker = FaceTracker(detect_every=1, detector=lambda rgb: next(found))
+    blank = np.zeros((300, 500, 3), np.uint8)
+    tracker.update(blank, 0.0)
+    assert box_iou((0, 0, 50, 60), (x, 0, 50, 60)) == pytest.approx(iou, abs=0.001)
+    assert [t.id for t in tracker.update(blank, 0.1)] == ([1] if same_track else [2])
+
+
 def test_a_face_out_of_sight_is_predicted_at_its_speed_and_gets_its_id_back():
     found = iter([[_face(0, 0)], [_face(20, 0)], [], [], [_face(80, 0)], [_face(400, 0)]])
     tracker = FaceTracker(detect_every=1, max_lost=1.0, detector=lambda rgb: next(found))
