@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 
 from deep_emotion.explain.attributions import Explainer, Occlusion
-from deep_emotion.explain.metrics import (deletion_curve, faithfulness_summary, insertion_curve,
-                                          mean_interval, random_maps, randomisation_order,
-                                          sanity_check, spearman, topk_iou)
+from deep_emotion.explain.metrics import (SanityCheck, deletion_curve, faithfulness_summary,
+                                          insertion_curve, mean_interval, random_maps,
+                                          randomisation_order, sanity_check, spearman, topk_iou)
 from deep_emotion.preprocess import DEFAULT_PREPROCESSING
 from tests.explain.conftest import patch_faces
 
@@ -151,6 +151,35 @@ def test_mean_interval_is_a_seeded_bootstrap_interval_around_the_mean():
     assert mean_interval(values) == (mean, low, high)
     assert mean_interval([0.3, float("nan")]) is None
     assert mean_interval([0.2, 0.2, 0.2]) == (0.2, 0.2, 0.2)
+
+
+@pytest.mark.parametrize("confidence, z", [(0.95, 1.960), (0.5, 0.674)])
+def test_mean_interval_matches_the_normal_interval_of_the_mean_on_many_faces(confidence, z):
+    """With 201 faces the bootstrap distribution of the mean is close to normal: the interval
+    is the mean +- z standard errors (population sd / sqrt(n)), within a tenth of its width."""
+    values = torch.linspace(0, 1, 201).double()
+    se = float(values.std(unbiased=False)) / math.sqrt(len(values))  # 0.0204
+    mean, low, high = mean_interval(values.numpy(), confidence=confidence)
+    assert mean == pytest.approx(0.5)
+    assert mean - low == pytest.approx(z * se, rel=0.1)
+    assert high - mean == pytest.approx(z * se, rel=0.1)
+
+
+def _check(similarity: list[float]) -> SanityCheck:
+    return SanityCheck(["classifier"], torch.tensor([similarity], dtype=torch.float64), 0.5)
+
+
+@pytest.mark.parametrize("centre, spread, verdict", [
+    (0.45, 0.5, "unclear"),   # mean below the threshold, interval across it: no pass
+    (0.55, 0.5, "unclear"),   # mean above, interval across: no fail either
+    (0.45, 0.05, "passes"),   # the whole interval below
+    (0.55, 0.05, "fails"),    # the whole interval above
+])
+def test_a_sanity_verdict_is_read_off_the_whole_interval_never_the_mean(centre, spread, verdict):
+    check = _check((centre + spread * torch.linspace(-1, 1, 40)).tolist())
+    _, low, high = check.summary()["interval"]
+    assert (low < 0.5 < high) == (verdict == "unclear")
+    assert check.verdict == verdict and check.passed == (verdict == "passes")
 
 
 def test_faithfulness_summary_gives_a_verdict_only_when_the_interval_allows_one():

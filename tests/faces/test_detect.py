@@ -111,3 +111,36 @@ def test_a_face_box_on_a_blank_wall_is_not_confirmed(astronaut):
 
 def test_confirmation_keeps_mtcnn_box_landmarks_and_score(astronaut):
     assert detect_faces(astronaut) == detect_faces(astronaut, confirm=False)
+
+
+class _OneHit:
+    """A cascade that reports one hit at a fixed place in the patch it is shown."""
+
+    def __init__(self, box):
+        self.box, self.calls = box, 0
+
+    def detectMultiScale(self, image, *args, **kwargs):  # noqa: N802 (OpenCV's name)
+        self.calls += 1
+        return [self.box]
+
+
+@pytest.mark.parametrize("offset, confirmed", [(0, True), (31, True), (33, False),
+                                               (60, False)])
+def test_a_haar_hit_confirms_only_with_its_centre_in_the_central_box_sized_square(
+        monkeypatch, offset, confirmed):
+    """The levelled patch is 128 px with the face box's 64 px square at its centre: a hit
+    centred 33 px to the side (a neighbouring face) confirms nothing, 31 px does."""
+    import deep_emotion.faces.detect as detect
+
+    face = Face(box=(100, 100, 64, 64), score=0.99,
+                landmarks={"left_eye": (115.0, 120.0), "right_eye": (149.0, 120.0),
+                           "nose": (132.0, 135.0), "mouth_left": (118.0, 150.0),
+                           "mouth_right": (146.0, 150.0)})
+    rgb = np.zeros((300, 300, 3), np.uint8)
+    hit = _OneHit((64 + offset - 32, 64 - 32, 64, 64))  # a 64 px hit centred offset px right
+    miss = _OneHit((64 + 80, 64 + 80, 64, 64))           # ... and one far off in the corner
+    monkeypatch.setattr(detect, "_cascades", lambda: (hit, miss))
+    assert detect._levelled_patch(rgb, face).shape == (128, 128)
+    assert haar_confirms(rgb, face) is confirmed
+    monkeypatch.setattr(detect, "_cascades", lambda: (miss, hit))  # the profile cascade's hit
+    assert haar_confirms(rgb, face) is confirmed
