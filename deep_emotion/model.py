@@ -211,6 +211,12 @@ class ResidualBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.pool(self.relu(self.body(x) + self.shortcut(x)))
 
+    def reset_parameters(self) -> None:
+        """Re-initialise every layer of both paths (the sanity check randomises whole blocks)."""
+        for module in self.modules():
+            if module is not self and hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+
 
 def _paper_branches(config: DeepEmotionConfig) -> tuple[nn.Sequential, nn.Sequential]:
     """The paper's feature branch (B, 1, 48, 48) -> (B, C, 9, 9) and its FC classifier."""

@@ -139,3 +139,26 @@ def test_a_card_distilled_from_two_teachers_records_both_weight_hashes(tmp_path)
     card = load_checkpoint(tmp_path / "s").card
     assert card["training"]["teacher"] == teacher
     assert card["teacher_weights_sha256"] == "+".join(hashes)
+
+
+def test_the_sanity_check_randomises_whole_residual_blocks_from_the_output_down():
+    from deep_emotion.explain.metrics import randomisation_order
+    model = build_model(**RESIDUAL)
+    assert randomisation_order(model) == [
+        "classifier.2", "fc_loc.2", "fc_loc.0", "localization.3", "localization.0",
+        "features.6", "features.5", "features.4", "features.1", "features.0"]
+    block = model.features[5]
+    before = [p.detach().clone() for p in block.parameters()]
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for p in block.parameters():
+            p.add_(1.0)  # batch-norm weights and biases too, which a reset sets back
+    block.reset_parameters()
+    after = list(block.parameters())
+    convs = [i for i, p in enumerate(after) if p.dim() == 4]
+    assert len(convs) == 3  # two body convs and the 1x1 shortcut
+    for i, p in enumerate(after):
+        if p.dim() == 4:
+            assert not torch.equal(p, before[i] + 1.0)  # re-drawn
+        else:
+            assert torch.equal(p, before[i])  # batch norm back to weight 1, bias 0
