@@ -38,9 +38,10 @@ that chooses where to look, and gives the feature branch more to learn with per 
   (global average pooling, as mini-Xception does), after dropout.
 
 Why dense 3x3 blocks and not depthwise-separable ones: on the two AVX-512 cores this project
-trains on, depthwise convolutions cost several times more per parameter in a training step
-(``bench/train_throughput.py`` measures both); at the same ~140k parameters the dense blocks
-train about 10x faster.  ``describe_stages`` names the stages for the Model card's diagram.
+trains on, a mini-Xception-shaped separable network of 138k parameters trained about 3x slower
+per step than dense blocks of 172k (docs/RESULTS.md, "The residual family"), so at a fixed
+time budget dense blocks see more epochs.  ``describe_stages`` names the stages for the Model
+card's diagram.
 
 ``input_norm="per_image"`` standardises each face to zero mean and unit variance before both
 branches (no parameters).  The preprocessing maps pixels with one fixed mean and standard
