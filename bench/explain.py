@@ -1,6 +1,6 @@
 """Explaining one face: our pipeline and occlusion against Captum called naively, same run.
 
-Usage: ``python bench/explain.py [--checkpoint fer2013] [--repeats 7] [--threads 2]``
+Usage: ``python bench/explain.py [--checkpoint NAME (default: the default network)] [--repeats 7] [--threads 2]``
 
 Prints medians over interleaved repeats (so a busy machine slows both sides alike) of:
 * Captum ``Occlusion`` on the checkpoint's model as given, ``perturbations_per_eval=1``
@@ -25,6 +25,7 @@ import captum.attr
 import numpy as np
 import torch
 
+from deep_emotion.catalog import DEFAULT_CHECKPOINT
 from deep_emotion.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 from deep_emotion.data import DatasetError, load_dataset
 from deep_emotion.explain import IntegratedGradients, Occlusion, explain_face
@@ -59,7 +60,7 @@ def _time(fn) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", default="fer2013")
+    parser.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()

@@ -37,6 +37,7 @@ from pathlib import Path
 import cv2
 import torch
 
+from deep_emotion.catalog import DEFAULT_CHECKPOINT
 from deep_emotion.checkpoints import load_checkpoint
 from deep_emotion.video import DETECT_EVERY, FaceTracker, VideoReader, box_iou, read_timeline
 from deep_emotion.video.synthetic import render_frame, scene, write_clip
@@ -168,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--k", type=int, default=DETECT_EVERY,
                     help="detect every k frames in the variant (default: the tracker's)")
     ap.add_argument("--repeats", type=int, default=2)
-    ap.add_argument("--checkpoint", default="fer2013")
+    ap.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT)
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     ckpt = load_checkpoint(args.checkpoint)
