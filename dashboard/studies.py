@@ -51,6 +51,8 @@ LABELS = {
     "folds": "folds", "fold": "only fold", "split_seed": "split seed",
     "channels_last": "channels-last memory layout", "eval_tta": "test-time augmentation reported",
     "name": "framing", "size": "face size (pixels)", "mean": "pixel mean", "std": "pixel spread",
+    "backbone": "feature branch", "stem": "stem filters", "widths": "residual block filters",
+    "conv_weight_decay": "weight decay on conv kernels",
 }
 VALUES = {
     ("class_weighting", "sqrt"): "square root of inverse frequency",
@@ -63,6 +65,7 @@ VALUES = {
     ("schedule", "constant"): "constant", ("schedule", "onecycle"): "one cycle",
     ("optimizer", "adam"): "Adam", ("padding_mode", "zeros"): "zeros",
     ("name", "fer2013-crop"): "48x48 grayscale, framed like FER2013",
+    ("backbone", "residual"): "residual blocks", ("backbone", "paper"): "the paper's",
 }
 PROBABILITIES = ("augment.erase", "augment.flip")  # 0 reads "off", p reads "p of the faces"
 RANGES = ("augment.scale", "augment.erase_area", "augment.erase_ratio")  # [a, b] reads "a to b"
