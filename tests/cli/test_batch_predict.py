@@ -93,8 +93,18 @@ def test_parquet_output_holds_the_same_rows(photos, tmp_path, random_checkpoint)
     result = batch.run_batch([photos], tmp_path / "r.parquet", ckpt, detect=False,
                              progress=False)
     table = pq.read_table(tmp_path / "r.parquet").to_pylist()
-    assert result["rows"] == len(table) == len(read_rows(tmp_path / "r.csv"))
-    assert table[0]["file"].endswith(".png") and isinstance(table[0]["p_anger"], float)
+    rows = read_rows(tmp_path / "r.csv")
+    assert result["rows"] == len(table) == len(rows)
+    assert list(table[0]) == list(rows[0])  # the same columns in the same order
+    for parquet_row, csv_row in zip(table, rows):  # ... and the same value in every cell
+        for column, cell in csv_row.items():
+            value = parquet_row[column]
+            if value is None or isinstance(value, float):  # a number column: empty is null
+                assert value is None if cell == "" else value == pytest.approx(float(cell),
+                                                                                abs=1e-6), column
+            else:
+                assert value == cell, column
+    assert all(isinstance(r["p_anger"], float) for r, c in zip(table, rows) if c["p_anger"])
     assert not (tmp_path / "r.parquet.partial.csv").exists()
 
 

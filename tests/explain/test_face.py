@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from deep_emotion.checkpoints import load_checkpoint
 from deep_emotion.explain import BASELINES, METHODS, explain_face
@@ -35,11 +36,23 @@ def test_every_method_gives_a_float_map_and_json_ready_metadata(ckpt, face):
         assert np.isfinite(ex.map).all()
         assert json.loads(json.dumps(ex.meta))["method"] == method
         assert 0 <= ex.meta["probability"] <= 1
+    # The untrained network's theta is the identity, so its sampled frame is the central 36 px
+    # the paper layout's feature maps cover (pixel edges 5.5..41.5), and the view is that crop.
     stn = out.maps["stn"].meta
-    assert np.asarray(stn["theta"]).shape == (2, 3)
-    assert np.asarray(stn["grid_outline"]).shape == (5, 2)
-    assert np.asarray(stn["view"]).shape == (36, 36)  # the paper layout's sampled frame
-    assert isinstance(out.maps["ig"].meta["delta"], float)
+    np.testing.assert_array_equal(stn["theta"], [[1, 0, 0], [0, 1, 0]])
+    np.testing.assert_allclose(stn["grid_outline"], [[5.5, 5.5], [41.5, 5.5], [41.5, 41.5],
+                                                     [5.5, 41.5], [5.5, 5.5]], atol=1e-4)
+    view = np.asarray(stn["view"], dtype=np.float64)
+    assert view.shape == (36, 36) and np.abs(view - face[6:42, 6:42]).max() <= 1
+    # IG's delta is its completeness error: the map's sum less the logit difference between
+    # the face and the black baseline face.
+    pre = ckpt.preprocessing
+    with torch.no_grad():
+        logits = ckpt.model(torch.cat([pre.to_input(torch.from_numpy(face)[None]),
+                                       torch.full((1, 1, 48, 48), pre.pixel_value(0))]))
+    gap = float(logits[0, out.target] - logits[1, out.target])
+    ig = out.maps["ig"]
+    assert ig.meta["delta"] == pytest.approx(float(ig.map.sum()) - gap, abs=1e-3 * (1 + abs(gap)))
     assert out.trust is None
 
 

@@ -88,12 +88,15 @@ def test_an_interrupted_run_carries_on_and_ends_with_the_same_file(clips, random
     resumed, expected = _rows(out), _rows(whole)
     kept = sum(int(r["frame"]) < 12 for r in expected)
     assert resumed[:kept] == expected[:kept]
-    # Later frames: the same two faces under the same ids, resumed mid-crossing.  The
-    # detector runs on a schedule counted from the restart, so a face coming out from behind
-    # the other may be picked up a frame apart: a row or two may differ.
-    assert {r["track"] for r in resumed} == {r["track"] for r in expected} == {"1", "2"}
-    assert {r["frame"] for r in resumed} == {r["frame"] for r in expected}
-    assert abs(len(resumed) - len(expected)) <= 2
+    # Later frames, resumed mid-crossing: the tracker is seeded with each track's last boxes,
+    # so the same faces are read on the same frames under the same ids, in the same order.
+    # The detector runs on a schedule counted from the restart, so a box may sit a pixel or
+    # two apart where one run detected and the other followed the face by optical flow.
+    assert [(r["frame"], r["track"]) for r in resumed] == \
+        [(r["frame"], r["track"]) for r in expected]
+    assert {r["track"] for r in resumed} == {"1", "2"}
+    for got, want in zip(resumed[kept:], expected[kept:]):
+        assert all(abs(int(got[k]) - int(want[k])) <= 2 for k in ("x", "y", "w", "h")), got
 
 
 def test_a_table_of_another_clip_is_not_continued(clips, random_checkpoint, tmp_path, capsys):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from dashboard.live import TRACK_COLOURS, LiveAnnotator, paste_map
 from deep_emotion.checkpoints import load_checkpoint
@@ -26,7 +27,28 @@ def test_each_face_is_boxed_labelled_and_the_rate_is_counted(random_checkpoint):
     assert all(0 < p <= 1 for _, _, p in annotator.faces)
     for colour in TRACK_COLOURS[:2]:  # face 1's and face 2's boxes and label tabs
         assert _colour_pixels(out, colour) > 100
-    assert annotator.fps > 0 and "face 1: " in annotator.summary()
+    assert "face 1: " in annotator.summary()
+
+
+def test_the_rate_is_frames_per_second_over_the_last_30_frames(random_checkpoint, monkeypatch):
+    """Frames annotated 0.1 s apart, then 0.05 s apart: 10 frames/s, then 20 once the last
+    30 frames are all fast ones."""
+    import dashboard.live as live
+
+    clock = {"now": 0.0}
+    monkeypatch.setattr(live.time, "perf_counter", lambda: clock["now"])
+    annotator = LiveAnnotator(load_checkpoint(random_checkpoint))
+    blank = np.zeros((120, 160, 3), np.uint8)  # no face: only the rate is drawn
+    assert annotator.fps == 0.0
+    for i in range(6):
+        clock["now"] = i * 0.1
+        annotator.annotate(blank, clock["now"])
+    assert annotator.fps == pytest.approx(10.0)
+    assert annotator.summary() == "10.0 frames/s · no face in view"
+    for i in range(1, 31):
+        clock["now"] = 0.5 + i * 0.05
+        annotator.annotate(blank, clock["now"])
+    assert annotator.fps == pytest.approx(20.0)
 
 
 def test_the_gradient_switch_adds_an_inset_per_face(random_checkpoint):
