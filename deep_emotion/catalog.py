@@ -18,6 +18,8 @@ CHECKPOINTS_ENV = "DEEP_EMOTION_CHECKPOINTS"
 # The network every command and page uses when none is named: the most accurate shipped
 # 7-class network for everyday photos (docs/RESULTS.md says how it was chosen).
 DEFAULT_CHECKPOINT = "fer2013"
+# The checkpoints' folder inside an installed package (written by setup.py's build step).
+PACKAGED_DIR = "networks"
 CARD_FORMAT = "deep-emotion-card/1"
 
 
@@ -26,9 +28,16 @@ class CheckpointError(Exception):
 
 
 def checkpoint_dir() -> Path:
-    """The shipped checkpoints folder (``checkpoints/`` beside the package) or $DEEP_EMOTION_CHECKPOINTS."""
+    """The shipped checkpoints folder: $DEEP_EMOTION_CHECKPOINTS when set; else
+    ``deep_emotion/networks/`` inside an installed package (``setup.py`` copies the
+    repository's ``checkpoints/`` there when it builds a wheel); else, in a clone or an
+    editable install, ``checkpoints/`` beside the package."""
     env = os.environ.get(CHECKPOINTS_ENV)
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "checkpoints"
+    if env:
+        return Path(env)
+    package = Path(__file__).resolve().parent
+    packaged = package / PACKAGED_DIR
+    return packaged if packaged.is_dir() else package.parent / "checkpoints"
 
 
 def list_checkpoints(folder: Path | None = None) -> list[str]:
@@ -53,8 +62,11 @@ def resolve(name_or_path: str | Path) -> Path:
     shipped = checkpoint_dir() / p.name
     if len(p.parts) == 1 and shipped.with_suffix(".json").is_file():
         return shipped
+    available = list_checkpoints()
+    hint = "" if available else f" (set ${CHECKPOINTS_ENV} to a folder of NAME.json + " \
+                                "NAME.safetensors checkpoints)"
     raise CheckpointError(f"no checkpoint {str(name_or_path)!r} (looked for {p}.json and "
-                          f"{shipped}.json); available: {list_checkpoints() or 'none'}")
+                          f"{shipped}.json); available: {available or 'none'}{hint}")
 
 
 def read_card(name_or_path: str | Path) -> dict:

@@ -17,7 +17,8 @@ from collections.abc import Sequence
 __all__ = ["main", "COMMANDS"]
 
 # Subcommand modules, in the order `deep-emotion --help` lists them.
-COMMANDS = ["train", "evaluate", "predict", "faces", "info", "explain", "analyze", "export"]
+COMMANDS = ["train", "evaluate", "predict", "faces", "info", "explain", "analyze", "export",
+            "dashboard"]
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
@@ -54,8 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
     module = args._module
+    if extra and not getattr(module, "TAKES_EXTRA", False):  # only `dashboard` passes them on
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     try:
         result = module.run(args)
     except _user_errors() as e:
