@@ -17,7 +17,7 @@ __all__ = ["photo_with_faces", "probability_bars", "map_overlay", "stn_outline",
            "confusion_matrix", "per_class_bars", "training_curves", "architecture_diagram",
            "region_bars", "class_mean_maps", "deletion_curves", "normalise_rows", "MAP_SCALE",
            "region_matrix", "region_layout", "quantile_bars", "sanity_curves", "stn_panels",
-           "method_grid", "wrap_title", "PLOTLY_CONFIG"]
+           "method_grid", "wrap_title", "PLOTLY_CONFIG", "SIGNED_METHODS", "COLORBAR_TITLES"]
 
 # Sequential, perceptually uniform, readable over a gray face.  Written out because the
 # plotly.js bundled with Streamlit draws Inferno's first stop "#000004" in a theme colour
@@ -26,6 +26,10 @@ MAP_SCALE = [[0.0, "#000000"], [0.111, "#1b0c41"], [0.222, "#4a0c6b"], [0.333, "
              [0.444, "#a52c60"], [0.556, "#cf4446"], [0.667, "#ed6925"], [0.778, "#fb9b06"],
              [0.889, "#f7d13d"], [1.0, "#fcffa4"]]
 SIGNED_SCALE = "RdBu_r"    # for attributions with a sign (red: for, blue: against)
+# Methods whose maps have a sign, drawn on SIGNED_SCALE centred on zero, on the page and in the
+# PNG download alike; and the colour bar titles that say what a map's numbers are.
+SIGNED_METHODS = ("occlusion", "ig", "guided-gradcam")
+COLORBAR_TITLES = {"occlusion": "logit drop"}
 _MARGIN = dict(l=10, r=10, t=40, b=10)
 # What st.plotly_chart should pass as ``config``: no Plotly toolbar over the chart's title (the
 # dashboard's own element toolbar still offers full screen; zoom resets on double click).

@@ -13,9 +13,12 @@ import json
 
 import numpy as np
 
+from dashboard.figures import COLORBAR_TITLES, SIGNED_METHODS
 from deep_emotion.explain import AGREEMENT_TOP, FaceExplanation
 
-__all__ = ["stn_view", "headline", "report_json", "maps_npz", "maps_png"]
+__all__ = ["stn_view", "headline", "report_json", "maps_npz", "maps_figure", "maps_png"]
+
+SIGNED_CMAP = "RdBu_r"  # matplotlib's name for the page's Plotly scale ``figures.SIGNED_SCALE``
 
 
 def stn_view(result: FaceExplanation) -> dict[str, np.ndarray]:
@@ -85,9 +88,11 @@ def _title(result: FaceExplanation, context: dict) -> str:
     return f"{title}\n{where}" if where else title
 
 
-def maps_png(face: np.ndarray, result: FaceExplanation, context: dict,
-             titles: dict[str, str] | None = None) -> bytes:
-    """One PNG: the face, the STN view and every map overlaid on the face with a colour bar."""
+def maps_figure(face: np.ndarray, result: FaceExplanation, context: dict,
+                titles: dict[str, str] | None = None):
+    """The matplotlib figure ``maps_png`` saves: the face, the STN view and every map overlaid
+    on the face with a colour bar, each map on the page's scale (``figures.SIGNED_METHODS``
+    diverging and centred on zero, the others from their minimum to their maximum)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -108,10 +113,22 @@ def maps_png(face: np.ndarray, result: FaceExplanation, context: dict,
         ax.imshow(face, cmap="gray", vmin=0, vmax=255)
         if key is None:
             continue
-        heat = stn["heatmap"] if key == "stn" else result.maps[key].map
-        im = ax.imshow(heat, cmap="inferno", alpha=0.55)
-        fig.colorbar(im, ax=ax, orientation="horizontal", fraction=0.06, pad=0.03)
+        heat = np.asarray(stn["heatmap"] if key == "stn" else result.maps[key].map, float)
+        if key in SIGNED_METHODS:
+            lim = float(np.abs(heat).max()) or 1.0
+            im = ax.imshow(heat, cmap=SIGNED_CMAP, vmin=-lim, vmax=lim, alpha=0.55)
+        else:
+            im = ax.imshow(heat, cmap="inferno", alpha=0.55)
+        bar = fig.colorbar(im, ax=ax, orientation="horizontal", fraction=0.06, pad=0.03)
+        if key in COLORBAR_TITLES:
+            bar.set_label(COLORBAR_TITLES[key], fontsize=8)
     fig.suptitle(_title(result, context), fontsize=10)
+    return fig
+
+
+def maps_png(face: np.ndarray, result: FaceExplanation, context: dict,
+             titles: dict[str, str] | None = None) -> bytes:
+    """One PNG of ``maps_figure``."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
+    maps_figure(face, result, context, titles).savefig(buf, format="png", bbox_inches="tight")
     return buf.getvalue()

@@ -23,21 +23,17 @@ from deep_emotion.faces import (DETECTOR_NAME, MIN_SCORE, FaceImageError, FacePh
                                 read_faces)
 from deep_emotion.predict import predict_proba
 from deep_emotion import predict
+from dashboard.wording import DATASET_LABELS, dataset_label
 from dashboard.studies import (recipe_studies_dir, recipe_study_of, seed_studies_dir,
                                seed_study_of)
 
 __all__ = ["checkpoint_names", "card", "checkpoint", "model_lock", "dataset", "dataset_names",
-           "dataset_status", "datasets_on_disk", "label", "evaluation_split", "protocol_test_rows",
+           "dataset_status", "datasets_on_disk", "evaluation_split", "protocol_test_rows",
            "predictions", "cross_dataset", "photo", "is_dataset_sample", "explanation", "METHODS",
            "samples", "sample_bytes", "analysis",
            "analysis_is_stale", "seed_study", "recipe_study",
            "configure_torch", "warm_up", "CheckpointError", "DatasetError", "FaceImageError",
            "DETECTOR_NAME", "MIN_SCORE"]
-
-# Datasets the dashboard knows, with the label users read; FERG only when a loader exists.
-DATASET_LABELS = {"fer2013": "FER2013", "ferplus": "FER+", "ckplus": "CK+", "jaffe": "JAFFE",
-                  "ferg": "FERG"}
-
 
 def _stamp(path: Path) -> float:
     try:
@@ -124,10 +120,6 @@ def dataset_names() -> list[str]:
     return [n for n in DATASET_LABELS if n in DATASETS] + sorted(set(DATASETS) - set(DATASET_LABELS))
 
 
-def label(name: str) -> str:
-    return DATASET_LABELS.get(name, name)
-
-
 @st.cache_resource(show_spinner="Reading the dataset…", max_entries=4)
 def _dataset(name: str, root: str) -> FaceDataset:
     return load_dataset(name, root)
@@ -143,18 +135,18 @@ def dataset_status(name: str) -> str | None:
     """None when ``name`` can be loaded, else a plain sentence for a user of the dashboard
     (no paths or settings: whoever runs the server finds those in its log and the README)."""
     if name not in DATASETS:
-        return f"This version of the dashboard cannot read {label(name)} photos."
+        return f"This version of the dashboard cannot read {dataset_label(name)} photos."
     try:
         data_root()
     except DatasetError:
-        return f"The {label(name)} photos are not on this server."
+        return f"The {dataset_label(name)} photos are not on this server."
     try:
         dataset(name)
     except DatasetError as e:
         import logging
 
         logging.getLogger(__name__).info("dataset %s not available: %s", name, e)
-        return f"The {label(name)} photos are not on this server, or not complete."
+        return f"The {dataset_label(name)} photos are not on this server, or not complete."
     return None
 
 
@@ -243,7 +235,7 @@ def _cross(ckpt_name: str, ds_name: str, tta: str, _stamp_: float, model_classes
         with model_lock(ckpt_name):
             result = evaluate.cross_dataset(ckpt.model, model_classes, ckpt.preprocessing, ds, tta)
     except ValueError as e:
-        raise DatasetError(f"{ckpt_name} and {label(ds_name)}: {e}") from e
+        raise DatasetError(f"{ckpt_name} and {dataset_label(ds_name)}: {e}") from e
     return {"classes": result["classes"], "confusion": np.asarray(result["confusion"]),
             "accuracy": result["accuracy"], "rows": result["rows"], "true": result["true"],
             "pred": result["pred"], "split": split, "n": int(len(result["rows"])),
@@ -281,14 +273,15 @@ def warm_up(ckpt_name: str | None) -> None:
 
 def is_dataset_sample(name: str) -> bool:
     """Dataset samples (names from ``samples()``) are aligned faces already: no detection."""
-    return " test face: " in name
+    return name not in _builtin_samples()
 
 
 @st.cache_data(show_spinner="Finding faces…", max_entries=32)
-def photo(data: bytes, name: str, size: int) -> FacePhoto:
-    """``deep_emotion.faces.read_faces`` once per distinct upload and crop size (kept in memory
-    by Streamlit's cache); raises FaceImageError with a sentence for the page."""
-    return read_faces(data, name=name or None, size=size, detect=not is_dataset_sample(name))
+def photo(data: bytes, name: str | None, size: int, aligned: bool = False) -> FacePhoto:
+    """``deep_emotion.faces.read_faces`` once per distinct upload, crop size and framing (kept
+    in memory by Streamlit's cache): an ``aligned`` face (a dataset's) is used as it is, no
+    detection.  Raises FaceImageError with a sentence for the page."""
+    return read_faces(data, name=name or None, size=size, detect=not aligned)
 
 
 def _checkpoint_key(ckpt: Checkpoint) -> tuple[str, str | None]:
@@ -316,7 +309,7 @@ def _builtin_samples() -> dict[str, callable]:
         # The same photo beside its mirror image: two faces, to show the face picker.
         "Two faces: the astronaut and her mirror image": lambda: np.concatenate(
             [skd.astronaut(), skd.astronaut()[:, ::-1]], axis=1),
-        "Chelsea the cat (CC0): no human face, so the centre is used": skd.chelsea,
+        "Chelsea the cat (CC0): no human face": skd.chelsea,
     }
 
 
@@ -325,7 +318,7 @@ def samples() -> list[str]:
     names = list(_builtin_samples())
     for ds_name in ("fer2013", "ckplus"):
         if ds_name in DATASETS and dataset_status(ds_name) is None:
-            names += [f"{label(ds_name)} test face: {c}" for c in dataset(ds_name).classes]
+            names += [f"{dataset_label(ds_name)} test face: {c}" for c in dataset(ds_name).classes]
     return names
 
 

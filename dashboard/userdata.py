@@ -22,19 +22,18 @@ from pathlib import Path
 import streamlit as st
 
 __all__ = ["USER_DATA_ENV", "Job", "server_sources", "as_spec", "job_for_spec", "job_for_zip",
-           "ANALYZE"]
+           "analysis_config"]
 
 USER_DATA_ENV = "DEEP_EMOTION_USER_DATA"
 
 
-def _analyze_config():
-    """Lighter trust stages than the CLI's defaults: the dashboard runs them while you wait."""
+def analysis_config():
+    """The analyses of your data sample as many faces as the shipped analyses do
+    (``AnalyzeConfig``'s defaults: 100 faces for the sanity check, or every face when there are
+    fewer), so a verdict is possible on your data as on the shipped test faces."""
     from deep_emotion.explain import AnalyzeConfig
 
-    return AnalyzeConfig(faithfulness_faces=64, sanity_faces=8)
-
-
-ANALYZE = _analyze_config
+    return AnalyzeConfig()
 
 
 def as_spec(text: str) -> str:
@@ -166,7 +165,7 @@ def _analyses(ckpt_name: str, ckpt, job: Job) -> dict:
     if path.is_file():
         return json.loads(path.read_text())
     with resources.model_lock(ckpt_name):
-        return analyze(ckpt, data=job.data, config=ANALYZE(), progress=job.report)
+        return analyze(ckpt, data=job.data, config=analysis_config(), progress=job.report)
 
 
 def _weights(ckpt_name: str) -> str:

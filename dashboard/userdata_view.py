@@ -1,7 +1,7 @@
 """What the Confusion, Regions and Trust pages draw for your own labelled faces.
 
 ``source()`` draws the sidebar's "Your data" box (a server folder or list, or a zip upload)
-and returns the chosen one; ``confusion(ckpt)`` and ``analyses_or_stop()`` draw a running
+and returns the chosen one; ``confusion(ckpt)`` and ``analyses_or_wait(job)`` draw a running
 job's progress (in a fragment that refreshes itself, so the rest of the page stays usable)
 or its result.
 """
@@ -15,7 +15,7 @@ import streamlit as st
 
 from dashboard import userdata, zipfaces
 
-__all__ = ["source", "current_job", "confusion", "analyses_or_stop"]
+__all__ = ["source", "current_job", "confusion", "analyses_or_wait"]
 
 SHIPPED = "shipped datasets"
 
@@ -122,15 +122,9 @@ def confusion(ckpt_name: str) -> bool:
     return True
 
 
-def analyses_or_stop() -> tuple[str, dict]:
-    """Like ``widgets.analyses_or_stop``, but your data's analyses when it is chosen."""
-    from dashboard import widgets
-
-    ckpt_name = widgets.current_checkpoint()
-    job = current_job(ckpt_name) if ckpt_name else None
-    if job is None:
-        return widgets.analyses_or_stop()
+def analyses_or_wait(job: userdata.Job) -> dict:
+    """The analyses of your data (``widgets.analyses_or_stop`` asks for them), under a
+    heading; while they are computed, a progress bar, and the page stops there."""
     st.subheader(f"Your data: {job.label}")
     _wait_for(job, lambda j: j.analyses is not None)
-    return ckpt_name, job.analyses
-
+    return job.analyses

@@ -1,6 +1,7 @@
-"""Plain words for what the pages show: checkpoints described from their cards, cautions about
-their training data, and the glossary.  Pure functions of card dicts; no ``st.*``, no torch,
-so the frame's sidebar can describe checkpoints before the model stack has loaded.
+"""Every word a person reads that names something: datasets, test-time augmentation modes,
+explanation methods, checkpoints described from their cards, cautions about their training
+data, and the glossary.  Pure functions of card dicts; no ``st.*``, no torch at import, so the
+frame's sidebar can describe checkpoints before the model stack has loaded.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from collections.abc import Mapping
 
 from deep_emotion.catalog import DEFAULT_CHECKPOINT
 
-__all__ = ["DATASET_WORDS", "GLOSSARY", "RECOMMENDED", "checkpoint_order", "checkpoint_line",
+__all__ = ["DATASET_WORDS", "DATASET_LABELS", "TTA_LABELS", "GLOSSARY", "RECOMMENDED",
+           "dataset_label", "method_labels", "checkpoint_order", "checkpoint_line",
            "checkpoint_description", "training_caution", "protocol_words"]
 
 # The network the dashboard recommends for everyday photos: the default network every command uses.
@@ -23,6 +25,23 @@ DATASET_WORDS = {
     "jaffe": ("JAFFE", "213 posed photos of ten Japanese women"),
     "ferg": ("FERG", "drawn cartoon characters"),
 }
+DATASET_LABELS = {name: words[0] for name, words in DATASET_WORDS.items()}
+TTA_LABELS = {"none": "none", "flip": "mirror (2 views)", "tencrop": "ten crops"}
+
+
+def dataset_label(name: str) -> str:
+    """The name people know a dataset by ("FER+" for ``ferplus``); unknown names as they are."""
+    return DATASET_LABELS.get(name, name)
+
+
+def method_labels() -> dict[str, str]:
+    """Each explanation method's label, from its explainer class (``Explainer.label``), and the
+    random map the trust checks compare against.  Imports the explainers (torch) when called."""
+    from deep_emotion.explain import METHODS
+
+    return {name: cls.label for name, cls in METHODS.items()} | {"random": "random map (reference)"}
+
+
 # Training sets whose photos are far from an everyday photo: a caution is shown beside them.
 _CAUTIONS = {
     "jaffe": "it learned from only 213 posed photos of ten people, so on other faces it often "

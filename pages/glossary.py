@@ -1,10 +1,5 @@
-"""Glossary: the words the other pages use, each in one or two plain sentences."""
+"""The Glossary page; its controls and layout are in ``dashboard/views/glossary.py``."""
 
-import streamlit as st
+from dashboard.views import glossary
 
-from dashboard import wording
-
-st.title("Glossary")
-st.caption("The words the other pages use. This page is in the sidebar of every page.")
-for term, meaning in wording.GLOSSARY.items():
-    st.markdown(f"**{term}**: {meaning}")
+glossary.render()

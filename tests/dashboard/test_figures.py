@@ -10,6 +10,7 @@ import torch
 from dashboard import figures, tables
 from deep_emotion.explain.attributions import Explainer, make_explainer
 from deep_emotion.explain.metrics import sanity_check
+from deep_emotion.explain.verdicts import sanity_verdict
 from deep_emotion.model import DeepEmotion, DeepEmotionConfig
 
 CLASSES = ["anger", "happiness", "surprise"]
@@ -172,7 +173,7 @@ def test_quantile_and_sanity_figures(sanity_checks):
     fig = figures.quantile_bars({"anger": {"quantiles": q}, "fear": {"n": 0}})
     assert list(fig.data[0].x) == ["anger"]
     assert fig.data[0].error_y.array[0] == pytest.approx(0.2)
-    s = figures.sanity_curves(sanity_checks, verdict=tables.sanity_verdict)
+    s = figures.sanity_curves(sanity_checks, verdict=sanity_verdict)
     assert [t.name for t in s.data] == [f"{m} ({v})" for m, v in VERDICTS.items()]
     for trace, check in zip(s.data, sanity_checks.values()):
         assert len(trace.x) == len(check["layers"]) == 11
@@ -211,70 +212,15 @@ def test_results_table_beside_paper():
     assert "± std" not in tables.results_table({"ferplus": plus})
 
 
-def _check(verdict, interval, defined=120, faces=128):
-    return {"mean_spearman": [0.9, interval[0] if interval else None], "interval": interval, "verdict": verdict,
-            "passed": verdict == "passes", "faces": faces, "faces_defined": defined,
-            "threshold": 0.5}
+def test_the_sanity_table_carries_each_methods_verdict_and_its_sentence():
+    from tests.explain.test_verdicts import TRUST
 
-
-TRUST = {"faithfulness": {"interval": "95% percentile bootstrap", "methods": {
-    "occlusion": {"deletion_auc": 0.1, "deletion": {"interval": [0.1, 0.08, 0.12], "beats_random": True}},
-    "saliency": {"deletion_auc": 0.5, "deletion": {"interval": [0.5, 0.45, 0.55], "beats_random": False}},
-    "ig": {"deletion_auc": 0.38, "deletion": {"interval": [0.38, 0.3, 0.45], "beats_random": None}},
-    "flip": {"deletion_auc": 0.3, "deletion": {"interval": [0.3, 0.2, 0.35], "beats_random": True}},
-    "random": {"deletion_auc": 0.4, "deletion_auc_std": 0.1}}},
-    "sanity": {"faces": 128, "methods": {
-        "occlusion": _check("passes", [0.2, 0.15, 0.25]),
-        "saliency": _check("fails", [0.8, 0.75, 0.85]),
-        "ig": _check("unclear", [0.5, 0.45, 0.55]),
-        "flip": {**_check("undefined", None, defined=3), "mean_spearman": [None, None]}}}}
-
-
-def test_trust_reading_in_plain_words():
-    text = " ".join(tables.trust_reading(TRUST))
-    assert "**occlusion** is the most faithful" in text
-    assert "No better than a random map at deletion: saliency" in text
-    assert "No faithfulness verdict for ig" in text
-    assert "Barely change" in text and "saliency" in text
-    assert "Sanity check unclear" in text and "ig" in text
-    assert "No verdict for flip" in text and "blank" in text
-    assert tables.trust_reading({}) == ["These analyses hold no faithfulness or sanity results yet."]
-
-
-def test_a_blank_map_is_never_reported_as_passing():
-    table = tables.sanity_table(TRUST["sanity"]["methods"]).set_index("method")
+    table = tables.sanity_table(TRUST).set_index("method")
     assert table.loc["flip", "verdict"] == "undefined"
     assert table.loc["flip", "faces with a defined map"] == "3 of 128"
     assert table.loc["occlusion", "similarity to the original, all layers random"] == "0.20 (0.15 to 0.25)"
-    # an analysis made before intervals: the imputed 0.0 of a blank map is no pass
-    legacy = {"sanity": {"faces": 16, "methods": {"flip": {"mean_spearman": [0.4, 0.0],
-                                                           "passed": True, "faces_defined": 9}}}}
-    assert tables.sanity_verdict(legacy["sanity"]["methods"]["flip"]) == "undefined"
-    assert "before confidence intervals" in " ".join(tables.trust_reading(legacy))
-    assert tables.trusted_methods(legacy, ["flip"]) == []
-
-
-def test_default_methods_are_those_passing_both_checks_and_the_others_carry_their_verdict():
-    candidates = ["flip", "saliency", "ig", "occlusion", "gradcam"]
-    assert tables.trusted_methods(TRUST, candidates) == ["occlusion"]
-    assert tables.verdict_note(TRUST, "occlusion") is None
-    assert tables.verdict_note(TRUST, "saliency") == "fails the sanity check; no better than a random map"
-    assert tables.verdict_note(TRUST, "flip").startswith("no sanity verdict")
-    assert "not checked" in tables.verdict_note(TRUST, "gradcam")
-    assert tables.trusted_methods(None, candidates) == []
-
-
-def test_the_stn_finding_is_stated_only_when_its_class_maps_look_alike():
-    box = np.zeros((48, 48))
-    box[8:40, 8:40] = 1.0
-    rng = np.random.default_rng(0)
-    alike = {e: (box + 0.01 * rng.random((48, 48))).tolist() for e in ("anger", "happiness", "fear")}
-    varied = {e: rng.random((48, 48)).tolist() for e in ("anger", "happiness", "fear")}
-    sentence = tables.stn_finding({"class_mean_maps": {"stn": alike, "occlusion": varied}})
-    assert "same box on every face" in sentence and "3 emotions" in sentence
-    assert "about 44% of it" in sentence  # 32x32 of 48x48
-    assert tables.stn_finding({"class_mean_maps": {"stn": varied}}) is None
-    assert tables.stn_finding({}) is None
+    assert table.loc["occlusion", "both checks together"].startswith("Trustworthy here")
+    assert table.loc["saliency", "both checks together"].startswith("Not to be trusted here")
 
 
 def test_stn_panels_three_views():

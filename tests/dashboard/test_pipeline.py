@@ -49,7 +49,7 @@ def test_dataset_face_is_used_as_is():
     gray = np.arange(48 * 48, dtype=np.uint8).reshape(48, 48)
     buf = io.BytesIO()
     Image.fromarray(gray).save(buf, format="PNG")
-    photo = resources.photo(buf.getvalue(), "FER2013 test face: anger", 48)
+    photo = resources.photo(buf.getvalue(), "FER2013 test face: anger", 48, aligned=True)
     assert not photo.detected and photo.faces == ()
     np.testing.assert_array_equal(photo.crops[0], gray)
 
@@ -120,3 +120,19 @@ def test_uploads_are_never_written():
         assert not re.search(r"(?<![\w.])open\(", src), module.name  # builtin open
         for bad in (".write_bytes(", ".write_text(", "tempfile", ".save(\"", ".save('"):
             assert bad not in src, (module.name, bad)
+
+
+def test_the_png_download_draws_occlusion_on_the_pages_signed_scale(ckpt, face):
+    """The page draws occlusion red/blue around zero with a "logit drop" bar; the PNG must
+    too, not on a one-hue min-max scale that turns "no effect" into a colour."""
+    from deep_emotion.explain import explain_face
+
+    r = explain_face(ckpt, face, ("stn", "occlusion", "saliency"), stride=8)
+    fig = reports.maps_figure(face, r, {"framing": "detected face"},
+                              {"occlusion": "Occlusion", "saliency": "Saliency"})
+    heat = {ax.get_title(): ax.get_images()[-1] for ax in fig.axes if ax.get_images()}
+    occlusion = heat["Occlusion"]
+    assert occlusion.get_cmap().name == "RdBu_r"
+    assert occlusion.norm.vmin == -occlusion.norm.vmax == -float(np.abs(r.maps["occlusion"].map).max())
+    assert any(ax.get_xlabel() == "logit drop" for ax in fig.axes)
+    assert heat["Saliency"].get_cmap().name == "inferno"  # unsigned maps keep their own scale

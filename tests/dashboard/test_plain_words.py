@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import widgets, wording
+from dashboard.views.confusion import cell_from_selection
 from tests.dashboard.conftest import APP
 from tests.dashboard.test_pages import PAGES, go, texts
 
@@ -98,9 +99,9 @@ def test_a_cell_chosen_on_the_confusion_page_survives_leaving_it(app):
 
 def test_a_click_selects_its_cell_and_a_stale_point_is_ignored():
     classes = ["anger", "happiness"]
-    assert widgets.cell_from_selection([{"x": "anger", "y": "happiness"}], classes) == ("happiness", "anger")
-    assert widgets.cell_from_selection([{"x": "contempt", "y": "anger"}], classes) is None
-    assert widgets.cell_from_selection([], classes) is None
+    assert cell_from_selection([{"x": "anger", "y": "happiness"}], classes) == ("happiness", "anger")
+    assert cell_from_selection([{"x": "contempt", "y": "anger"}], classes) is None
+    assert cell_from_selection([], classes) is None
 
 
 def _png(face: np.ndarray) -> bytes:

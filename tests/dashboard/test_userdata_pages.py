@@ -76,3 +76,17 @@ def test_a_server_folder_from_the_environment_on_every_analysis_page(app_env, tm
 def test_shipped_datasets_stay_the_default(app, page):
     go(app, page)
     assert app.selectbox(key="user_source").value == "shipped datasets"
+
+
+def test_your_data_is_checked_on_as_many_faces_as_the_shipped_analyses():
+    """A sanity verdict needs MIN_DEFINED_FACES faces with a map; the dashboard once sampled
+    8, so no upload ever got one."""
+    from dashboard import userdata
+    from deep_emotion.explain import AnalyzeConfig
+    from deep_emotion.explain.metrics import MIN_DEFINED_FACES
+
+    config = userdata.analysis_config()
+    shipped = AnalyzeConfig()
+    assert (config.sanity_faces, config.faithfulness_faces) == (shipped.sanity_faces,
+                                                                shipped.faithfulness_faces)
+    assert config.sanity_faces >= MIN_DEFINED_FACES
