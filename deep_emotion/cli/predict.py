@@ -47,6 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> dict:
     if predict_video.wants_video(args):
         return predict_video.run(args)
+    if args.annotate is not None:
+        raise ValueError("--annotate draws on a video; photos are drawn by the dashboard's "
+                         "Explain page")
     ckpt = load_checkpoint(args.checkpoint)
     if args.out is not None:
         from deep_emotion.batch import run_batch

@@ -9,7 +9,7 @@ the landmarks between detections).  One row per face per sampled frame.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -19,7 +19,7 @@ from deep_emotion import resumable
 from deep_emotion.checkpoints import Checkpoint
 from deep_emotion.faces import Face, align_face
 from deep_emotion.predict import predict_proba
-from deep_emotion.video.decode import VideoReader
+from deep_emotion.video.decode import VideoFrame, VideoReader
 from deep_emotion.video.sampling import FrameSampler
 from deep_emotion.video.track import FaceTracker
 
@@ -60,7 +60,9 @@ class FrameReading(NamedTuple):
 
 def read_timeline(video: VideoReader, checkpoint: Checkpoint, *,
                   sampler: FrameSampler | None = None, tracker: FaceTracker | None = None,
-                  after_frame: int = -1) -> Iterator[FrameReading]:
+                  after_frame: int = -1,
+                  on_skipped: Callable[[VideoFrame], None] | None = None
+                  ) -> Iterator[FrameReading]:
     """Read a clip frame by frame and score every tracked face.
 
     Args:
@@ -70,6 +72,8 @@ def read_timeline(video: VideoReader, checkpoint: Checkpoint, *,
         tracker: follows the faces (default: ``FaceTracker()``); pass one seeded with
             ``FaceTracker.seed`` to resume after ``after_frame``.
         after_frame: frames up to this decoding index are decoded and skipped (resuming).
+        on_skipped: called with every decoded frame that is not read, in decoding order
+            between the readings, so a caller can pass the whole clip on (an annotated copy).
 
     Yields:
         A ``FrameReading`` per sampled frame, faces by track id.
@@ -82,6 +86,8 @@ def read_timeline(video: VideoReader, checkpoint: Checkpoint, *,
     pre = checkpoint.preprocessing
     for frame in video.frames():
         if not sampler.take(frame.index, frame.time) or frame.index <= after_frame:
+            if on_skipped is not None:
+                on_skipped(frame)
             continue
         tracks = tracker.update(frame.rgb, frame.time)
         crops = [align_face(frame.rgb, t.face, pre.size) for t in tracks]
