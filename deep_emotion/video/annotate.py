@@ -8,6 +8,7 @@ encoded as it comes and then dropped, so memory stays flat however long the clip
 output keeps the clip's size and every frame's timestamp, hence its frame rate; audio is
 dropped.  It is written as ``NAME.partial.SUFFIX`` and renamed when the clip ends, so an
 interrupted or refused run leaves no half-written clip under the name asked for.
+``draw_clip`` does the same in memory for the Video page, from the readings it holds.
 
 The attention drawn is the STN's (``deep_emotion.explain``, method ``stn``): the density of the
 points it samples as a heat map and the region it samples as a white outline.  With
@@ -17,7 +18,9 @@ the face lowers the predicted class's logit), the STN's outline stays.
 
 from __future__ import annotations
 
+import io
 import os
+from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
 from typing import NamedTuple
@@ -27,11 +30,11 @@ import numpy as np
 
 from deep_emotion.checkpoints import Checkpoint
 from deep_emotion.faces import Face
-from deep_emotion.video.decode import VideoFrame, VideoInfo
+from deep_emotion.video.decode import LIMITS, VideoFrame, VideoInfo, VideoLimits, VideoReader
 from deep_emotion.video.overlay import draw_box, draw_outline, paste_map
 from deep_emotion.video.timeline import FrameReading, one_thread
 
-__all__ = ["ClipAnnotator", "check_annotate_path", "ANNOTATE_CODECS"]
+__all__ = ["ClipAnnotator", "check_annotate_path", "draw_clip", "ANNOTATE_CODECS"]
 
 # Output suffix -> encoder (all in PyAV's own FFmpeg build).
 ANNOTATE_CODECS = {".mp4": "libx264", ".m4v": "libx264", ".mov": "libx264", ".mkv": "libx264",
@@ -74,7 +77,8 @@ class ClipAnnotator:
     """Encodes a clip's frames with their faces drawn (see the module docstring).
 
     Args:
-        out: the file to write (checked with ``check_annotate_path``).
+        out: the file to write (checked with ``check_annotate_path``), or an in-memory
+            buffer (an upload's clip stays off disk), which receives an MP4.
         info: the clip's header (size and average frame rate).
         checkpoint: a PyTorch checkpoint for the maps (its classes name the labels).
         occlusion: draw the occlusion map as the heat map (one occlusion pass per face).
@@ -83,17 +87,22 @@ class ClipAnnotator:
     removes it.
     """
 
-    def __init__(self, out: Path, info: VideoInfo, checkpoint: Checkpoint, *,
+    def __init__(self, out: Path | io.BytesIO, info: VideoInfo, checkpoint: Checkpoint, *,
                  occlusion: bool = False) -> None:
-        self.out = Path(out)
-        self.partial = self.out.with_name(f"{self.out.stem}.partial{self.out.suffix}")
         self.checkpoint, self.occlusion = checkpoint, occlusion
         self.frames, self._pts = 0, -1
         self._last: list[_Drawn] = []
-        self._container = av.open(str(self.partial), "w")
+        if isinstance(out, io.BytesIO):
+            self.out = self.partial = None
+            self._container = av.open(out, "w", format="mp4")
+            codec = ANNOTATE_CODECS[".mp4"]
+        else:
+            self.out = Path(out)
+            self.partial = self.out.with_name(f"{self.out.stem}.partial{self.out.suffix}")
+            self._container = av.open(str(self.partial), "w")
+            codec = ANNOTATE_CODECS[self.out.suffix.lower()]
         rate = Fraction(info.fps).limit_denominator(1000) if info.fps > 0 else Fraction(30)
-        self._stream = self._container.add_stream(ANNOTATE_CODECS[self.out.suffix.lower()],
-                                                  rate=rate)
+        self._stream = self._container.add_stream(codec, rate=rate)
         self._stream.width, self._stream.height = info.width, info.height
         # 4:2:0 chroma needs even sides; an odd-sided clip keeps its size with full chroma.
         even = info.width % 2 == 0 and info.height % 2 == 0
@@ -145,7 +154,38 @@ class ClipAnnotator:
                 self._container.mux(self._stream.encode(None))
         finally:
             self._container.close()
-            if kind is None:
+            if self.partial is not None and kind is None:
                 self.partial.replace(self.out)
-            else:
+            elif self.partial is not None:
                 self.partial.unlink(missing_ok=True)
+
+
+def draw_clip(data: bytes, name: str, readings: Iterable[FrameReading], checkpoint: Checkpoint,
+              *, limits: VideoLimits | None = None) -> bytes:
+    """An uploaded clip as MP4 bytes with the faces of ``readings`` drawn, all in memory.
+
+    The Video page holds the clip's readings (frame index, faces with crops and
+    probabilities; no pixels), so the clip is decoded once more and each read frame drawn
+    with its faces, the frames between with the last ones, as ``predict --annotate`` does.
+
+    Args:
+        data: the clip's bytes.
+        name: its file name, for messages.
+        readings: the read frames in order; their ``rgb`` is not used (may be None).
+        checkpoint: a PyTorch checkpoint for the maps.
+        limits: the decoder's limits (the page's), default ``LIMITS``.
+
+    Raises:
+        VideoError: the clip is damaged or past the limits.
+    """
+    by_index = {r.index: r for r in readings}
+    buf = io.BytesIO()
+    with VideoReader(data, name=name, limits=limits or LIMITS) as video, \
+            ClipAnnotator(buf, video.info, checkpoint) as annotator:
+        for frame in video.frames():
+            read = by_index.get(frame.index)
+            if read is None:
+                annotator.skip(frame)
+            else:
+                annotator.draw(FrameReading(frame.index, frame.time, frame.rgb, read.faces))
+    return buf.getvalue()

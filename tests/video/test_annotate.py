@@ -22,8 +22,9 @@ from deep_emotion.video.decode import VideoFrame, VideoInfo
 from deep_emotion.video.overlay import colour_of
 
 
-def _frames(path) -> list[np.ndarray]:
-    with VideoReader(path) as video:
+def _frames(source) -> list[np.ndarray]:
+    """Every frame of a clip file or of a clip's bytes."""
+    with VideoReader(source) as video:
         return [f.rgb for f in video.frames()]
 
 
@@ -133,3 +134,23 @@ def test_frames_are_encoded_as_they_come_so_memory_stays_flat(tmp_path, random_c
         tracemalloc.stop()
     assert len(_frames(tmp_path / "80.mp4")) == 80
     assert peaks[1] < peaks[0] + 2 * frame.nbytes
+
+
+def test_the_video_pages_clip_is_drawn_in_memory_as_the_command_line_draws_it(
+        clips, random_checkpoint, tmp_path):
+    from dashboard import video
+    from deep_emotion.video.annotate import draw_clip
+
+    ckpt = load_checkpoint(random_checkpoint)
+    data = clips["one"].read_bytes()
+    timeline = video.read_clip(data, "one.mp4", ckpt, fps=5.0, detect_every=5)
+    drawn = draw_clip(data, "one.mp4", timeline.moments, ckpt, limits=video.PAGE_LIMITS)
+    cli = tmp_path / "out" / "cli.mp4"
+    cli.parent.mkdir()
+    assert main(["predict", str(clips["one"]), "--checkpoint", str(random_checkpoint), "--fps",
+                 "5", "--detect-every", "5", "--annotate", str(cli), "--quiet"]) == 0
+    page, command = _frames(drawn), _frames(cli)
+    assert len(page) == len(command) == 12
+    for a, b in zip(page, command):
+        assert np.abs(a.astype(int) - b.astype(int)).mean() < 1.0
+    assert _stream(cli) == (320, 240, 10.0)
