@@ -135,6 +135,30 @@ def ablation_markdown(folder: Path, baseline: str = "abl_base") -> str:
                    "at epoch"], rows, align="lrlr")
 
 
+def family_markdown(folder: Path, baseline: str) -> str:
+    """The residual family's full runs in ``folder``: size, what each changes from
+    ``baseline``, training speed and the selected epoch's validation accuracy and macro recall
+    (PublicTest for FER2013).  No test numbers: these runs chose; the shipped one's test
+    numbers are in the results table."""
+    cards = read_cards(folder)
+    if baseline not in cards:
+        return f"(no family cards in {folder.relative_to(ROOT)})"
+    rows = []
+    for name, card in cards.items():
+        best, val = selected_epoch(card), card.get("metrics", {}).get("val", {}).get("none", {})
+        recalls = [c["recall"] for c in val.get("per_class", {}).values()]
+        rows.append([f"`{name}`", f"{card.get('parameters', 0):,}",
+                     card.get("training", {}).get("epochs"),
+                     _diff(card, cards[baseline]) if name != baseline else "— (baseline)",
+                     f"{card['images_per_s']:.0f}" if card.get("images_per_s") else "—",
+                     _pct(best["val_acc"]) if best else "—",
+                     _pct(sum(recalls) / len(recalls)) if recalls else "—",
+                     best["epoch"] if best else "—"])
+    return _table(["run", "parameters", "epochs", "change from the baseline",
+                   "training images/s", "best validation accuracy", "its macro recall",
+                   "at epoch"], rows, align="lrrlr")
+
+
 def _run_label(name: str, selected: str) -> str:
     return f"`{name}`" + (" (selected)" if name == selected else "")
 
@@ -239,6 +263,7 @@ def results_sections(folder: Path | None = None) -> dict[str, str]:
     sections = {"results": results_markdown(results_rows(folder)),
                 "shipped": shipped_markdown(folder),
                 "ablations": ablation_markdown(docs / "ablations"),
+                "family": family_markdown(docs / "family", "fer2013_res_plain"),
                 "seeds": seed_summary_markdown(folder)}
     for study in sorted(p for p in (docs / "seeds").glob("*") if p.is_dir()):
         sections[f"seeds:{study.name}"] = seed_study_markdown(study)
