@@ -14,7 +14,9 @@ Reports, measured in the same run:
 Each session uploads a slightly different photo (brightness shifted), so no session is served
 from another's cache.  Errors are timeouts, page crashes and any exception or error element.
 
-    python bench/dashboard_load.py --sessions 8 --rounds 2 [--json out.json]
+    PYTHONPATH=. .venv/bin/python bench/dashboard_load.py --sessions 8 --rounds 2 [--json out.json]
+
+(``PYTHONPATH=.``: the browser driver lives in ``tests/dashboard/e2e.py``.)
 
 Needs Chromium (Debian's ``chromium``; $CHROMIUM overrides) and Playwright's Python package.
 Not part of the pass/fail suite.
@@ -33,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dashboard import e2e
+from tests.dashboard import e2e
 
 ROOT = e2e.ROOT
 

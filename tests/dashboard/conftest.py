@@ -204,10 +204,10 @@ def _join_warm_up():
 
 @pytest.fixture(scope="module")
 def browser():
-    """Headless Chromium for the browser tests (``dashboard.e2e.launch``: no outside traffic)."""
+    """Headless Chromium for the browser tests (``tests.dashboard.e2e.launch``: no outside traffic)."""
     from playwright.sync_api import sync_playwright
 
-    from dashboard import e2e
+    from tests.dashboard import e2e
 
     with sync_playwright() as p:
         b = e2e.launch(p)
@@ -219,7 +219,7 @@ def browser():
 def served_checkpoints(checkpoints_dir, unset: tuple[str, ...] = ()):
     """``streamlit run`` on the test checkpoints (skips without Chromium or Playwright);
     yields its URL.  ``unset``: environment variables the server must not see."""
-    from dashboard import e2e
+    from tests.dashboard import e2e
 
     if e2e.chromium_path() is None:
         pytest.skip("no Chromium: apt-get install chromium (or set $CHROMIUM)")

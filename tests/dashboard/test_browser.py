@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard import e2e
+from tests.dashboard import e2e
 from deep_emotion.catalog import list_checkpoints
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from dashboard import e2e
+from tests.dashboard import e2e
 from tests.dashboard.conftest import served_checkpoints
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard import e2e
+from tests.dashboard import e2e
 from tests.dashboard.conftest import served_checkpoints
 from tests.dashboard.test_userdata_pages import labelled_zip
 

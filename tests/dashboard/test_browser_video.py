@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard import e2e
+from tests.dashboard import e2e
 from dashboard.live import TRACK_COLOURS
 from deep_emotion.catalog import list_checkpoints
 from deep_emotion.video.synthetic import render_frame, scene, write_clip, write_y4m

@@ -22,7 +22,7 @@ __all__ = ["ROOT", "chromium_path", "free_port", "serve", "launch", "sample_phot
            "upload_and_wait", "wait_idle", "IDLE_JS", "READY_SELECTOR", "full_screenshot", "page_errors", "tour", "compress_png",
            "MAP_KEYS", "PAGES"]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
@@ -223,7 +223,7 @@ def compress_png(src: Path, dst: Path, width: int = 1100, colours: int = 256) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m dashboard.e2e --screenshots docs/screenshots``: the README's screenshots,
+    """``python -m tests.dashboard.e2e --screenshots docs/screenshots``: the README's screenshots,
     from the checkpoints in ``checkpoints/`` (or $DEEP_EMOTION_CHECKPOINTS).  The server does
     not see $DEEP_EMOTION_DATA, so no dataset face ends up in a committed picture."""
     import argparse
