@@ -44,14 +44,18 @@ def faces() -> torch.Tensor:
     return torch.from_numpy(np.stack(crops))
 
 
-def _crops(rgb: np.ndarray) -> list[np.ndarray]:
+def _png(rgb: np.ndarray) -> bytes:
     import io
 
     from PIL import Image
 
     buf = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(rgb)).save(buf, "PNG")
-    return list(read_faces(buf.getvalue(), size=48).crops)
+    return buf.getvalue()
+
+
+def _crops(rgb: np.ndarray) -> list[np.ndarray]:
+    return list(read_faces(_png(rgb), size=48).crops)
 
 
 def _session(graph: bytes):
@@ -67,6 +71,7 @@ def _assert_parity(network, graph: bytes, x: torch.Tensor) -> None:
     assert np.abs(theta - expected.theta.numpy()).max() < MAX_LOGIT_DIFFERENCE
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list_checkpoints())
 def test_every_shipped_checkpoint_exports_with_the_same_predictions(name, faces, tmp_path):
     ckpt = load_checkpoint(name)
@@ -120,6 +125,27 @@ def test_onnx_runtime_predicts_behind_the_same_api(random_checkpoint, faces):
     fast.model(x)[0, 0].backward()  # gradients are PyTorch's: the graph hands them over
     assert x.grad is not None and x.grad.abs().sum() > 0
     assert accelerate(ckpt, "torch") is ckpt
+
+
+def test_the_batch_table_is_the_same_under_either_runtime(random_checkpoint, tmp_path):
+    import csv
+
+    photo = tmp_path / "astronaut.png"
+    photo.write_bytes(_png(skimage_data.astronaut()))
+    tables = {}
+    for runtime in ("onnxruntime", "torch"):
+        out = tmp_path / f"{runtime}.csv"
+        result = _cli("predict", photo, "--checkpoint", random_checkpoint, "--out", out,
+                      "--runtime", runtime, "--quiet")
+        assert result.returncode == 0, result.stderr
+        with out.open(newline="") as f:
+            tables[runtime] = list(csv.DictReader(f))
+    fast, plain = tables["onnxruntime"], tables["torch"]
+    assert len(fast) == len(plain) == 1
+    assert [r["prediction"] for r in fast] == [r["prediction"] for r in plain]
+    for a, b in zip(fast, plain):
+        probs = [k for k in a if k.startswith("p_")]
+        assert max(abs(float(a[k]) - float(b[k])) for k in probs) <= 2e-6
 
 
 def test_export_on_the_command_line(random_checkpoint, tmp_path, faces):
