@@ -2,9 +2,9 @@
 
 Each photo goes through ``deep_emotion.photo.read_photo`` (the one-call photo API): the face
 path (safe decoding, detection, eyes levelled and cropped to FER2013's framing at the
-checkpoint's input size), then ``predict_proba``.  One result per face, largest first, with its box.  ``--no-detect`` takes
-the whole image as the face (for photos that already are face crops, or where no face is
-found).
+checkpoint's input size), then ``predict_proba``.  One result per face, largest first, with
+its box.  ``--no-detect`` takes the whole image as the face (for photos that already are face
+crops, or where no face is found).
 """
 
 from __future__ import annotations

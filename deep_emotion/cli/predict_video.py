@@ -28,10 +28,10 @@ from pathlib import Path
 from deep_emotion import resumable
 from deep_emotion.checkpoints import load_checkpoint
 from deep_emotion.runtime import accelerate
-from deep_emotion.video.annotate import ClipAnnotator, check_annotate_path
 from deep_emotion.video import (COUNT, DETECT_EVERY, DETECT_GAP, KEY, FaceTracker,
                                 FrameSampler, VideoError, VideoReader, looks_like_video,
                                 read_timeline, timeline_columns, timeline_rows)
+from deep_emotion.video.annotate import ClipAnnotator, check_annotate_path
 
 __all__ = ["add_arguments", "is_video", "wants_video", "run", "render", "VIDEO_SUFFIXES"]
 

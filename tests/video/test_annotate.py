@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 
 from deep_emotion.checkpoints import load_checkpoint
-from deep_emotion.cli import main
-from deep_emotion.cli import predict_video
+from deep_emotion.cli import main, predict_video
 from deep_emotion.video import VideoReader
 from deep_emotion.video.annotate import ClipAnnotator
 from deep_emotion.video.decode import VideoFrame, VideoInfo
