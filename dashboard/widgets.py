@@ -55,9 +55,9 @@ def checkpoint_picker() -> str | None:
         st.session_state["checkpoint"] = names[0]
     name = st.sidebar.selectbox(
         "Network", names, key="checkpoint", format_func=lambda n: wording.checkpoint_line(n, cards[n]),
-        help="The trained network (checkpoint) every page uses. The recommended one comes "
-             "first, then networks trained on everyday photos, then those trained on posed ones.")
-    st.sidebar.caption(wording.checkpoint_description(name, cards[name]))
+        help=wording.CHECKPOINT_HELP)
+    st.sidebar.caption(f"{wording.checkpoint_group(cards[name]).capitalize()}: "
+                       + wording.checkpoint_description(name, cards[name]))
     caution = wording.training_caution(cards[name])
     if caution:
         st.sidebar.warning(caution, icon="⚠️")

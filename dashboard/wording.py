@@ -12,6 +12,7 @@ from deep_emotion.catalog import DEFAULT_CHECKPOINT
 
 __all__ = ["DATASET_WORDS", "DATASET_LABELS", "TTA_LABELS", "GLOSSARY", "RECOMMENDED",
            "dataset_label", "method_labels", "checkpoint_order", "checkpoint_line",
+           "checkpoint_group", "CHECKPOINT_HELP", "GROUPS",
            "checkpoint_description", "training_caution", "protocol_words"]
 
 # The network the dashboard recommends for everyday photos: the default network every command uses.
@@ -42,6 +43,13 @@ def method_labels() -> dict[str, str]:
     return {name: cls.label for name, cls in METHODS.items()} | {"random": "random map (reference)"}
 
 
+EVERYDAY = ("fer2013", "ferplus")  # web photos of many people; the others are posed
+GROUPS = ("everyday photos, 7 emotions", "everyday photos, 8 emotions", "posed photos")
+CHECKPOINT_HELP = ("The trained network (checkpoint) every page uses. The recommended one "
+                   "comes first, then the networks grouped by what their percentage measures: "
+                   "everyday photos with 7 emotions, everyday photos with 8 emotions, then posed "
+                   "photos. Each percentage is the share of that network's own test photos it "
+                   "gets right, so percentages from different groups cannot be compared.")
 # Training sets whose photos are far from an everyday photo: a caution is shown beside them.
 _CAUTIONS = {
     "jaffe": "it learned from only 213 posed photos of ten people, so on other faces it often "
@@ -85,13 +93,25 @@ def _origin(card: Mapping) -> str:
     return ", ".join(parts)
 
 
-def checkpoint_line(name: str, card: Mapping) -> str:
-    """One short line for a select box: ``fer2013 · FER2013 · 7 emotions · 62.8% · recommended``."""
+def checkpoint_group(card: Mapping) -> str:
+    """What a network's test percentage measures, which only networks of the same group share:
+    everyday photos with 7 emotions, everyday photos with 8, or posed photos."""
     ds = (card.get("dataset") or {}).get("name", "")
+    if ds not in EVERYDAY:
+        return "posed photos"
+    return "everyday photos, 8 emotions" if len(card.get("classes", [])) == 8 else \
+        "everyday photos, 7 emotions"
+
+
+def checkpoint_line(name: str, card: Mapping) -> str:
+    """One short line for a select box that says what its percentage measures:
+    ``fer2013 · FER2013 · 7 emotions · 63% of FER2013 test photos right · recommended``."""
+    ds = (card.get("dataset") or {}).get("name", "")
+    label = DATASET_WORDS.get(ds, (ds or "?",))[0]
     acc = _accuracy(card)
-    bits = [name, DATASET_WORDS.get(ds, (ds or "?",))[0], f"{len(card.get('classes', []))} emotions"]
+    bits = [name, label, f"{len(card.get('classes', []))} emotions"]
     if acc is not None:
-        bits.append(f"{acc:.0%} right")
+        bits.append(f"{acc:.0%} of {label} test photos right")
     if name == RECOMMENDED:
         bits.append("recommended")
     return " · ".join(bits)
@@ -121,13 +141,12 @@ def training_caution(card: Mapping) -> str | None:
 
 
 def checkpoint_order(cards: Mapping[str, Mapping]) -> list[str]:
-    """Names with the recommended network first, then networks trained on everyday photos
-    (FER2013, FER+), then the posed-photo ones; by test accuracy within each group."""
-    everyday = ("fer2013", "ferplus")
-
+    """Names with the recommended network first, then grouped by what their percentage
+    measures (``checkpoint_group``: everyday photos with 7 emotions, with 8, posed photos), by
+    test accuracy within each group."""
     def key(name: str):
-        ds = (cards[name].get("dataset") or {}).get("name", "")
-        return (name != RECOMMENDED, ds not in everyday, -(_accuracy(cards[name]) or 0.0), name)
+        return (name != RECOMMENDED, GROUPS.index(checkpoint_group(cards[name])),
+                -(_accuracy(cards[name]) or 0.0), name)
 
     return sorted(cards, key=key)
 
@@ -149,6 +168,25 @@ GLOSSARY = {
     "Occlusion flips": "The paper's test: only the squares whose hiding changes the "
                        "network's answer are marked; on most faces no square does, so the "
                        "map is blank.",
+    "Window, stride and baseline": "Occlusion's settings: the window is the side of the "
+                                   "hidden square in pixels, the stride how far the square "
+                                   "moves between steps, and the baseline what fills it "
+                                   "(black, the face's average, a blur).",
+    "Logit drop": "How much an emotion's raw score (its logit, before the scores become "
+                  "probabilities) falls when a patch of the face is hidden: the unit of the "
+                  "occlusion map. Positive means the patch spoke for that emotion.",
+    "Saliency": "An attribution method: how much a tiny change of each pixel would change the "
+                "emotion's score (the size of the gradient).",
+    "SmoothGrad": "Saliency averaged over several noisy copies of the face, so the map is less "
+                  "speckled.",
+    "Integrated gradients": "An attribution method: the gradients summed along a path from a "
+                            "black face to the real one, giving each pixel its share of the "
+                            "change in the emotion's score.",
+    "Grad-CAM": "An attribution method: the last convolution's feature maps weighted by their "
+                "gradients, a coarse map blown up to the face's size. Guided Grad-CAM "
+                "multiplies it by pixel-sized gradients for detail.",
+    "IoU (overlap)": "Intersection over union: of all the pixels either of two maps ranks at "
+                     "the top, the share both rank there; 1 the same pixels, 0 none in common.",
     "Faithfulness": "Does a map point at what the network really uses? Delete the pixels it "
                     "ranks first and watch the network's confidence fall (deletion), or reveal "
                     "them on a blurred face and watch it rise (insertion).",
@@ -160,9 +198,16 @@ GLOSSARY = {
                     "not the network's reasons (the test of Adebayo and colleagues, 2018).",
     "Rank correlation (Spearman)": "How alike two maps are in the order they rank pixels: 1 "
                                    "the same order, 0 unrelated, -1 reversed.",
+    "Bootstrap interval": "A confidence interval found by drawing the measured faces again at "
+                          "random, many times over, and recomputing the average each time; "
+                          "the middle 95% of those averages is the interval.",
     "Confidence interval": "The range the true average is likely in (95%), given that only a "
                            "sample of faces was measured. Verdicts are given only when the "
                            "whole range is on one side.",
+    "Precision, recall and F1": "For one emotion: precision is the share of faces called that "
+                                "emotion that really show it, recall the share of faces "
+                                "showing it that the network finds, and F1 combines the two "
+                                "(their harmonic mean).",
     "Protocol": "The rule that decides which photos train the network and which test it.",
     "Fold": "One round of cross-validation: the photos are split into groups, each group is "
             "the test set once while the others train.",

@@ -90,3 +90,13 @@ def test_your_data_is_checked_on_as_many_faces_as_the_shipped_analyses():
     assert (config.sanity_faces, config.faithfulness_faces) == (shipped.sanity_faces,
                                                                 shipped.faithfulness_faces)
     assert config.sanity_faces >= MIN_DEFINED_FACES
+
+
+def test_face_regions_on_your_data_are_headed_with_your_dataset(app_env):
+    """Not "FER2013 (network fer2013): 213 test faces" over the maps of an upload."""
+    from dashboard.views.regions import _heading
+
+    heading = _heading("fer2013", {"faces": 12}, "faces.zip")
+    assert heading.startswith("**faces.zip** (network `fer2013`): 12 faces of your data")
+    assert "FER2013" not in heading and "test faces" not in heading
+    assert _heading("fer2013", {"faces": 70}, None).startswith("**FER2013** (network `fer2013`)")
