@@ -42,6 +42,7 @@ def render() -> None:
         st.warning("No face was found in the frames read. Faces should be frontal, well lit and "
                    "at least 32 pixels tall.")
         st.stop()
+    _drawn_clip(ckpt_name, upload, timeline)
     track = st.selectbox("Face", timeline.tracks, format_func=lambda t: f"face {t}",
                          key="video_track")
     moment_time = _moment_picker(timeline, track)
@@ -131,3 +132,24 @@ def _moment(ckpt_name: str, timeline, track: int, moment_time: float) -> None:
     st.caption("As on the Explain page: the aligned face the network reads, the region its "
                "spatial transformer samples, and how much hiding each patch lowers the "
                "predicted class.")
+
+
+def _drawn_clip(ckpt_name: str, upload, timeline) -> None:
+    """The clip with every face's box, label and attention drawn (as ``deep-emotion predict
+    CLIP --annotate``), made on request, in memory, and kept for this clip and rate."""
+    from dashboard import resources, video
+    from deep_emotion.video.annotate import draw_clip
+
+    key = st.session_state.get("video_key")
+    if st.button("Draw the faces on the clip", key="video_draw",
+                 help="Every frame again, with each face's box, label and the spatial "
+                      "transformer's attention; then a download."):
+        with st.spinner("Drawing every frame…"), resources.model_lock(ckpt_name):
+            data = draw_clip(upload.getvalue(), upload.name, timeline.moments,
+                             resources.checkpoint(ckpt_name), limits=video.PAGE_LIMITS)
+        st.session_state["video_drawn"] = (key, data)
+    drawn = st.session_state.get("video_drawn")
+    if drawn and drawn[0] == key:
+        stem = upload.name.rsplit(".", 1)[0]
+        st.download_button("Clip with the faces drawn (MP4)", drawn[1], f"{stem}_faces.mp4",
+                           "video/mp4", key="dl_drawn")
