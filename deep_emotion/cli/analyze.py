@@ -13,10 +13,10 @@ from deep_emotion.cli import add_data_dir
 from deep_emotion.cli.sources import add_data_source, data_spec
 from deep_emotion.checkpoints import load_checkpoint
 from deep_emotion.explain import AnalyzeConfig, analysis_path, analyze
-from deep_emotion.explain.analyze import data_analysis_path
+from deep_emotion.explain.analyze import STAGES, data_analysis_path
 
 NAME = "analyze"
-HELP = "precompute region, faithfulness and sanity analyses of a checkpoint"
+HELP = "precompute region, faithfulness, sanity and knock-out analyses of a checkpoint"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,6 +41,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--redo-regions", action="store_true",
                         help="recompute stage 1 even when the analysis already there has it for "
                              "these weights and settings")
+    parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES),
+                        metavar="STAGE",
+                        help=f"compute only these ({' '.join(STAGES)}; default all); the others "
+                             "are taken over from the analysis already written for these weights")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     add_data_source(parser, "analyse this dataset instead of the card's test split: your own "
                             "labelled folder:PATH or csv:FILE, or a dataset name (written to "
@@ -64,7 +68,7 @@ def run(args: argparse.Namespace) -> dict:
     ckpt = load_checkpoint(args.checkpoint)
     result = analyze(ckpt, data_dir=args.data_dir, config=config, progress=not args.quiet,
                      resume=not args.restart, reuse_regions=not args.redo_regions, data=data,
-                     out=args.out)
+                     out=args.out, stages=tuple(args.stages))
     if "format" not in result:  # a torchrun rank other than 0: rank 0 writes the file
         return {"checkpoint": ckpt.name, "rank": result["rank"], "seconds": result["seconds"],
                 "merged_by_rank_0": True}
@@ -76,7 +80,15 @@ def run(args: argparse.Namespace) -> dict:
                                  "insertion_auc": r["insertion_auc"]}
                              for m, r in result["faithfulness"]["methods"].items()},
             "sanity": {m: r.get("verdict", "passes" if r["passed"] else "fails")
-                       for m, r in result["sanity"]["methods"].items()}}
+                       for m, r in result["sanity"]["methods"].items()},
+            "knockout": _largest_drops(result.get("knockout", {}))}
+
+
+def _largest_drops(knockout: dict) -> dict:
+    """Per emotion, the region whose knock-out lowers the true class's probability most."""
+    emotions = {e for cells in knockout.values() for e in cells}
+    return {e: max(((r, cells[e]["probability_drop"]) for r, cells in knockout.items()
+                    if e in cells), key=lambda t: t[1]) for e in sorted(emotions)}
 
 
 def render(result: dict) -> str:
@@ -88,4 +100,7 @@ def render(result: dict) -> str:
     for m, r in result["faithfulness"].items():
         sanity = result["sanity"].get(m, "-")
         lines.append(f"{m:>15}  {r['deletion_auc']:>27.3f}  {r['insertion_auc']:>22.3f}  {sanity}")
+    for emotion, (region, drop) in result.get("knockout", {}).items():
+        lines.append(f"knock-out: {emotion} loses most without the {region} "
+                     f"(probability drop {drop:.3f})")
     return "\n".join(lines)

@@ -13,11 +13,18 @@ with that fold's network):
    paired comparison with the random map on the same faces.
 3. **Sanity** (a smaller seeded sample): cascading randomisation per method, with the interval
    of the mean similarity and a verdict read off it (``metrics.SanityCheck``).
+4. **Knock-outs** (every test face, stage 1's chunks): each of the seven named regions filled
+   with each occlusion baseline, and a random region of the same area, per emotion
+   (``knockout.py``); then the agreement of the network's region rankings with each human
+   reference (``human.py``).
 
 Stages 2 and 3 sample from the test faces of every network together (each face explained by
 the network that did not train on it), so a cross-validated checkpoint reaches the sample size
 that one fold's test faces could not.  Stage 1 is taken over from an earlier analysis of the
 same weights with the same stage-1 settings, so refreshing stages 2 and 3 costs only them.
+
+Any stage can be left out (``stages``): it is then taken over from the analysis already
+written for the same weights, so adding the knock-outs to a shipped analysis costs only them.
 
 Stages run in chunks; state is saved to ``NAME.analysis.partial.npz`` after each, so an
 interrupted run resumes where it stopped (with the same settings), and is removed at the end.
@@ -29,7 +36,7 @@ import datetime as _dt
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -41,19 +48,28 @@ from deep_emotion.distributed import distributed_env
 from deep_emotion.checkpoints import Checkpoint, code_commit, load_checkpoint, resolve
 from deep_emotion.data import FaceDataset
 from deep_emotion.explain.attributions import METHODS, make_explainer
+from deep_emotion.explain.face import BASELINES
+from deep_emotion.explain.human import human_agreement, references_about
+from deep_emotion.explain.knockout import knockout_summary
 from deep_emotion.explain.metrics import AGREEMENT_TOP, SanityCheck, faithfulness_summary
 from deep_emotion.explain.regions import region_layout, region_scores
 from deep_emotion.explain.stages import (Part, State, add_chunk, chunk_result, empty_state,
-                                         region_chunks, sample_parts, trust_stages)
+                                         joined_knockout, knockout_stage, region_chunks,
+                                         sample_parts, trust_stages)
 
 __all__ = ["AnalyzeConfig", "analyze", "analysis_path", "data_analysis_path", "load_analysis",
-           "ANALYSIS_FORMAT"]
+           "ANALYSIS_FORMAT", "STAGES"]
 
 ANALYSIS_FORMAT = "deep-emotion-analysis/1"
 # Keys of an analysis that stage 1 alone determines, and the settings it depends on.
 REGION_KEYS = ("faces", "source", "counts", "regions", "region_sensitivity", "class_mean_maps",
                "agreement")
 REGION_SETTINGS = ("window", "stride", "region_methods", "histogram_bins")
+TRUST_SETTINGS = ("trust_methods", "trust_stride", "faithfulness_faces", "sanity_faces", "steps")
+# What ``stages`` may name, and the keys each writes (taken over when it is left out).
+STAGES = ("regions", "trust", "knockout")
+STAGE_KEYS = {"regions": REGION_KEYS, "trust": ("faithfulness", "sanity"),
+              "knockout": ("knockout", "knockout_settings", "human_agreement", "human_references")}
 INTERVAL = "95% percentile bootstrap over the faces (2000 resamples)"
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 
@@ -74,12 +90,18 @@ class AnalyzeConfig:
     chunk: int = 64                  # faces per resumable unit of stage 1
     batch_size: int = 256            # images per forward pass in occlusion
     histogram_bins: int = 20         # agreement histogram over [-1, 1]
+    knockout_baselines: tuple[str, ...] = BASELINES  # region fills; the first is the primary
+                                     # one (the Explain page's default) and fills the random
+                                     # same-area region too
     seed: int = 0                    # face samples, random maps, randomised layers
 
     def __post_init__(self) -> None:
         for m in self.region_methods + self.trust_methods:
             if m not in METHODS:
                 raise ValueError(f"unknown method {m!r}; available: {sorted(METHODS)}")
+        if not self.knockout_baselines or not set(self.knockout_baselines) <= set(BASELINES):
+            raise ValueError(f"knockout_baselines must name some of {BASELINES}, got "
+                             f"{self.knockout_baselines}")
         if "stn" not in self.region_methods or "occlusion" not in self.region_methods:
             raise ValueError("region_methods must include 'stn' and 'occlusion' (agreement)")
 
@@ -177,7 +199,7 @@ def _test_parts(ckpt: Checkpoint, data_dir) -> tuple[list[Part], str]:
 def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None = None,
             config: AnalyzeConfig = AnalyzeConfig(), progress: bool | Callable = True,
             resume: bool = True, reuse_regions: bool = True, data: FaceDataset | None = None,
-            out: str | Path | None = None) -> dict:
+            out: str | Path | None = None, stages: Sequence[str] = STAGES) -> dict:
     """Compute the analyses of a checkpoint and write them to ``analysis_path(checkpoint)``.
 
     Args:
@@ -193,6 +215,8 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
         data: analyse these faces instead of the card's test split (a user's dataset; rows of
             classes the network lacks are left out); written to ``data_analysis_path``.
         out: write the analyses here instead.
+        stages: the stages to compute (``STAGES``); each one left out is taken over as it is
+            from the analysis already written for the same weights (an error if there is none).
 
     Returns:
         The analysis dict, with keys ``format``, ``checkpoint``, ``faces``, ``classes``,
@@ -202,6 +226,9 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
         ``agreement`` {per_emotion: {emotion: {spearman: summary, topk_iou: summary}}},
         ``faithfulness`` {methods: {method: {deletion_auc, insertion_auc, intervals, curves}}},
         ``sanity`` {methods: {method: {layers, mean_spearman, interval, verdict, passed}}},
+        ``knockout`` {region: {emotion: {recall_drop, probability_drop, low, high, ...}}}
+        (``knockout.knockout_summary``) with ``knockout_settings``, ``human_agreement``
+        {source: {emotion: {spearman, low, high, p, measures}}} (``human.human_agreement``),
         ``seconds`` per stage.
     """
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
@@ -211,38 +238,103 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
         (data.sha256[:16] if data is not None else "")
     state = State.load(partial, digest) if resume else State()
     total = sum(len(p.data) for p in parts)
-    earlier = _reusable_regions(out_path, ckpt, config) if reuse_regions and data is None else None
+    kept = _taken_over(out_path, ckpt, config, stages, reuse_regions and data is None)
     rank, world = distributed_env()
     if world > 1:
         from deep_emotion.explain.shards import run_sharded
 
-        state, seconds = run_sharded(parts, ckpt, config, partial, digest, rank, world, progress)
+        state, seconds = run_sharded(parts, ckpt, config, partial, digest, rank, world, progress,
+                                     skip=set(kept))
         if state is None:  # a rank other than 0: rank 0 merges its shard and writes the file
             return {"rank": rank, "seconds": seconds}
     else:
-        seconds = _run_stages(parts, ckpt, config, state, partial, digest, earlier, progress)
+        seconds = _run_stages(parts, ckpt, config, state, partial, digest, kept, progress)
     sampled = {stage: sum(len(rows) for _, rows in sample_parts(parts, n, config.seed))
                for stage, n in (("faithfulness", config.faithfulness_faces),
                                 ("sanity", config.sanity_faces))}
     result = _assemble(ckpt, config, state, ckpt.classes, source, total, seconds, sampled)
-    if earlier is not None:
-        result |= {k: earlier[k] for k in REGION_KEYS}
+    _take_over(result, kept)
+    knock = joined_knockout(state.knock, len(region_chunks(parts, config.chunk)))
+    if "knockout" not in kept and knock is not None:
+        result |= _knockout_results(knock, result, config)
     if data is not None:  # another dataset than the card's: say which, with its manifest
         result["dataset"] = {"name": data.name, "sha256": data.sha256, "rows": len(data),
                              **{k: v for k, v in data.meta.items() if k == "manifest"}}
     return _write(result, out_path, partial)
 
 
-def _run_stages(parts, ckpt, config, state, partial, digest, earlier, progress) -> dict:
-    """All three stages in this process (stage 1 skipped when ``earlier`` holds it); seconds
-    per stage."""
+def _taken_over(path: Path, ckpt: Checkpoint, config: AnalyzeConfig, stages: Sequence[str],
+                reuse_regions: bool) -> dict[str, dict]:
+    """{stage: the earlier analysis} for each stage taken over rather than computed: those
+    left out of ``stages``, and stage 1 when ``reuse_regions`` finds it with the same settings.
+
+    Raises:
+        ValueError: on an unknown stage, or a left-out stage the earlier analysis lacks.
+    """
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown:
+        raise ValueError(f"unknown stage(s) {unknown}; stages are {list(STAGES)}")
+    kept = {}
+    if reuse_regions:
+        earlier = _reusable_regions(path, ckpt, config)
+        kept = {"regions": earlier} if earlier is not None else {}
+    left_out = [s for s in STAGES if s not in stages]
+    if left_out:
+        earlier = _earlier(path, ckpt)
+        missing = [s for s in left_out if s != "knockout" and
+                   (earlier is None or not all(k in earlier for k in STAGE_KEYS[s]))]
+        if missing:
+            raise ValueError(f"{path} has no {', '.join(missing)} stage of these weights to take "
+                             f"over; compute every stage")
+        kept |= {s: earlier for s in left_out}
+    return kept
+
+
+def _take_over(result: dict, kept: dict[str, dict]) -> None:
+    """Copy each taken-over stage's keys, settings and seconds from the earlier analysis."""
+    for stage, earlier in kept.items():
+        result |= {k: earlier[k] for k in STAGE_KEYS[stage] if k in earlier}
+        settings = REGION_SETTINGS if stage == "regions" else TRUST_SETTINGS if \
+            stage == "trust" else ("knockout_baselines",)
+        for k in settings:
+            if k in earlier.get("config", {}):
+                result["config"][k] = earlier["config"][k]
+        for k in ((stage,) if stage != "trust" else STAGE_KEYS["trust"]):
+            if k in earlier.get("seconds", {}):
+                result["seconds"][k] = earlier["seconds"][k]
+
+
+def _knockout_results(knock: dict, result: dict, config: AnalyzeConfig) -> dict:
+    """``knockout``, ``knockout_settings``, ``human_agreement`` and ``human_references`` (each
+    source's provenance) from the per-face arrays."""
+    labels = knock["labels"]
+    summary = knockout_summary(knock, labels, result["classes"],
+                               baselines=config.knockout_baselines, seed=config.seed)
+    settings = {"baselines": list(config.knockout_baselines),
+                "primary": config.knockout_baselines[0], "target": "true class",
+                "random": "the region's own mask moved by a random offset (wrapping round the "
+                          "frame), one per face and region, filled with the primary baseline",
+                "low_high": "interval of the recall drop", "interval": INTERVAL,
+                "faces": int(len(labels))}
+    return {"knockout": summary, "knockout_settings": settings,
+            "human_agreement": human_agreement(result, summary, knock, seed=config.seed),
+            "human_references": references_about()}
+
+
+def _run_stages(parts, ckpt, config, state, partial, digest, kept, progress) -> dict:
+    """Every stage not in ``kept`` in this process; seconds per stage computed."""
     started, total = time.perf_counter(), sum(len(p.data) for p in parts)
-    if earlier is None and (state.counts is None or state.done < total):
-        _regions_stage(parts, ckpt, config, state, partial, digest, total, progress)
-    seconds = {"regions": earlier["seconds"].get("regions") if earlier
-               else round(time.perf_counter() - started, 1)}
-    seconds.update(trust_stages(parts, ckpt, config, state.trust,
-                                lambda: state.save(partial, digest), progress))
+    seconds = {}
+    if "regions" not in kept:
+        if state.counts is None or state.done < total:
+            _regions_stage(parts, ckpt, config, state, partial, digest, total, progress)
+        seconds["regions"] = round(time.perf_counter() - started, 1)
+    if "trust" not in kept:
+        seconds.update(trust_stages(parts, ckpt, config, state.trust,
+                                    lambda: state.save(partial, digest), progress))
+    if "knockout" not in kept:
+        seconds["knockout"] = knockout_stage(parts, ckpt, config, state.knock,
+                                             lambda: state.save(partial, digest), progress)
     return seconds
 
 
@@ -269,14 +361,21 @@ def _regions_stage(parts, ckpt, config, state, partial, digest, total, progress)
     bar.close()
 
 
-def _reusable_regions(path: Path, ckpt: Checkpoint, config: AnalyzeConfig) -> dict | None:
-    """The analysis at ``path`` when its stage 1 matches these weights and settings, else None."""
+def _earlier(path: Path, ckpt: Checkpoint) -> dict | None:
+    """The analysis at ``path`` when it was made for these weights, else None."""
     try:
         earlier = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
     same = (earlier.get("format") == ANALYSIS_FORMAT
-            and earlier.get("weights_sha256") == ckpt.card.get("weights_sha256")
+            and earlier.get("weights_sha256") == ckpt.card.get("weights_sha256"))
+    return earlier if same else None
+
+
+def _reusable_regions(path: Path, ckpt: Checkpoint, config: AnalyzeConfig) -> dict | None:
+    """The analysis at ``path`` when its stage 1 matches these weights and settings, else None."""
+    earlier = _earlier(path, ckpt)
+    same = (earlier is not None
             and all(k in earlier for k in REGION_KEYS)
             and all(json.dumps(earlier.get("config", {}).get(k)) == json.dumps(list(v) if isinstance(v, tuple) else v)
                     for k, v in asdict(config).items() if k in REGION_SETTINGS))

@@ -4,7 +4,9 @@ Stage 1 is cut into chunks of test faces (``region_chunks``), each reduced to pe
 sums and per-face agreement (``chunk_result``) and accumulated in a fixed order
 (``add_chunk``), so the sums are the same however the chunks were computed.  Stages 2 and 3
 are (stage, method) tasks (``trust_tasks``) over one seeded sample pooled over every
-network's test faces (``sample_parts``).  ``State`` is what a run accumulates and saves.
+network's test faces (``sample_parts``).  The knock-out stage takes the chunks of stage 1
+(``knockout_chunk``, per-face results kept by chunk index).  ``State`` is what a run
+accumulates and saves.
 """
 
 from __future__ import annotations
@@ -19,14 +21,16 @@ import torch
 from tqdm import tqdm
 
 from deep_emotion.data import FaceDataset
-from deep_emotion.explain.attributions import make_explainer
+from deep_emotion.explain.attributions import inference_copy, make_explainer
+from deep_emotion.explain.knockout import knockout_faces, region_masks
 from deep_emotion.explain.metrics import (AGREEMENT_TOP, deletion_curve, insertion_curve,
                                           random_maps, sanity_check, spearman, topk_iou)
-from deep_emotion.explain.regions import class_map_sums
+from deep_emotion.explain.regions import REGIONS, class_map_sums, region_layout, region_scores
 from deep_emotion.model import DeepEmotion
 
 __all__ = ["Part", "State", "region_chunks", "chunk_result", "empty_state", "add_chunk",
-           "trust_tasks", "trust_stages", "sample_parts", "faithfulness", "sanity"]
+           "trust_tasks", "trust_stages", "sample_parts", "faithfulness", "sanity",
+           "knockout_chunk", "knockout_stage", "joined_knockout"]
 
 # ``config`` below is always an ``analyze.AnalyzeConfig`` (not imported: ``analyze`` imports this
 # module, and the units of work need only its attributes).
@@ -52,11 +56,15 @@ class State:
     agree_rho: list = field(default_factory=list)
     agree_iou: list = field(default_factory=list)
     trust: dict = field(default_factory=dict)     # stage -> method -> result (JSON-able)
+    knock: dict = field(default_factory=dict)     # chunk index -> knockout_chunk arrays
 
     def save(self, path: Path, digest: str) -> None:
         arrays = {f"sums_{k}": v for k, v in self.sums.items()}
+        arrays |= {f"k{k}_{name}": v for k, r in self.knock.items() for name, v in r.items()}
         tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, digest=digest, done=self.done, counts=self.counts, labels=self.labels,
+        if self.counts is not None:  # None while stage 1 is taken over from an earlier file
+            arrays["counts"] = self.counts
+        np.savez(tmp, digest=digest, done=self.done, labels=self.labels,
                  rho=self.agree_rho, iou=self.agree_iou, trust=json.dumps(self.trust), **arrays)
         tmp.replace(path)
 
@@ -67,10 +75,22 @@ class State:
         z = np.load(path, allow_pickle=False)
         if str(z["digest"]) != digest:
             return cls()
+        counts = z["counts"] if "counts" in z.files else None
         return cls(done=int(z["done"]),
                    sums={k[5:]: z[k] for k in z.files if k.startswith("sums_")},
-                   counts=z["counts"], labels=z["labels"].tolist(), agree_rho=z["rho"].tolist(),
-                   agree_iou=z["iou"].tolist(), trust=json.loads(str(z["trust"])))
+                   counts=counts, labels=z["labels"].tolist(), agree_rho=z["rho"].tolist(),
+                   agree_iou=z["iou"].tolist(), trust=json.loads(str(z["trust"])),
+                   knock=knock_arrays(z))
+
+
+def knock_arrays(z) -> dict[int, dict]:
+    """The knock-out chunks ``k{index}_{name}`` of a saved state or shard file."""
+    chunks: dict[int, dict] = {}
+    for key in z.files:
+        if key[0] == "k" and key[1:2].isdigit():
+            k, name = key[1:].split("_", 1)
+            chunks.setdefault(int(k), {})[name] = z[key]
+    return chunks
 
 
 def region_chunks(parts: list[Part], chunk: int) -> list[tuple[int, int, int]]:
@@ -190,3 +210,49 @@ def sanity(picks, ckpt, method, config) -> dict:
         layers = check.layers
     return {"layers": layers, "similarity": torch.cat(sims, 1).tolist(),
             "threshold": check.threshold}
+
+
+def knockout_chunk(nets: tuple, part: Part, lo: int, hi: int, first_row: int, pre, config,
+                   masks: np.ndarray) -> dict:
+    """The knock-out stage on rows lo:hi of one part: the ``knockout.knockout_faces`` arrays
+    (face axis last), the labels, and each face's STN attention share per region (len(REGIONS),
+    B), which the attention ranking's interval resamples.  ``nets`` is (a fast inference copy
+    of the network, its STN explainer); ``first_row`` is the part's first global row."""
+    fast, attention = nets
+    images, labels = part.data.images[lo:hi], part.data.labels[lo:hi]
+    out = knockout_faces(fast, images, labels, pre, rows=np.arange(lo, hi) + first_row,
+                         masks=masks, baselines=config.knockout_baselines, seed=config.seed,
+                         batch_size=config.batch_size)
+    shares = region_scores(attention.attribute(pre.to_input(images)).maps)
+    return out | {"labels": labels.numpy(), "stn_shares": np.stack([shares[r] for r in REGIONS])}
+
+
+def knockout_stage(parts: list[Part], ckpt, config, knock: dict, save, progress,
+                   mine=lambda k: True) -> float:
+    """The knock-out stage over stage 1's chunks that ``mine(k)`` accepts and ``knock`` lacks,
+    into ``knock`` {chunk index: arrays}, ``save()`` after each; returns its seconds."""
+    started, pre = time.perf_counter(), ckpt.preprocessing
+    masks = region_masks(region_layout(size=pre.size))
+    units = region_chunks(parts, config.chunk)
+    offsets = np.cumsum([0] + [len(p.data) for p in parts])
+    todo = [k for k in range(len(units)) if mine(k) and k not in knock]
+    nets: dict = {}
+    for n, k in enumerate(tqdm(todo, desc=f"{ckpt.name}: knock-outs", unit="chunk",
+                               disable=progress is not True)):
+        i, lo, hi = units[k]
+        if i not in nets:
+            nets = {i: (inference_copy(parts[i].model), make_explainer("stn", parts[i].model, pre))}
+        knock[k] = knockout_chunk(nets[i], parts[i], lo, hi, int(offsets[i]), pre, config, masks)
+        save()
+        if callable(progress):
+            progress("knockout", n + 1, len(todo))
+    return round(time.perf_counter() - started, 1)
+
+
+def joined_knockout(knock: dict, chunks: int) -> dict | None:
+    """Every chunk's arrays joined along the face axis in chunk order (the input order);
+    None while a chunk is missing."""
+    if any(k not in knock for k in range(chunks)):
+        return None
+    return {name: np.concatenate([knock[k][name] for k in range(chunks)], axis=-1)
+            for name in knock[0]}
