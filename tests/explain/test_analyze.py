@@ -170,7 +170,13 @@ def test_trust_stages_carry_intervals_and_verdicts(random_checkpoint, fake_data)
     for kind in ("deletion", "insertion"):
         mean, low, high = occlusion[kind]["interval"]
         assert low <= mean <= high and mean == pytest.approx(occlusion[f"{kind}_auc"], abs=1e-3)
-        assert occlusion[kind]["beats_random"] in (True, False, None)
+        # the verdict is the side of 0 on which the whole paired difference lies, if any:
+        # below for deletion (faster to fall), above for insertion (faster to rise)
+        diff, low, high = occlusion[kind]["vs_random"]
+        better, worse = (high < 0, low > 0) if kind == "deletion" else (low > 0, high < 0)
+        assert occlusion[kind]["beats_random"] is (True if better else False if worse else None)
+        random_auc = result["faithfulness"]["methods"]["random"][f"{kind}_auc"]
+        assert diff == pytest.approx(occlusion[f"{kind}_auc"] - random_auc, abs=1e-3)
     assert "deletion" not in result["faithfulness"]["methods"]["random"]
     for check in result["sanity"]["methods"].values():
         assert check["faces"] == 2 and check["verdict"] == "undefined"  # 2 faces: no verdict
@@ -203,3 +209,57 @@ def test_trust_samples_pool_the_test_faces_of_every_network():
     picks = stages.sample_parts(parts, 7, seed=0)
     assert sum(len(rows) for _, rows in picks) == 7
     assert all(rows.max() < len(part.data) for part, rows in picks)
+
+
+def test_faithfulness_verdicts_say_which_way_each_curve_should_go():
+    """Deletion: a faithful map's curve falls faster than the random map's (lower AUC);
+    insertion: it rises faster (higher AUC).  Both make occlusion beat random here."""
+    fractions = [0.0, 0.5, 1.0]
+    flat = torch.linspace(0.6, 0.7, 12)[:, None].repeat(1, 3)
+    faithful = {"deletion": (flat * torch.tensor([1.0, 0.5, 0.2])).tolist(),
+                "insertion": (flat * torch.tensor([0.2, 0.9, 1.0])).tolist(),
+                "fractions": fractions}
+    random = {"deletion": flat.tolist(), "insertion": (flat * 0.5).tolist(), "fractions": fractions}
+    summary = analyze_module._faithfulness_summary(faithful, random, seed=0)
+    assert summary["deletion"]["beats_random"] is True
+    assert summary["insertion"]["beats_random"] is True
+    assert summary["deletion_auc"] < analyze_module._faithfulness_summary(random, None, 0)[
+        "deletion_auc"]
+
+
+class _Faces:
+    """The one attribute of a dataset the trust stages read."""
+
+    def __init__(self, images: torch.Tensor):
+        self.images = images
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def test_a_sanity_array_pools_every_network_with_each_face_judged_on_its_own_network():
+    """A cross-validated checkpoint: each fold's sampled faces are explained and randomised on
+    that fold's network, and the array holds them side by side in fold order."""
+    from types import SimpleNamespace
+
+    torch.manual_seed(0)
+    nets = [DeepEmotion(DeepEmotionConfig()).eval() for _ in range(2)]
+    g = torch.Generator().manual_seed(1)
+    parts = [stages.Part(net, _Faces(torch.randint(0, 256, (n, 48, 48), generator=g,
+                                                   dtype=torch.uint8)), f"fold{i}")
+             for i, (net, n) in enumerate(zip(nets, (3, 2)))]
+    ckpt = SimpleNamespace(preprocessing=DEFAULT_PREPROCESSING)
+    config = replace(SMALL, trust_stride=16)
+    picks = stages.sample_parts(parts, 5, seed=0)
+    pooled = stages.sanity(picks, ckpt, "occlusion", config)
+    similarity = torch.tensor(pooled["similarity"], dtype=torch.float64)
+    assert similarity.shape == (11, 5) and pooled["layers"] == randomisation_order(nets[0])
+    start = 0
+    for part, rows in picks:
+        explainer = make_explainer("occlusion", part.model, DEFAULT_PREPROCESSING,
+                                   **config.params("occlusion", "trust"))
+        own = sanity_check(explainer, DEFAULT_PREPROCESSING.to_input(part.data.images[rows]),
+                           seed=config.seed).similarity
+        torch.testing.assert_close(similarity[:, start:start + len(rows)], own.double(),
+                                   equal_nan=True)
+        start += len(rows)
