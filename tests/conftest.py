@@ -27,9 +27,14 @@ def data_root() -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Parsed-dataset caches go to a per-session temp dir unless a test sets its own."""
+    """Parsed-dataset caches go to a per-session temp dir unless a test sets its own; under
+    pytest-xdist (``-n N``) each worker gets a folder of its own inside a given cache, so two
+    processes never write the same cache file."""
     if "DEEP_EMOTION_CACHE" not in os.environ:
         monkeypatch.setenv("DEEP_EMOTION_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+    elif os.environ.get("PYTEST_XDIST_WORKER"):
+        monkeypatch.setenv("DEEP_EMOTION_CACHE", str(Path(os.environ["DEEP_EMOTION_CACHE"])
+                                                     / os.environ["PYTEST_XDIST_WORKER"]))
 
 
 @pytest.fixture
