@@ -153,3 +153,14 @@ def test_the_video_pages_clip_is_drawn_in_memory_as_the_command_line_draws_it(
     for a, b in zip(page, command):
         assert np.abs(a.astype(int) - b.astype(int)).mean() < 1.0
     assert _stream(cli) == (320, 240, 10.0)
+
+
+def test_annotate_on_a_photo_says_it_draws_on_videos(random_checkpoint, tmp_path, capsys):
+    from PIL import Image
+
+    photo = tmp_path / "grey.png"
+    Image.new("RGB", (64, 64), (90, 90, 90)).save(photo)
+    assert main(["predict", str(photo), "--checkpoint", str(random_checkpoint), "--annotate",
+                 str(tmp_path / "out.mp4")]) == 2
+    assert "--annotate draws on a video" in capsys.readouterr().err
+    assert not (tmp_path / "out.mp4").exists()
