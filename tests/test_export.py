@@ -162,6 +162,7 @@ def test_export_on_the_command_line(random_checkpoint, tmp_path, faces):
 @pytest.mark.parametrize("args, message", [
     (["--format", "tflite"], "export format 'tflite' is not supported; use one of onnx"),
     (["--checkpoint", "no_such_network"], "no checkpoint 'no_such_network'"),
+    (["--out", "/proc/no_such_folder/m.onnx"], "cannot be written"),
 ])
 def test_bad_export_requests_are_one_line_and_exit_2(random_checkpoint, tmp_path, args, message):
     result = _cli("export", "--checkpoint", random_checkpoint, "--out", tmp_path / "m.onnx", *args)

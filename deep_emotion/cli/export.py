@@ -33,7 +33,10 @@ def run(args: argparse.Namespace) -> dict:
         raise ValueError(f"export format {args.format!r} is not supported; use one of "
                          f"{', '.join(EXPORT_FORMATS)}")
     ckpt = load_checkpoint(args.checkpoint)
-    out = export_checkpoint(ckpt, args.out, args.format)
+    try:
+        out = export_checkpoint(ckpt, args.out, args.format)
+    except OSError as e:  # a folder that cannot be made or written: one line, not a traceback
+        raise ValueError(f"{args.out}: cannot be written ({e.strerror or e})") from e
     size = ckpt.preprocessing.size
     return {"checkpoint": ckpt.name, "format": args.format, "out": str(out),
             "bytes": out.stat().st_size, "input": {INPUT_NAME: ["batch", 1, size, size]},
