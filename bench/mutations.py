@@ -1,6 +1,6 @@
 """Mutation check: one-line bugs planted in the code, each of which named tests must catch.
 
-    python bench/mutations.py              # every mutation (a few minutes on two cores)
+    python bench/mutations.py              # every mutation (about 25 minutes on two cores)
     python bench/mutations.py --list       # what is mutated, and which tests must catch it
     python bench/mutations.py --only "occlusion sign" --only "bomb limit"
 
