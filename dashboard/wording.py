@@ -213,4 +213,29 @@ GLOSSARY = {
             "the test set once while the others train.",
     "TTA (test-time augmentation)": "Averaging the network's answer over mirrored or cropped "
                                     "copies of the face.",
+    "Knock-out": "Hide one whole face region (fill it with the baseline) on every test face "
+                 "and measure what the network loses: the share of an emotion's faces it no "
+                 "longer recognises (recall drop) and how far the true emotion's probability "
+                 "falls (probability drop). An attribution map says where the network is "
+                 "sensitive; a knock-out says what it needs.",
+    "Random region of the same area": "The knock-out's comparison: the region's own shape moved "
+                                      "to a random place on the face. A region matters beyond "
+                                      "'any patch that size' only when hiding it costs more.",
+    "Human reference": "Published data on which face regions people use to recognise each "
+                       "emotion, reduced to the same seven regions. Each source is shown on its "
+                       "own: they disagree with each other, so none is the truth.",
+    "Tile uncovering (Wegrzyn et al. 2017)": "A face hidden behind 48 tiles is uncovered one "
+                                              "random tile at a time until the observer names "
+                                              "the expression; tiles uncovered in short, "
+                                              "correct trials were the useful ones. 94 "
+                                              "observers, public-domain data.",
+    "FACS prototypes (action units)": "The Facial Action Coding System describes an expression "
+                                      "as action units, single muscle movements such as the "
+                                      "lip corner puller; each basic emotion's prototype lists "
+                                      "the units of its posed, textbook version. Templates, "
+                                      "not a measurement of where people look.",
+    "Permutation test (chance)": "How often a rank correlation at least this high comes from "
+                                 "shuffling the regions at random (every one of the 5,040 "
+                                 "orders of seven regions); a small p means more agreement "
+                                 "than chance.",
 }

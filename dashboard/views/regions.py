@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from dashboard import figures, resources, widgets, wording
+from dashboard import figures, people, resources, widgets, wording
 from deep_emotion.explain.verdicts import stn_finding
 
 __all__ = ["render"]
@@ -31,6 +31,7 @@ def render() -> None:
     _class_means(analyses, methods, labels)
     _region_shares(analyses, methods, labels)
     _agreement(analyses.get("agreement", {}))
+    _people(analyses, ckpt_name, data_label)
 
 
 def _heading(ckpt_name: str, analyses: dict, data_label: str | None) -> str:
@@ -101,3 +102,65 @@ def _agreement(agreement: dict) -> None:
         {e: v.get(measure, {}) for e, v in agreement["per_emotion"].items()},
         title="STN vs occlusion per emotion (median, quartiles)",
         measure=words.get(measure, measure)), key="agreement_fig", config=figures.PLOTLY_CONFIG)
+
+
+def _people(analyses: dict, ckpt_name: str, data_label: str | None) -> None:
+    """Where the network looks (attribution, attention), what it needs (knock-out), and where
+    people look, per emotion and per human source; never one "ground truth"."""
+    st.subheader("Does the network look where people look?")
+    if not people.has_people(analyses):
+        st.info("This analysis has no region knock-outs yet. Run `deep-emotion analyze "
+                f"--checkpoint {ckpt_name} --stages knockout` to add them.")
+        return
+    refs = analyses.get("human_references", {})
+    st.caption("For each emotion, the network's most important regions three ways: where its "
+               "attribution map (occlusion) and its attention (STN) put the most weight per "
+               "pixel, and which regions it needs, measured by a knock-out: the region hidden "
+               "on every face and the drop of the true emotion's probability. Beside them, the "
+               "regions people rely on, from each human reference separately (they disagree "
+               "with each other, so none is the truth). Agreement is the rank correlation of "
+               "the knock-out ranking with each source, its 95% bootstrap interval over the "
+               "faces and a permutation test against chance.")
+    for about in refs.values():
+        st.caption(f"**{about.get('name')}**: {about.get('paradigm')}; "
+                   f"{about.get('observers') or 'no'} observers. "
+                   + (f"_{about['caution'].capitalize()}._" if about.get("caution") else ""))
+    table = people.top_regions_table(analyses)
+    st.dataframe(table, hide_index=True, key="people_table")
+    for sentence, reading in people.readings(analyses):
+        {"agreement": st.success, "disagreement": st.warning}.get(reading, st.info)(sentence)
+    cases = people.failure_cases(analyses)
+    if cases:
+        st.markdown("**Where the network and people part ways**\n\n"
+                    + "\n".join(f"- {c}" for c in cases))
+    emotions = list(table["Emotion"])
+    emotion = st.selectbox("Emotion to knock out", emotions, key="knockout_emotion")
+    st.plotly_chart(people.knockout_figure(analyses, emotion), key="knockout_fig",
+                    config=figures.PLOTLY_CONFIG)
+    _knockout_notes(analyses, emotion)
+    with st.expander("Every ranking compared with every source"):
+        st.dataframe(people.rankings_table(analyses), hide_index=True, key="people_rankings")
+    stem = f"{ckpt_name}_where_people_look" + ("_your_data" if data_label else "")
+    left, right = st.columns(2)
+    left.download_button("Table (CSV)", people.table_csv(table), f"{stem}.csv", "text/csv",
+                         key="people_csv")
+    right.download_button("Table (PNG)", lambda: people.table_png(
+        table, f"{ckpt_name}: does the network look where people look?"), f"{stem}.png",
+        "image/png", key="people_png")
+
+
+def _knockout_notes(analyses: dict, emotion: str) -> None:
+    """Which regions beat a random region of their size, and which depend on the fill."""
+    ko = analyses["knockout"]
+    settings = analyses.get("knockout_settings", {})
+    beats = [r for r, cells in ko.items() if cells.get(emotion, {}).get("exceeds_random")]
+    fill = [r for r, cells in ko.items() if cells.get(emotion, {}).get("baseline_sensitive")]
+    st.caption(f"{settings.get('faces', '?')} faces, each region filled with "
+               f"{settings.get('primary', 'black')}; the bars' 95% bootstrap interval is over "
+               f"the {emotion} faces. Hiding "
+               + (", ".join(beats) if beats else "no region")
+               + " costs more than hiding a random region of the same area.")
+    if fill:
+        st.caption("Filled with another baseline (" + ", ".join(settings.get("baselines", [])[1:])
+                   + "), the drop for " + ", ".join(fill) + " falls outside that interval: the "
+                   "fill, not only the region, changes what the network sees.")

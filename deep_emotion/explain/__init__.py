@@ -33,8 +33,14 @@ Public API (all re-exported here)::
     region_scores(maps, layout=None) -> {region: (B,) share of |map| mass}  (sums to 1)
     class_mean_maps(maps, labels, num_classes) -> (means (C,S,S), counts (C,))
 
+    # region knock-outs and where people look
+    knockout_faces(model, images_uint8, labels, pre, rows=, masks=region_masks()) -> per-face arrays
+    knockout_summary(per_face, labels, classes) -> {region: {emotion: {recall_drop, ...}}}
+    load_references() -> {source: Reference(key, about, emotions {emotion: {region: value}})}
+    rank_agreement(network, people) -> {spearman, p, p_below, chance_95}
+
     # precomputed analyses (``deep-emotion analyze``)
-    analyze(checkpoint, data_dir=None, config=AnalyzeConfig()) -> dict  (writes the file)
+    analyze(checkpoint, data_dir=None, config=AnalyzeConfig(), stages=STAGES) -> dict  (writes it)
     load_analysis(checkpoint) -> dict;  analysis_path(checkpoint) -> Path
 
 Coordinates: maps are aligned with the input face, pixel (i, j) centred at x = j, y = i.
@@ -49,6 +55,9 @@ from deep_emotion.explain.attributions import (ATTRIBUTED_OUTPUT, METHODS, OCCLU
                                                StnHeatmap, make_explainer)
 from deep_emotion.explain.face import (BASELINES, DEFAULT_METHODS, Explanation, FaceExplanation,
                                        FaceTrust, baseline_intensity, explain_face)
+from deep_emotion.explain.human import Reference, load_references, rank_agreement
+from deep_emotion.explain.knockout import (KNOCKOUT_REGIONS, knockout_faces, knockout_summary,
+                                           region_masks)
 from deep_emotion.explain.metrics import (AGREEMENT_TOP, SANITY_THRESHOLD, Curves, SanityCheck, deletion_curve,
                                           insertion_curve, random_maps, randomisation_order,
                                           sanity_check, spearman, topk_iou)
@@ -67,4 +76,6 @@ __all__ = [
     "SanityCheck", "sanity_check", "randomisation_order", "SANITY_THRESHOLD",
     "REGIONS", "RegionLayout", "region_layout", "region_scores", "class_mean_maps",
     "analyze", "AnalyzeConfig", "load_analysis", "analysis_path", "ANALYSIS_FORMAT",
+    "KNOCKOUT_REGIONS", "knockout_faces", "knockout_summary", "region_masks",
+    "Reference", "load_references", "rank_agreement",
 ]

@@ -223,7 +223,8 @@ def knockout_chunk(nets: tuple, part: Part, lo: int, hi: int, first_row: int, pr
     out = knockout_faces(fast, images, labels, pre, rows=np.arange(lo, hi) + first_row,
                          masks=masks, baselines=config.knockout_baselines, seed=config.seed,
                          batch_size=config.batch_size)
-    shares = region_scores(attention.attribute(pre.to_input(images)).maps)
+    # the STN's map is class-blind: the labels as targets spare the explainer a prediction
+    shares = region_scores(attention.attribute(pre.to_input(images), labels).maps)
     return out | {"labels": labels.numpy(), "stn_shares": np.stack([shares[r] for r in REGIONS])}
 
 

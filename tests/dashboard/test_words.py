@@ -17,8 +17,10 @@ TERMS = ("logit drop", "IoU", "bootstrap", "Grad-CAM", "integrated gradients", "
          "saliency", "precision", "recall", "F1", "window", "stride", "baseline", "occlusion",
          "STN", "TTA", "fold", "protocol", "sanity", "faithful", "AUC", "rank correlation",
          "checkpoint", "attribution", "spatial transformer", "confidence interval", "interval",
-         "fine-tuned")
-ALIASES = {"faithful": "faithfulness", "sanity": "sanity check", "interval": "confidence interval"}
+         "fine-tuned", "knock-out", "random region", "human reference", "permutation test",
+         "FACS", "tile")
+ALIASES = {"faithful": "faithfulness", "sanity": "sanity check", "interval": "confidence interval",
+           "tile": "tile uncovering"}
 
 
 def _everything_shown(at) -> str:
