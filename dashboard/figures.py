@@ -13,6 +13,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from deep_emotion.model import DeepEmotionConfig, describe_stages
+
 __all__ = ["photo_with_faces", "probability_bars", "map_overlay", "stn_outline",
            "confusion_matrix", "per_class_bars", "training_curves", "architecture_diagram",
            "region_bars", "class_mean_maps", "deletion_curves", "normalise_rows", "MAP_SCALE",
@@ -258,58 +260,69 @@ def training_curves(history: Sequence[Mapping[str, float]]) -> go.Figure:
     return fig
 
 
+def _diagram_rows(cfg: DeepEmotionConfig) -> tuple[list[tuple[str, str]], list[str], int]:
+    """The main row's (label, colour) boxes in running order, the localization row's labels,
+    and the index of the warp box in the main row (-1 without a transformer).
+
+    Sizes come from the config's own geometry (``feature_size``, ``loc_size``) and the
+    model's stage labels (``describe_stages``), never recomputed here.
+    """
+    s = cfg.image_size
+    first = f"input 1x{s}x{s}<br>standardised" if cfg.input_norm == "per_image" else f"input<br>1x{s}x{s}"
+    stages = [(label.replace(", ", "<br>", 1), "#bbdefb") for label in describe_stages(cfg.to_dict())]
+    if cfg.backbone == "paper":
+        f = cfg.feature_size
+        head = [(f"FC {cfg.channels * f * f}->{cfg.hidden}<br>ReLU", "#e1bee7")]
+    else:
+        head = []
+    head.append((f"FC ->{cfg.num_classes}<br>classes", "#e1bee7"))
+    if not cfg.use_stn:
+        return [(first, "#bbdefb"), *stages, *head], [], -1
+    warp = ("affine warp<br>grid_sample", "#c8e6c9")
+    (l1, l2), (k1, k2) = cfg.loc_channels, cfg.loc_kernels
+    loc = [f"conv {k1}x{k1} ({l1})<br>pool, ReLU", f"conv {k2}x{k2} ({l2})<br>pool, ReLU",
+           f"FC {l2 * cfg.loc_size ** 2}->{cfg.loc_hidden}->6<br>warp: shift, scale, turn"]
+    if cfg.layout == "paper":  # theta warps the feature maps
+        row = [(first, "#bbdefb"), *stages, warp, *head]
+        return row, loc, len(stages) + 1
+    return [(first, "#bbdefb"), warp, *stages, *head], loc, 1
+
+
 @_phone_ready
 def architecture_diagram(config: Mapping) -> go.Figure:
-    """Boxes and arrows of the two branches, the warp and the classifier, sized from ``config``."""
-    s, c = int(config.get("image_size", 48)), int(config.get("channels", 10))
-    f = s
-    for _ in range(2):
-        f = (f - 4) // 2
-    l1, l2 = config.get("loc_channels", (8, 10))
-    kernels = config.get("loc_kernels") or [config.get("loc_kernel", 3)] * 2
-    k1, k2 = (int(k) for k in kernels)
-    loc = s
-    for k in (k1, k2):
-        loc = (loc - k + 1) // 2
-    n = int(config.get("num_classes", 7))
-    paper = config.get("layout", "paper") == "paper"
-    stn = config.get("use_stn", True)
-    per_image = config.get("input_norm", "dataset") == "per_image"
-    first = f"input 1x{s}x{s}<br>standardised" if per_image else f"input<br>1x{s}x{s}"
-    feat = [first, f"2 conv 3x3 ({c})<br>pool, ReLU",
-            f"2 conv 3x3 ({c})<br>BN, pool, ReLU", f"dropout<br>{c}x{f}x{f}"]
-    boxes = [(i * 1.6, 0.0, t, "#bbdefb") for i, t in enumerate(feat)]
-    if stn:
-        boxes += [(1.6, 1.6, f"conv {k1}x{k1} ({l1})<br>pool, ReLU", "#ffe0b2"),
-                  (3.2, 1.6, f"conv {k2}x{k2} ({l2})<br>pool, ReLU", "#ffe0b2"),
-                  (4.8, 1.6, f"FC {l2 * loc * loc}->{config.get('loc_hidden', 32)}->6<br>warp: shift, scale, turn",
-                   "#ffe0b2"),
-                  (6.4, 0.0 if paper else 0.8, "affine warp<br>grid_sample", "#c8e6c9")]
-    boxes += [(8.0, 0.0, f"FC {c * f * f}->{config.get('hidden', 50)}<br>ReLU", "#e1bee7"),
-              (9.6, 0.0, f"FC ->{n}<br>classes", "#e1bee7")]
+    """Boxes and arrows of the two branches, the warp and the classifier, sized from ``config``
+    (a card's ``config``): the feature branch (blue) in running order, the localization branch
+    (orange) above it feeding the warp (green), which reads the input image or the feature
+    maps as the layout says, then the classifier (purple)."""
+    row, loc, warp_at = _diagram_rows(DeepEmotionConfig.from_dict(dict(config)))
+    step = 1.6
     fig = go.Figure()
-    for x, y, text, colour in boxes:
+
+    def box(x: float, y: float, text: str, colour: str) -> None:
         fig.add_shape(type="rect", x0=x - 0.7, x1=x + 0.7, y0=y - 0.5, y1=y + 0.5,
                       fillcolor=colour, line=dict(color="#455a64"))
-        fig.add_annotation(x=x, y=y, text=text, showarrow=False, font=dict(size=11))
+        fig.add_annotation(x=x, y=y, text=text, showarrow=False, font=dict(size=10))
 
-    def arrow(x0, y0, x1, y1):
+    def arrow(x0: float, y0: float, x1: float, y1: float) -> None:
         fig.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y",
                            showarrow=True, arrowhead=2, arrowwidth=1.5, text="")
 
-    for i in range(3):
-        arrow(i * 1.6 + 0.7, 0, (i + 1) * 1.6 - 0.7, 0)
-    if stn:
-        arrow(0.3, 0.5, 1.6 - 0.7, 1.6)
-        arrow(2.3, 1.6, 3.2 - 0.7, 1.6)
-        arrow(3.9, 1.6, 4.8 - 0.7, 1.6)
-        arrow(5.5, 1.6, 6.4, 0.5 if paper else 1.3)
-        arrow(4.8 + 0.7, 0, 6.4 - 0.7, 0)
-        arrow(7.1, 0, 8.0 - 0.7, 0)
-    else:
-        arrow(4.8 + 0.7, 0, 8.0 - 0.7, 0)
-    arrow(8.7, 0, 9.6 - 0.7, 0)
-    fig.update_xaxes(visible=False, range=[-0.9, 10.5])
+    for i, (text, colour) in enumerate(row):
+        box(i * step, 0.0, text, colour)
+        if i:
+            arrow((i - 1) * step + 0.7, 0, i * step - 0.7, 0)
+    # Paper layout: the localization row ends above the warp of the feature maps; input warp:
+    # it starts above the input and its theta comes back down to the warp beside it.
+    first = warp_at - len(loc) + 1 if warp_at >= len(loc) else 0
+    loc_x = [(first + j) * step for j in range(len(loc))]
+    for j, (x, text) in enumerate(zip(loc_x, loc)):
+        box(x, 1.6, text, "#ffe0b2")
+        if j:
+            arrow(loc_x[j - 1] + 0.7, 1.6, x - 0.7, 1.6)
+    if loc:
+        arrow(0.3, 0.5, loc_x[0] - 0.7, 1.6) if first else arrow(0, 0.5, 0, 1.1)
+        arrow(loc_x[-1], 1.1, warp_at * step, 0.5)
+    fig.update_xaxes(visible=False, range=[-0.9, (len(row) - 1) * step + 0.9])
     fig.update_yaxes(visible=False, range=[-0.8, 2.3])
     fig.update_layout(margin=dict(l=0, r=0, t=30, b=0), height=260, plot_bgcolor="white",
                       title="Deep-Emotion: feature branch (blue), localization branch (orange)")

@@ -257,8 +257,7 @@ def describe_stages(config: dict) -> list[str]:
         c = cfg.channels
         return [f"2 conv 3x3 ({c}), pool, ReLU", f"2 conv 3x3 ({c}), BN, pool, ReLU",
                 f"dropout, {c}x{cfg.feature_size}x{cfg.feature_size}"]
-    side = cfg.image_size // 2
-    stages = [f"conv 3x3 ({cfg.stem}), BN, ReLU, pool to {side}x{side}"]
+    stages = [f"conv 3x3 ({cfg.stem}), BN, ReLU, pool"]
     for i, width in enumerate(cfg.widths):
         last = i == len(cfg.widths) - 1
         stages.append(f"residual block ({width}){'' if last else ', pool'}")

@@ -114,6 +114,21 @@ def test_architecture_diagram_follows_config(config):
         assert "FC 1000->32" in text
 
 
+def test_the_residual_familys_diagram_warps_the_input_and_names_every_block():
+    config = {"backbone": "residual", "layout": "input_warp", "widths": [24, 48, 72],
+              "loc_hidden": 16}
+    fig = figures.architecture_diagram(config)
+    boxes = [a for a in fig.layout.annotations if a.text]
+    main = sorted((a for a in boxes if a.y == 0), key=lambda a: a.x)
+    assert [a.text.split("<br>")[0] for a in main] == [
+        "input", "affine warp", "conv 3x3 (16)", "residual block (24)", "residual block (48)",
+        "residual block (72)", "dropout", "FC ->7"]
+    assert "FC 1000->16->6" in " ".join(a.text for a in boxes)
+    assert "FC 810->50" not in " ".join(a.text for a in boxes)  # no paper head
+    shapes = [(sh.x0 + sh.x1) / 2 for sh in fig.layout.shapes]
+    assert len(shapes) == len(set((round(x, 2), sh.y0) for x, sh in zip(shapes, fig.layout.shapes)))
+
+
 def test_region_figures():
     regions = ["eyes", "mouth", "other"]
     sens = {"anger": {"eyes": 0.5, "mouth": 0.3, "other": 0.2},
