@@ -9,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import widgets
+from dashboard import userdata_view, widgets
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
 
@@ -56,6 +56,7 @@ def main() -> None:
     ])
     st.sidebar.title("Deep-Emotion Lab")
     _warm_up(widgets.checkpoint_picker())
+    userdata_view.source_box()
     st.sidebar.caption("Uploaded photos stay in memory and are never written to disk.")
     nav.run()
 

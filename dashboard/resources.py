@@ -14,21 +14,21 @@ import numpy as np
 import streamlit as st
 import torch
 
-from deep_emotion.catalog import checkpoint_dir, list_checkpoints
-from deep_emotion.checkpoints import Checkpoint, CheckpointError, load_checkpoint, read_card
+from deep_emotion.catalog import checkpoint_dir, list_checkpoints, read_card
+from deep_emotion.checkpoints import Checkpoint, CheckpointError, load_checkpoint
 from deep_emotion.data import DATASETS, DatasetError, FaceDataset, data_root, load_dataset
 from deep_emotion import evaluate
+from deep_emotion.experiment import evaluation_rows, predict_test_rows
 from deep_emotion.explain import METHODS, explain_face
 from deep_emotion.faces import (DETECTOR_NAME, MIN_SCORE, FaceImageError, FacePhoto, detect_faces,
                                 read_faces)
-from deep_emotion.predict import predict_proba
 from deep_emotion import predict
 from dashboard.wording import DATASET_LABELS, dataset_label
 from dashboard.studies import (recipe_studies_dir, recipe_study_of, seed_studies_dir,
                                seed_study_of)
 
 __all__ = ["checkpoint_names", "card", "checkpoint", "model_lock", "dataset", "dataset_names",
-           "dataset_status", "datasets_on_disk", "evaluation_split", "protocol_test_rows",
+           "dataset_status", "datasets_on_disk", "evaluation_split",
            "predictions", "cross_dataset", "photo", "is_dataset_sample", "explanation", "METHODS",
            "samples", "sample_bytes", "analysis",
            "analysis_is_stale", "seed_study", "recipe_study",
@@ -157,61 +157,18 @@ def datasets_on_disk() -> list[str]:
 
 
 def evaluation_split(ds: FaceDataset) -> tuple[FaceDataset, str]:
-    """The rows a checkpoint is judged on: the held-out test split, or all rows when none."""
-    if ds.splits is not None:
-        for name in ("PrivateTest", "test", "Test"):
-            if name in set(ds.splits.tolist()):
-                return ds.split(name), name
-    return ds, "all rows"
-
-
-def protocol_test_rows(card: dict, ds: FaceDataset, networks: int) -> tuple[list[np.ndarray], str]:
-    """Test rows per network under the card's protocol (one array per fold), and a label.
-
-    Uses ``deep_emotion.experiment.make_folds`` as training and ``evaluate`` do, so example
-    faces come from exactly the rows the card's confusion matrix counts.  Falls back to the
-    dataset's test split (or all rows) when the protocol cannot be rebuilt.
-    """
-    proto = card.get("protocol") or {}
-    try:
-        from deep_emotion.experiment import make_folds
-
-        folds = make_folds(ds, proto["name"], folds=(card.get("training") or {}).get("folds", 10),
-                           seed=proto.get("seed", 0))
-        if proto.get("folds"):
-            folds = [f for f in folds if f.name in proto["folds"]]
-        if len(folds) == networks:
-            return [np.asarray(f.test) for f in folds], (
-                "test split" if networks == 1 else f"test rows of {networks} folds, each by its own network")
-    except (ImportError, KeyError, ValueError, DatasetError):
-        pass
-    sub, split = evaluation_split(ds)
-    if sub is ds:
-        return [np.arange(len(ds))] + [np.array([], int)] * (networks - 1), split
-    return [np.flatnonzero(ds.splits == split)] + [np.array([], int)] * (networks - 1), split
+    """The rows a checkpoint is judged on across datasets (``experiment.evaluation_rows``) as
+    a dataset, and the split's name."""
+    rows, split = evaluation_rows(ds)
+    return (ds if split == "all rows" else ds.split(split)), split
 
 
 @st.cache_data(show_spinner="Classifying the dataset…", max_entries=16)
 def predictions(ckpt_name: str, ds_name: str, tta: str = "none") -> dict:
-    """Per-row predictions of a checkpoint on its own dataset's protocol test rows.
-
-    Returns rows (indices into the full dataset), labels and pred (indices into the
-    checkpoint's classes, which equal the dataset's), and a description of the rows.
-    """
-    ckpt = checkpoint(ckpt_name)
-    ds = dataset(ds_name)
-    parts, split = protocol_test_rows(ckpt.card, ds, len(ckpt.models))
-    rows, preds = [], []
+    """Per-row predictions of a checkpoint on its own dataset's protocol test rows
+    (``deep_emotion.experiment.predict_test_rows``), cached per checkpoint, dataset and TTA."""
     with model_lock(ckpt_name):
-        for model, idx in zip(ckpt.models, parts):
-            if len(idx):
-                probs = predict_proba(model, ds.images[torch.as_tensor(idx)], ckpt.preprocessing, tta=tta)
-                rows.append(idx)
-                preds.append(probs.argmax(1).numpy())
-    rows = np.concatenate(rows) if rows else np.array([], int)
-    return {"rows": rows, "pred": np.concatenate(preds) if preds else np.array([], int),
-            "labels": ds.labels.numpy()[rows], "split": split, "classes": list(ds.classes),
-            "model_classes": list(ckpt.classes)}
+        return predict_test_rows(checkpoint(ckpt_name), dataset(ds_name), tta)
 
 
 def cross_dataset(ckpt_name: str, ds_name: str, tta: str = "none") -> dict:

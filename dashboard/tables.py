@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from deep_emotion.evaluate import metrics_from_confusion
+from deep_emotion.experiment import OFFICIAL_SPLITS
 from deep_emotion.explain.verdicts import faithfulness_verdict, method_sentence, sanity_verdict
 
 __all__ = ["per_class_from_confusion", "per_class_table", "metric_views", "results_table",
@@ -38,8 +39,8 @@ def metric_views(card: Mapping) -> list[tuple[str, str]]:
     views = [(split, tta) for split, by_tta in card.get("metrics", {}).items()
              if isinstance(by_tta, Mapping)
              for tta, m in by_tta.items() if isinstance(m, Mapping) and "confusion" in m]
-    order = {"test": 0, "PrivateTest": 0, "val": 2, "PublicTest": 2}
-    return sorted(views, key=lambda v: (order.get(v[0], 1), v[1] != "none"))
+    order = {"test": 0, "val": 2}  # by the split's role (``experiment.OFFICIAL_SPLITS``)
+    return sorted(views, key=lambda v: (order.get(OFFICIAL_SPLITS.get(v[0]), 1), v[1] != "none"))
 
 
 TTA_COLUMNS = {"none": "accuracy", "flip": "+ flip TTA", "tencrop": "+ ten-crop TTA"}

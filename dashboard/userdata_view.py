@@ -1,7 +1,7 @@
 """What the Confusion, Regions and Trust pages draw for your own labelled faces.
 
-``source()`` draws the sidebar's "Your data" box (a server folder or list, or a zip upload)
-and returns the chosen one; ``confusion(ckpt)`` and ``analyses_or_wait(job)`` draw a running
+``source_box()`` draws the sidebar's "Your data" box (a server folder or list, or a zip
+upload; the frame draws it on every page) and ``source()`` returns the chosen one; ``confusion(ckpt)`` and ``analyses_or_wait(job)`` draw a running
 job's progress (in a fragment that refreshes itself, so the rest of the page stays usable)
 or its result.
 """
@@ -15,16 +15,20 @@ import streamlit as st
 
 from dashboard import userdata, zipfaces
 
-__all__ = ["source", "current_job", "confusion", "analyses_or_wait"]
+__all__ = ["source_box", "source", "current_job", "confusion", "analyses_or_wait"]
 
 SHIPPED = "shipped datasets"
 
 
-def source() -> tuple[str, object] | None:
-    """The sidebar box; ("spec", spec) or ("zip", UploadedFile) when your data is chosen."""
+def source_box() -> None:
+    """The sidebar's "Your data" box.  The frame draws it on every page, so a folder typed or
+    a zip uploaded here stays chosen from page to page until the person changes it."""
     box = st.sidebar.expander("Your data", expanded=bool(st.session_state.get("user_zip")))
+    box.caption("Your own labelled faces, for the Confusion matrices, Face regions and Trust "
+                "pages.")
     typed = box.text_input("Folder or list on the server", key="user_data_path",
                            placeholder="folder:/data/faces or csv:/data/labels.csv",
+                           on_change=_typed,  # Enter selects what was typed
                            help=f"Also read from ${userdata.USER_DATA_ENV} (several joined by "
                                 "':'). One subfolder per emotion, or a CSV with path and label.")
     # No type filter and Streamlit's cap above the zip reader's: the reader judges the content
@@ -40,9 +44,22 @@ def source() -> tuple[str, object] | None:
         st.session_state["user_source"] = upload.name  # a new upload is shown at once
     if st.session_state.get("user_source") not in options:
         st.session_state["user_source"] = SHIPPED
-    chosen = box.selectbox("Show", options, key="user_source")
+    box.selectbox("Show", options, key="user_source")
+
+
+def _typed() -> None:
+    typed = st.session_state.get("user_data_path", "")
+    if typed.strip():
+        st.session_state["user_source"] = userdata.as_spec(typed)
+
+
+def source() -> tuple[str, object] | None:
+    """The chosen source in the "Your data" box: ("spec", spec) or ("zip", UploadedFile), or
+    None for the shipped datasets."""
+    chosen = st.session_state.get("user_source", SHIPPED)
     if chosen == SHIPPED:
         return None
+    upload = st.session_state.get("user_zip")
     return ("zip", upload) if upload and chosen == upload.name else ("spec", chosen)
 
 

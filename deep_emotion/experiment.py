@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 from torch import nn
 
 from deep_emotion import protocols
@@ -22,11 +23,13 @@ from deep_emotion.data import DatasetError, FaceDataset, data_root, ferplus, jaf
 from deep_emotion.distributed import is_main_process
 from deep_emotion.evaluate import cross_dataset, evaluate_model, pool_folds
 from deep_emotion.model import DeepEmotion, Ensemble
+from deep_emotion.predict import predict_proba
 from deep_emotion.preprocess import DEFAULT_PREPROCESSING
 from deep_emotion.train import TrainConfig, fit
 
 __all__ = ["Fold", "PROTOCOLS", "make_folds", "run_training", "checkpoint_folds",
-           "evaluate_checkpoint", "evaluate_on_data", "load_teacher"]
+           "evaluate_checkpoint", "evaluate_on_data", "load_teacher", "protocol_folds",
+           "protocol_test_rows", "evaluation_rows", "predict_test_rows", "OFFICIAL_SPLITS"]
 
 PROTOCOLS = {
     "official": "the dataset's published split: train on its training split, select on its "
@@ -235,13 +238,21 @@ def checkpoint_folds(ckpt: Checkpoint, data_dir: str | Path | None) -> tuple[Fac
         ValueError: the card names no dataset or protocol, the classes differ, or the number
             of folds differs from the number of networks.
     """
-    card = ckpt.card
-    dataset = card.get("dataset", {}).get("name")
-    if not dataset or "protocol" not in card:
+    dataset = ckpt.card.get("dataset", {}).get("name")
+    if not dataset or "protocol" not in ckpt.card:
         raise ValueError(f"{ckpt.name}: the card names no dataset/protocol")
     data = load_dataset(dataset, data_dir)
+    return data, protocol_folds(ckpt, data)
+
+
+def protocol_folds(ckpt: Checkpoint, data: FaceDataset) -> list[Fold]:
+    """The folds the card's protocol defines on ``data`` (the dataset it names, loaded), one
+    per network.  Raises ValueError as ``checkpoint_folds`` does."""
+    card = ckpt.card
+    if "protocol" not in card:
+        raise ValueError(f"{ckpt.name}: the card names no protocol")
     if tuple(data.classes) != ckpt.classes:
-        raise ValueError(f"{ckpt.name} predicts {ckpt.classes} but {dataset} has {data.classes}")
+        raise ValueError(f"{ckpt.name} predicts {ckpt.classes} but {data.name} has {data.classes}")
     proto = card["protocol"]
     folds = make_folds(data, proto["name"], folds=card.get("training", {}).get("folds", 10),
                        seed=proto.get("seed", 0))
@@ -249,7 +260,58 @@ def checkpoint_folds(ckpt: Checkpoint, data_dir: str | Path | None) -> tuple[Fac
         folds = [f for f in folds if f.name in proto["folds"]]
     if len(folds) != len(ckpt.models):
         raise ValueError(f"{ckpt.name}: {len(ckpt.models)} networks for {len(folds)} folds")
-    return data, folds
+    return folds
+
+
+def evaluation_rows(data: FaceDataset) -> tuple[np.ndarray, str]:
+    """The rows a network is judged on when no protocol says otherwise: the dataset's held-out
+    test split (the split ``OFFICIAL_SPLITS`` calls "test"), or every row when it has none;
+    and the split's name ("all rows" then)."""
+    if data.splits is not None:
+        for name in sorted(set(data.splits.tolist())):
+            if OFFICIAL_SPLITS.get(name) == "test":
+                return np.flatnonzero(data.splits == name), name
+    return np.arange(len(data)), "all rows"
+
+
+def protocol_test_rows(ckpt: Checkpoint, data: FaceDataset) -> tuple[list[np.ndarray], str]:
+    """Test rows per network (one array per fold, indices into ``data``) under the card's
+    protocol, as training and ``evaluate_checkpoint`` define them, and what the rows are.
+
+    When the protocol cannot be rebuilt on ``data`` (another version of the dataset, a card
+    without a protocol), the first network gets ``evaluation_rows`` and the others none.
+    """
+    try:
+        folds = protocol_folds(ckpt, data)
+    except (KeyError, ValueError, DatasetError):
+        rows, split = evaluation_rows(data)
+        return [rows] + [np.array([], int)] * (len(ckpt.models) - 1), split
+    n = len(folds)
+    return [np.asarray(f.test) for f in folds], (
+        "test split" if n == 1 else f"test rows of {n} folds, each by its own network")
+
+
+def predict_test_rows(ckpt: Checkpoint, data: FaceDataset, tta: str = "none") -> dict:
+    """Each network's predicted class on its own test rows (``protocol_test_rows``), so that
+    example faces come from exactly the rows the card's confusion matrix counts.
+
+    Returns:
+        ``rows`` (R,) indices into ``data``; ``labels`` (R,) true and ``pred`` (R,) predicted
+        class indices (into ``data.classes`` and ``ckpt.classes``); ``split`` what the rows
+        are; ``classes`` and ``model_classes``.
+    """
+    parts, split = protocol_test_rows(ckpt, data)
+    rows, preds = [], []
+    for model, idx in zip(ckpt.models, parts):
+        if len(idx):
+            probs = predict_proba(model, data.images[torch.as_tensor(idx)], ckpt.preprocessing,
+                                  tta=tta)
+            rows.append(idx)
+            preds.append(probs.argmax(1).numpy())
+    rows = np.concatenate(rows) if rows else np.array([], int)
+    return {"rows": rows, "pred": np.concatenate(preds) if preds else np.array([], int),
+            "labels": data.labels.numpy()[rows], "split": split, "classes": list(data.classes),
+            "model_classes": list(ckpt.classes)}
 
 
 def evaluate_checkpoint(ckpt: Checkpoint, data_dir: str | Path | None,

@@ -100,3 +100,24 @@ def test_face_regions_on_your_data_are_headed_with_your_dataset(app_env):
     assert heading.startswith("**faces.zip** (network `fer2013`): 12 faces of your data")
     assert "FER2013" not in heading and "test faces" not in heading
     assert _heading("fer2013", {"faces": 70}, None).startswith("**FER2013** (network `fer2013`)")
+
+
+@pytest.mark.parametrize("page", ["regions", "trust", "explain", "confusion"])
+def test_an_uploaded_zip_stays_chosen_on_every_page(app, page):
+    go(app, "confusion")
+    app.file_uploader(key="user_zip").set_value(("faces.zip", labelled_zip(), "application/zip"))
+    app.run()
+    assert app.selectbox(key="user_source").value == "faces.zip"
+    go(app, "model_card")  # a page that does not use it, then one that does
+    go(app, page)
+    assert app.selectbox(key="user_source").value == "faces.zip"
+    assert app.file_uploader(key="user_zip").value.name == "faces.zip"
+
+
+def test_a_typed_folder_is_chosen_when_enter_is_pressed(app, tmp_path):
+    from dashboard.userdata import as_spec
+
+    folder = crop_folder(tmp_path / "faces", {"happy": 2, "sad": 2})
+    go(app, "confusion")
+    app.text_input(key="user_data_path").input(str(folder)).run()
+    assert app.selectbox(key="user_source").value == as_spec(str(folder))
