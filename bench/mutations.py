@@ -207,6 +207,9 @@ MUTATIONS = (
              "< side / 2:", "< side:",
              (f"{DETECT}::test_a_haar_hit_confirms_only_with_its_centre_in_the_central_box_sized_"
               "square",)),
+    Mutation("a lone Haar window confirms a face", "deep_emotion/faces/detect.py",
+             "_CONFIRM_NEIGHBOURS = 3", "_CONFIRM_NEIGHBOURS = 1",
+             (f"{DETECT}::test_a_haar_hit_made_by_a_lone_window_confirms_nothing",)),
     Mutation("sanity pass read off the mean", "deep_emotion/explain/metrics.py",
              '"passes" if high < self.threshold', '"passes" if interval[0] < self.threshold',
              (f"{METRICS}::test_a_sanity_verdict_is_read_off_the_whole_interval_never_the_mean",)),

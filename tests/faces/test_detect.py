@@ -113,15 +113,22 @@ def test_confirmation_keeps_mtcnn_box_landmarks_and_score(astronaut):
     assert detect_faces(astronaut) == detect_faces(astronaut, confirm=False)
 
 
+# A 64 px face box with level eyes: its levelled patch is 128 px, the box's square in the middle.
+LEVEL_FACE = Face(box=(100, 100, 64, 64), score=0.99,
+                  landmarks={"left_eye": (115.0, 120.0), "right_eye": (149.0, 120.0),
+                             "nose": (132.0, 135.0), "mouth_left": (118.0, 150.0),
+                             "mouth_right": (146.0, 150.0)})
+
+
 class _OneHit:
-    """A cascade that reports one hit at a fixed place in the patch it is shown."""
+    """A cascade that reports one hit at a fixed place in the patch it is shown, made by
+    ``windows`` overlapping detection windows (reported when minNeighbors asks no more)."""
 
-    def __init__(self, box):
-        self.box, self.calls = box, 0
+    def __init__(self, box, windows: int = 10):
+        self.box, self.windows = box, windows
 
-    def detectMultiScale(self, image, *args, **kwargs):  # noqa: N802 (OpenCV's name)
-        self.calls += 1
-        return [self.box]
+    def detectMultiScale(self, image, scale, min_neighbors, **sizes):  # noqa: N802 (OpenCV's)
+        return [self.box] if min_neighbors <= self.windows else []
 
 
 @pytest.mark.parametrize("offset, confirmed", [(0, True), (31, True), (33, False),
@@ -132,15 +139,22 @@ def test_a_haar_hit_confirms_only_with_its_centre_in_the_central_box_sized_squar
     centred 33 px to the side (a neighbouring face) confirms nothing, 31 px does."""
     import deep_emotion.faces.detect as detect
 
-    face = Face(box=(100, 100, 64, 64), score=0.99,
-                landmarks={"left_eye": (115.0, 120.0), "right_eye": (149.0, 120.0),
-                           "nose": (132.0, 135.0), "mouth_left": (118.0, 150.0),
-                           "mouth_right": (146.0, 150.0)})
     rgb = np.zeros((300, 300, 3), np.uint8)
     hit = _OneHit((64 + offset - 32, 64 - 32, 64, 64))  # a 64 px hit centred offset px right
     miss = _OneHit((64 + 80, 64 + 80, 64, 64))           # ... and one far off in the corner
     monkeypatch.setattr(detect, "_cascades", lambda: (hit, miss))
-    assert detect._levelled_patch(rgb, face).shape == (128, 128)
-    assert haar_confirms(rgb, face) is confirmed
+    assert detect._levelled_patch(rgb, LEVEL_FACE).shape == (128, 128)
+    assert haar_confirms(rgb, LEVEL_FACE) is confirmed
     monkeypatch.setattr(detect, "_cascades", lambda: (miss, hit))  # the profile cascade's hit
-    assert haar_confirms(rgb, face) is confirmed
+    assert haar_confirms(rgb, LEVEL_FACE) is confirmed
+
+
+@pytest.mark.parametrize("windows, confirmed", [(1, False), (2, False), (3, True), (6, True)])
+def test_a_haar_hit_made_by_a_lone_window_confirms_nothing(monkeypatch, windows, confirmed):
+    """Real faces are found by six or more overlapping windows; one or two stray windows on
+    fur or texture are not a face."""
+    import deep_emotion.faces.detect as detect
+
+    centred = _OneHit((32, 32, 64, 64), windows)
+    monkeypatch.setattr(detect, "_cascades", lambda: (centred, centred))
+    assert haar_confirms(np.zeros((300, 300, 3), np.uint8), LEVEL_FACE) is confirmed
