@@ -256,6 +256,8 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
     _take_over(result, kept)
     knock = joined_knockout(state.knock, len(region_chunks(parts, config.chunk)))
     if "knockout" not in kept and knock is not None:
+        if len(state.shares) == len(knock["labels"]):  # stage 1 ran here: per-face shares
+            knock["occlusion_shares"] = np.asarray(state.shares).T
         result |= _knockout_results(knock, result, config)
     if data is not None:  # another dataset than the card's: say which, with its manifest
         result["dataset"] = {"name": data.name, "sha256": data.sha256, "rows": len(data),

@@ -40,7 +40,7 @@ from deep_emotion.explain.regions import REGIONS, region_layout
 
 __all__ = ["Reference", "REFERENCE_DIR", "load_references", "tile_regions", "facs_regions",
            "rank_agreement", "human_agreement", "network_rankings", "references_about",
-           "verdict", "MEASURES", "RESAMPLES"]
+           "verdict", "emotion_reading", "MEASURES", "RESAMPLES", "READINGS"]
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "references"
 SOURCES = ("wegrzyn2017", "facs")
@@ -147,7 +147,8 @@ def _boot_rankings(per_face: np.ndarray, seed: int) -> np.ndarray:
     """(RESAMPLES, R) region means over faces resampled with replacement; per_face (R, n)."""
     n = per_face.shape[1]
     idx = np.random.default_rng(seed).integers(0, n, (RESAMPLES, n))
-    return np.stack([row[idx].mean(1) for row in per_face], axis=1)
+    with np.errstate(invalid="ignore"):  # a face with an all-zero map has no shares (NaN)
+        return np.stack([np.nanmean(row[idx], 1) for row in per_face], axis=1)
 
 
 def _interval(boot: np.ndarray | None, people: np.ndarray) -> tuple[float | None, float | None]:
@@ -182,7 +183,8 @@ def _top(values: dict[str, float], k: int = 3) -> list[str]:
 
 def network_rankings(result: dict, summary: dict, knock: dict, emotion: str) -> dict:
     """{measure: (values (R,), per-face values (R, n) or None)} over ``KNOCKOUT_REGIONS`` for
-    one emotion; attribution has no per-face values (stage 1 keeps class means only)."""
+    one emotion; attribution's per-face values exist only when stage 1 ran with the
+    knock-outs (``knock["occlusion_shares"]``): an analysis keeps class means only."""
     area = (result.get("regions") or {}).get("area") or region_layout().area
     dens = np.array([1 / area[r] for r in KNOCKOUT_REGIONS])
     sens = result.get("region_sensitivity", {})
@@ -191,7 +193,9 @@ def network_rankings(result: dict, summary: dict, knock: dict, emotion: str) -> 
     out = {}
     shares = sens.get("occlusion", {}).get(emotion)
     if shares:
-        out["attribution"] = (np.array([shares[r] for r in KNOCKOUT_REGIONS]) * dens, None)
+        per_face = knock.get("occlusion_shares")
+        per_face = per_face[rows][:, faces] * dens[:, None] if per_face is not None else None
+        out["attribution"] = (np.array([shares[r] for r in KNOCKOUT_REGIONS]) * dens, per_face)
     per_face = knock["stn_shares"][rows][:, faces] * dens[:, None]
     out["attention"] = (per_face.mean(1), per_face)
     per_face = knock["p0"][faces][None] - knock["p"][0][:, faces]
@@ -244,3 +248,39 @@ def human_agreement(result: dict, summary: dict, knock: dict, seed: int = 0) -> 
 def references_about() -> dict:
     """Each reference's provenance, for the analysis file and the page."""
     return {key: ref.about for key, ref in load_references().items()}
+
+
+READINGS = {"agrees": "agreement", "disagrees": "disagreement", "uncertain": "too uncertain to say"}
+
+
+def emotion_reading(emotion: str, cells: dict[str, dict], names: dict[str, str]) -> tuple[str, str]:
+    """One plain sentence on one emotion, and its reading ("agreement", "disagreement" or
+    "too uncertain to say"), from the knock-out agreement with each source.
+
+    Disagreement with any source wins over agreement with another: the sources are shown
+    separately and a clash is the thing to look at.  A source without a ranking for the
+    emotion (a FACS prototype of neutral has no action unit) is left out.
+
+    Args:
+        cells: {source: ``human_agreement[source][emotion]``}.
+        names: {source: its name} (``human_references[source]["name"]``).
+    """
+    defined = {s: c for s, c in cells.items() if c.get("verdict", "undefined") != "undefined"}
+    verdicts = [c["verdict"] for c in defined.values()]
+    reading = READINGS["disagrees" if "disagrees" in verdicts else
+                       "agrees" if "agrees" in verdicts else "uncertain"]
+    any_cell = next(iter(cells.values()), {})
+    needs = (any_cell.get("network_top", {}).get("knockout") or ["?"])[0]
+    people = [f"{names.get(s, s)} puts the {c['people_top'][0]} first "
+              f"(rank correlation {c['spearman']:+.2f}{_range(c)})"
+              for s, c in defined.items() if c.get("people_top")]
+    sentence = (f"{emotion.capitalize()}: {reading}. Without the {needs} the network loses "
+                f"the most; " + ("; ".join(people) if people else "no human ranking to compare")
+                + ".")
+    return sentence, reading
+
+
+def _range(cell: dict) -> str:
+    if cell.get("low") is None:
+        return ""
+    return f", 95% interval {cell['low']:+.2f} to {cell['high']:+.2f}"

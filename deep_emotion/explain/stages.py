@@ -55,6 +55,7 @@ class State:
     labels: list = field(default_factory=list)
     agree_rho: list = field(default_factory=list)
     agree_iou: list = field(default_factory=list)
+    shares: list = field(default_factory=list)    # per face, occlusion's share per region
     trust: dict = field(default_factory=dict)     # stage -> method -> result (JSON-able)
     knock: dict = field(default_factory=dict)     # chunk index -> knockout_chunk arrays
 
@@ -65,7 +66,8 @@ class State:
         if self.counts is not None:  # None while stage 1 is taken over from an earlier file
             arrays["counts"] = self.counts
         np.savez(tmp, digest=digest, done=self.done, labels=self.labels,
-                 rho=self.agree_rho, iou=self.agree_iou, trust=json.dumps(self.trust), **arrays)
+                 rho=self.agree_rho, iou=self.agree_iou, shares=np.asarray(self.shares),
+                 trust=json.dumps(self.trust), **arrays)
         tmp.replace(path)
 
     @classmethod
@@ -80,6 +82,7 @@ class State:
                    sums={k[5:]: z[k] for k in z.files if k.startswith("sums_")},
                    counts=counts, labels=z["labels"].tolist(), agree_rho=z["rho"].tolist(),
                    agree_iou=z["iou"].tolist(), trust=json.loads(str(z["trust"])),
+                   shares=z["shares"].tolist() if "shares" in z.files else [],
                    knock=knock_arrays(z))
 
 
@@ -108,6 +111,10 @@ def chunk_result(explainers: dict, part: Part, lo: int, hi: int, pre, c: int) ->
     out = {"labels": labels.numpy(),
            "rho": spearman(maps["stn"], maps["occlusion"]).numpy(),
            "iou": topk_iou(maps["stn"], maps["occlusion"].abs(), AGREEMENT_TOP).numpy()}
+    # per-face region shares of the occlusion map: the attribution ranking's interval
+    # (``human.py``) resamples them
+    shares = region_scores(maps["occlusion"])
+    out["shares"] = np.stack([shares[r] for r in REGIONS], axis=1)  # (B, len(REGIONS))
     for m, mp in maps.items():
         out[f"sums_{m}"], counts = class_map_sums(np.abs(mp[:, 0].numpy().astype(np.float64)),
                                                   labels.numpy(), c)
@@ -130,6 +137,7 @@ def add_chunk(state: State, r: dict) -> None:
     state.labels += r["labels"].tolist()
     state.agree_rho += r["rho"].tolist()
     state.agree_iou += r["iou"].tolist()
+    state.shares += r["shares"].tolist() if "shares" in r else []
     state.done += len(r["labels"])
 
 

@@ -34,6 +34,8 @@ def test_analyze_writes_knockouts_and_agreement_per_source(random_checkpoint, fa
             assert {"spearman", "low", "high", "p"} <= set(cell)
             assert set(cell["measures"]) == {"attribution", "attention", "knockout"}
             assert cell["verdict"] in ("agrees", "disagrees", "uncertain", "undefined")
+            for measure in cell["measures"].values():  # stage 1 ran too: every interval
+                assert (measure["low"] is None) == (measure["spearman"] is None)
     assert "knockout" in result["seconds"]
 
 
@@ -45,7 +47,17 @@ def test_the_knockout_stage_alone_keeps_every_other_stage(random_checkpoint, fak
     monkeypatch.setattr(analyze_module, "trust_stages", lambda *a, **k: pytest.fail("trust ran"))
     again = analyze(random_checkpoint, data_dir=fake_data, config=SMALL, progress=False,
                     stages=("knockout",))
+    people, people_first = again.pop("human_agreement"), first.pop("human_agreement")
     assert strip_volatile(again) == strip_volatile(first)
+    for source, per in people.items():
+        for emotion, cell in per.items():
+            before = people_first[source][emotion]["measures"]
+            assert cell["measures"]["knockout"] == before["knockout"]
+            assert cell["measures"]["attention"] == before["attention"]
+            # an analysis keeps stage 1's class means only: no per-face spread, no interval
+            attribution = cell["measures"]["attribution"]
+            assert attribution["spearman"] == before["attribution"]["spearman"]
+            assert attribution["low"] is None and attribution["high"] is None
 
 
 def test_leaving_out_a_stage_needs_an_earlier_analysis(random_checkpoint, fake_data):
