@@ -88,3 +88,18 @@ def test_an_interrupted_knockout_stage_resumes_to_the_same_result(random_checkpo
     monkeypatch.setattr(stages, "knockout_chunk", real)
     resumed = analyze(random_checkpoint, data_dir=fake_data, config=SMALL, progress=False)
     assert strip_volatile(resumed) == strip_volatile(full)
+
+
+def test_the_command_adds_the_knockout_stage_and_names_each_emotions_most_needed_region(
+        capsys, random_checkpoint, fake_data):
+    from deep_emotion.cli import main
+
+    common = ["analyze", "--checkpoint", str(random_checkpoint), "--data-dir", str(fake_data),
+              "--faithfulness-faces", "2", "--sanity-faces", "1", "--window", "16",
+              "--stride", "16", "--quiet"]
+    assert main(common + ["--stages", "knockout"]) == 2  # nothing to take the rest over from
+    assert "compute every stage" in capsys.readouterr().err
+    assert main(common) == 0
+    assert main(common + ["--stages", "knockout"]) == 0
+    out = capsys.readouterr().out
+    assert "knock-out: " in out and "loses most without the " in out
