@@ -30,7 +30,7 @@ from torch import nn
 
 from deep_emotion.explain.face import BASELINES, baseline_intensity
 from deep_emotion.explain.metrics import mean_interval
-from deep_emotion.explain.regions import REGIONS, RegionLayout, region_layout, region_scores
+from deep_emotion.explain.regions import REGIONS, RegionLayout, region_layout
 from deep_emotion.preprocess import Preprocessing
 
 __all__ = ["KNOCKOUT_REGIONS", "region_masks", "random_masks", "knockout_faces",

@@ -67,7 +67,7 @@ def test_random_maps_are_reproducible():
 def test_curves_run_from_the_intact_face_to_the_fully_changed_one(patch_model, patch_batch):
     x, labels = patch_batch
     maps = random_maps((len(x), 48, 48))
-    probs = lambda z: torch.softmax(patch_model(z), 1)[torch.arange(len(z)), labels].double()
+    probs = lambda z: torch.softmax(patch_model(z), 1)[torch.arange(len(z)), labels].double()  # noqa: E731
     with torch.no_grad():
         intact, black = probs(x), probs(torch.full_like(x, BLACK))
     dele = deletion_curve(patch_model, x, maps, labels, baseline=BLACK, steps=6)

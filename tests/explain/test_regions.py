@@ -34,7 +34,7 @@ def test_landmarks_fall_in_their_region(layout, landmark, region):
 
 
 def test_regions_stack_from_forehead_to_chin_down_the_midline(layout):
-    (lx, ly), (rx, ry) = FER2013_LANDMARKS["left_eye"], FER2013_LANDMARKS["right_eye"]
+    (lx, ly), (rx, _) = FER2013_LANDMARKS["left_eye"], FER2013_LANDMARKS["right_eye"]
     mouth_y = (FER2013_LANDMARKS["mouth_left"][1] + FER2013_LANDMARKS["mouth_right"][1]) / 2
     column = [layout.names[v] for v in layout.labels[:, round((lx + rx) / 2)]]
     order = [r for i, r in enumerate(column) if i == 0 or column[i - 1] != r]
