@@ -20,7 +20,7 @@ from deep_emotion.catalog import CheckpointError, checkpoint_dir, list_checkpoin
 
 __all__ = ["checkpoint_picker", "current_checkpoint", "checkpoint_or_stop", "no_checkpoint",
            "card_summary", "dataset_picker", "tta_picker", "hand_over_face", "HANDED_FACE",
-           "page_path", "analyses_or_stop"]
+           "page_path", "analyses_or_stop", "chart_key", "on_click"]
 
 HANDED_FACE = "handed_face"  # session key: (PNG bytes, label) of a face another page hands over
 
@@ -50,11 +50,11 @@ def checkpoint_picker() -> str | None:
     cards = {n: card_summary(n) for n in list_checkpoints()}
     if not cards:
         return None
-    names = wording.checkpoint_order(cards)
+    names, best = wording.checkpoint_order(cards), wording.recommended(cards)
     if st.session_state.get("checkpoint") not in names:
         st.session_state["checkpoint"] = names[0]
     name = st.sidebar.selectbox(
-        "Network", names, key="checkpoint", format_func=lambda n: wording.checkpoint_line(n, cards[n]),
+        "Network", names, key="checkpoint", format_func=lambda n: wording.checkpoint_line(n, cards[n], n == best),
         help=wording.CHECKPOINT_HELP)
     st.sidebar.caption(f"{wording.checkpoint_group(cards[name]).capitalize()}: "
                        + wording.checkpoint_description(name, cards[name]))
@@ -106,6 +106,24 @@ def tta_picker(key: str = "tta") -> str:
     return st.selectbox("Test-time augmentation", list(TTA_MODES), key=key,
                         format_func=wording.TTA_LABELS.get,
                         help="Average the prediction over mirrored or cropped views of the face.")
+
+
+def chart_key(base: str) -> str:
+    """The current key of a chart whose clicks are consumed (``on_click``): a fresh key after
+    every click, so the next click is a new selection, never a toggle of the old one."""
+    key = f"{base}_{st.session_state.get(base + '_n', 0)}"
+    st.session_state[base + "_key"] = key
+    return key
+
+
+def on_click(base: str, handle):
+    """An ``on_select`` callback for the chart keyed ``chart_key(base)``: hands the clicked
+    points (Plotly's selection as Streamlit returns it) to ``handle`` and renews the key."""
+    def callback() -> None:
+        event = st.session_state.get(st.session_state.get(base + "_key", base))
+        handle((event or {}).get("selection", {}).get("points", []))
+        st.session_state[base + "_n"] = st.session_state.get(base + "_n", 0) + 1
+    return callback
 
 
 def page_path(name: str) -> str:

@@ -10,13 +10,11 @@ from collections.abc import Mapping
 
 from deep_emotion.catalog import DEFAULT_CHECKPOINT
 
-__all__ = ["DATASET_WORDS", "DATASET_LABELS", "TTA_LABELS", "GLOSSARY", "RECOMMENDED",
+__all__ = ["DATASET_WORDS", "DATASET_LABELS", "TTA_LABELS", "GLOSSARY", "recommended",
            "dataset_label", "method_labels", "checkpoint_order", "checkpoint_line",
            "checkpoint_group", "CHECKPOINT_HELP", "GROUPS",
            "checkpoint_description", "training_caution", "protocol_words"]
 
-# The network the dashboard recommends for everyday photos: the default network every command uses.
-RECOMMENDED = DEFAULT_CHECKPOINT
 
 # What each training set is, for someone who has never heard of it.
 DATASET_WORDS = {
@@ -103,7 +101,17 @@ def checkpoint_group(card: Mapping) -> str:
         "everyday photos, 7 emotions"
 
 
-def checkpoint_line(name: str, card: Mapping) -> str:
+def recommended(cards: Mapping[str, Mapping]) -> str | None:
+    """The network to recommend among ``cards``: the default network every command uses when
+    it is there, else the most accurate one for everyday photos with 7 emotions, so a folder
+    of one's own networks (``$DEEP_EMOTION_CHECKPOINTS``) still gets a recommendation."""
+    if DEFAULT_CHECKPOINT in cards:
+        return DEFAULT_CHECKPOINT
+    everyday = [n for n in cards if checkpoint_group(cards[n]) == GROUPS[0]]
+    return max(everyday, key=lambda n: (_accuracy(cards[n]) or 0.0, n), default=None)
+
+
+def checkpoint_line(name: str, card: Mapping, is_recommended: bool = False) -> str:
     """One short line for a select box that says what its percentage measures:
     ``fer2013 · FER2013 · 7 emotions · 63% of FER2013 test photos right · recommended``."""
     ds = (card.get("dataset") or {}).get("name", "")
@@ -112,7 +120,7 @@ def checkpoint_line(name: str, card: Mapping) -> str:
     bits = [name, label, f"{len(card.get('classes', []))} emotions"]
     if acc is not None:
         bits.append(f"{acc:.0%} of {label} test photos right")
-    if name == RECOMMENDED:
+    if is_recommended:
         bits.append("recommended")
     return " · ".join(bits)
 
@@ -125,8 +133,19 @@ def checkpoint_description(name: str, card: Mapping) -> str:
     acc = _accuracy(card)
     classes = ", ".join(card.get("classes", []))
     score = f"; {acc:.1%} of its test faces right" if acc is not None else ""
-    return (f"Learned from {label} ({what}){', ' + origin if origin else ''}; "
+    return (f"{_architecture(card)} Learned from {label} ({what})"
+            f"{', ' + origin if origin else ''}; "
             f"{protocol_words(card.get('protocol'))}{score}. Emotions: {classes}.")
+
+
+def _architecture(card: Mapping) -> str:
+    """Which network it is: the paper's, reproduced, or the residual family built on it."""
+    config = card.get("config") or {}
+    if config.get("backbone", "paper") == "residual":
+        return ("The residual Deep-Emotion network: the paper's spatial transformer looks at "
+                f"the face, then residual blocks read it ({card.get('parameters', 0):,} "
+                "parameters).")
+    return f"The paper's network, reproduced ({card.get('parameters', 0):,} parameters)."
 
 
 def training_caution(card: Mapping) -> str | None:
@@ -144,8 +163,10 @@ def checkpoint_order(cards: Mapping[str, Mapping]) -> list[str]:
     """Names with the recommended network first, then grouped by what their percentage
     measures (``checkpoint_group``: everyday photos with 7 emotions, with 8, posed photos), by
     test accuracy within each group."""
+    first = recommended(cards)
+
     def key(name: str):
-        return (name != RECOMMENDED, GROUPS.index(checkpoint_group(cards[name])),
+        return (name != first, GROUPS.index(checkpoint_group(cards[name])),
                 -(_accuracy(cards[name]) or 0.0), name)
 
     return sorted(cards, key=key)

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import widgets, wording
 from dashboard.views.confusion import cell_from_selection
+from deep_emotion.catalog import DEFAULT_CHECKPOINT
 from tests.dashboard.conftest import APP
 from tests.dashboard.test_pages import PAGES, go, texts
 
@@ -47,9 +48,19 @@ def test_recommended_then_everyday_then_posed_networks():
     card = lambda ds, acc: {"dataset": {"name": ds}, "metrics": {"test": {"none": {"accuracy": acc}}}}  # noqa: E731
     cards = {"jaffe": card("jaffe", 0.9), "ferplus_wide": card("ferplus", 0.8),
              "fer2013": card("fer2013", 0.6), "fer2013_wide": card("fer2013", 0.65),
+             "ckplus": card("ckplus", 0.97), DEFAULT_CHECKPOINT: card("fer2013", 0.64)}
+    assert wording.checkpoint_order(cards) == [DEFAULT_CHECKPOINT, "ferplus_wide", "fer2013_wide",
+                                               "fer2013", "ckplus", "jaffe"]
+
+
+def test_without_the_default_the_most_accurate_everyday_network_is_recommended():
+    card = lambda ds, acc: {"dataset": {"name": ds}, "metrics": {"test": {"none": {"accuracy": acc}}}}  # noqa: E731
+    cards = {"fer2013": card("fer2013", 0.6), "mine": card("fer2013", 0.65),
              "ckplus": card("ckplus", 0.97)}
-    assert wording.checkpoint_order(cards) == ["fer2013", "ferplus_wide", "fer2013_wide",
-                                               "ckplus", "jaffe"]
+    assert wording.recommended(cards) == "mine"
+    assert wording.recommended({"ckplus": card("ckplus", 0.97)}) is None
+    assert "recommended" in wording.checkpoint_line("mine", cards["mine"], True)
+    assert "recommended" not in wording.checkpoint_line("fer2013", cards["fer2013"], False)
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -76,7 +76,7 @@ def test_networks_are_grouped_by_what_their_percentage_measures():
              "fer2013_wide": _card("fer2013", 0.65), "ckplus": _card("ckplus", 0.97),
              "jaffe": _card("jaffe", 0.9)}
     order = wording.checkpoint_order(cards)
-    assert order == ["fer2013", "fer2013_wide", "ferplus_wide", "ckplus", "jaffe"]
+    assert order == ["fer2013_wide", "fer2013", "ferplus_wide", "ckplus", "jaffe"]
     assert [wording.checkpoint_group(cards[n]) for n in order] == [
         "everyday photos, 7 emotions", "everyday photos, 7 emotions",
         "everyday photos, 8 emotions", "posed photos", "posed photos"]
