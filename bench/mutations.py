@@ -138,9 +138,9 @@ MUTATIONS = (
              '"DI": "disgust", "FE": "fear"', '"FE": "disgust", "DI": "fear"',
              (f"{JAFFE}::test_every_expression_code_is_parsed_to_its_emotion",
               f"{JAFFE}::test_loader_parses_subject_and_expression_and_aligns_every_face")),
-    Mutation("a second click on the same confusion cell is a toggle", "dashboard/views/confusion.py",
-             'st.session_state.get(chart_key + "_n", 0) + 1',
-             'st.session_state.get(chart_key + "_n", 0)',
+    Mutation("a second click on the same confusion cell is a toggle", "dashboard/widgets.py",
+             'st.session_state.get(base + "_n", 0) + 1',
+             'st.session_state.get(base + "_n", 0)',
              ("tests/dashboard/test_browser_phone_offline.py::"
               "test_every_click_on_a_confusion_cell_selects_it",)),
     # --- uploads, your data, video, faces, trust and scale-out: each passed the whole suite
