@@ -19,7 +19,7 @@ __all__ = ["has_people", "source_names", "top_regions_table", "rankings_table", 
            "failure_cases", "knockout_figure", "table_csv", "table_png"]
 
 MEASURE_WORDS = {"attribution": "attribution (occlusion)", "attention": "attention (STN)",
-                 "knockout": "knock-out"}
+                 "knockout": "knock-out (beyond a random region)"}
 
 
 def has_people(analyses: dict) -> bool:

@@ -85,10 +85,12 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def _largest_drops(knockout: dict) -> dict:
-    """Per emotion, the region whose knock-out lowers the true class's probability most."""
+    """Per emotion, the region whose knock-out lowers the true class's probability most beyond
+    a random region of the same area, with that excess."""
     emotions = {e for cells in knockout.values() for e in cells}
-    return {e: max(((r, cells[e]["probability_drop"]) for r, cells in knockout.items()
-                    if e in cells), key=lambda t: t[1]) for e in sorted(emotions)}
+    return {e: max(((r, round(cells[e]["probability_drop"] - cells[e]["random_probability_drop"], 5))
+                    for r, cells in knockout.items() if e in cells), key=lambda t: t[1])
+            for e in sorted(emotions)}
 
 
 def render(result: dict) -> str:
@@ -101,6 +103,6 @@ def render(result: dict) -> str:
         sanity = result["sanity"].get(m, "-")
         lines.append(f"{m:>15}  {r['deletion_auc']:>27.3f}  {r['insertion_auc']:>22.3f}  {sanity}")
     for emotion, (region, drop) in result.get("knockout", {}).items():
-        lines.append(f"knock-out: {emotion} loses most without the {region} "
-                     f"(probability drop {drop:.3f})")
+        lines.append(f"knock-out: {emotion} needs the {region} most (probability drop "
+                     f"{drop:+.3f} beyond a random region of its size)")
     return "\n".join(lines)

@@ -319,7 +319,7 @@ def _knockout_results(knock: dict, result: dict, config: AnalyzeConfig) -> dict:
                 "low_high": "interval of the recall drop", "interval": INTERVAL,
                 "faces": int(len(labels))}
     return {"knockout": summary, "knockout_settings": settings,
-            "human_agreement": human_agreement(result, summary, knock, seed=config.seed),
+            "human_agreement": human_agreement(result, knock, seed=config.seed),
             "human_references": references_about()}
 
 

@@ -44,9 +44,10 @@ __all__ = ["Reference", "REFERENCE_DIR", "load_references", "tile_regions", "fac
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "references"
 SOURCES = ("wegrzyn2017", "facs")
-# The network's rankings, each read off one analysis key: attribution is occlusion's share of
-# map mass, attention the STN's, both divided by the region's area (a density, as the human
-# values are); knock-out is the drop of the true class's probability.
+# The network's rankings: attribution is occlusion's share of map mass, attention the STN's,
+# both divided by the region's area (a density, as the human values are); knock-out is the drop
+# of the true class's probability beyond the drop for a random region of the same area (so a
+# large region does not lead for its size alone).
 MEASURES = ("attribution", "attention", "knockout")
 RESAMPLES = 2000  # bootstrap resamples of the faces
 SIGNIFICANCE = 0.05
@@ -181,7 +182,7 @@ def _top(values: dict[str, float], k: int = 3) -> list[str]:
     return [r for v, r in sorted(finite, key=lambda t: -t[0])[:k]]
 
 
-def network_rankings(result: dict, summary: dict, knock: dict, emotion: str) -> dict:
+def network_rankings(result: dict, knock: dict, emotion: str) -> dict:
     """{measure: (values (R,), per-face values (R, n) or None)} over ``KNOCKOUT_REGIONS`` for
     one emotion; attribution's per-face values exist only when stage 1 ran with the
     knock-outs (``knock["occlusion_shares"]``): an analysis keeps class means only."""
@@ -198,9 +199,9 @@ def network_rankings(result: dict, summary: dict, knock: dict, emotion: str) -> 
         out["attribution"] = (np.array([shares[r] for r in KNOCKOUT_REGIONS]) * dens, per_face)
     per_face = knock["stn_shares"][rows][:, faces] * dens[:, None]
     out["attention"] = (per_face.mean(1), per_face)
-    per_face = knock["p0"][faces][None] - knock["p"][0][:, faces]
-    out["knockout"] = (np.array([summary[r][emotion]["probability_drop"]
-                                 for r in KNOCKOUT_REGIONS]), per_face)
+    # (p0 - p) - (p0 - p_random): the primary fill's drop beyond the random region's
+    per_face = knock["p_random"][:, faces] - knock["p"][0][:, faces]
+    out["knockout"] = (per_face.mean(1), per_face)
     return out
 
 
@@ -211,12 +212,11 @@ def _cell(values: np.ndarray, boot: np.ndarray | None, people: np.ndarray) -> di
     return cell | {"verdict": verdict(cell)}
 
 
-def human_agreement(result: dict, summary: dict, knock: dict, seed: int = 0) -> dict:
+def human_agreement(result: dict, knock: dict, seed: int = 0) -> dict:
     """Per reference and emotion, the agreement of each network ranking with the people's.
 
     Args:
         result: the analysis so far (``classes``, ``regions``, ``region_sensitivity``).
-        summary: ``knockout.knockout_summary`` of the same faces.
         knock: the per-face knock-out arrays (``stages.knockout_chunk``, joined).
 
     Returns:
@@ -229,7 +229,7 @@ def human_agreement(result: dict, summary: dict, knock: dict, seed: int = 0) -> 
     counts = np.bincount(knock["labels"], minlength=len(result["classes"]))
     emotions = [e for i, e in enumerate(result["classes"]) if counts[i] > 1]
     for e_i, emotion in enumerate(emotions):
-        rankings = network_rankings(result, summary, knock, emotion)
+        rankings = network_rankings(result, knock, emotion)
         boots = {m: _boot_rankings(pf, seed + e_i) if pf is not None else None
                  for m, (_, pf) in rankings.items()}
         for key, ref in load_references().items():
@@ -274,9 +274,9 @@ def emotion_reading(emotion: str, cells: dict[str, dict], names: dict[str, str])
     people = [f"{names.get(s, s)} puts the {c['people_top'][0]} first "
               f"(rank correlation {c['spearman']:+.2f}{_range(c)})"
               for s, c in defined.items() if c.get("people_top")]
-    sentence = (f"{emotion.capitalize()}: {reading}. Without the {needs} the network loses "
-                f"the most; " + ("; ".join(people) if people else "no human ranking to compare")
-                + ".")
+    sentence = (f"{emotion.capitalize()}: {reading}. Hiding the {needs} costs the network "
+                f"most beyond a random patch of its size; "
+                + ("; ".join(people) if people else "no human ranking to compare") + ".")
     return sentence, reading
 
 

@@ -49,7 +49,7 @@ def test_the_table_shows_every_ranking_and_source_per_emotion():
     table = people.top_regions_table(ANALYSES)
     assert list(table["Emotion"]) == ["fear", "happiness"]
     fear = table.iloc[0]
-    assert fear["Network: knock-out"] == "mouth, chin, nose"
+    assert fear["Network: knock-out (beyond a random region)"] == "mouth, chin, nose"
     assert fear["Network: attribution (occlusion)"] == "eyes, brows, nose"
     assert fear["People: Wegrzyn et al. 2017"] == "eyes, mouth, brows"
     assert fear["People: FACS prototypes"] == "mouth, brows, eyes"
@@ -61,7 +61,7 @@ def test_one_plain_sentence_per_emotion_names_its_reading():
     sentences = people.readings(ANALYSES)
     assert [r for _, r in sentences] == ["disagreement", "agreement"]
     fear = sentences[0][0]
-    assert fear.startswith("Fear: disagreement.") and "Without the mouth" in fear
+    assert fear.startswith("Fear: disagreement.") and "Hiding the mouth costs" in fear
     assert "Wegrzyn et al. 2017 puts the eyes first" in fear
 
 

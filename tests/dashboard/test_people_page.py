@@ -45,7 +45,7 @@ def people_app(tmp_path, monkeypatch):
     data |= {"knockout": summary, "human_references": references_about(),
              "knockout_settings": {"primary": "black", "baselines": ["black", "gray", "mean"],
                                    "faces": FACES},
-             "human_agreement": human_agreement(data, summary, knock)}
+             "human_agreement": human_agreement(data, knock)}
     path.write_text(json.dumps(data))
     monkeypatch.setenv("DEEP_EMOTION_CHECKPOINTS", str(tmp_path))
     monkeypatch.delenv("DEEP_EMOTION_DATA", raising=False)
@@ -58,7 +58,8 @@ def test_the_section_shows_every_emotion_with_a_sentence_and_failure_cases(peopl
     assert SECTION in [s.value for s in people_app.subheader]
     table = people_app.dataframe[0].value  # the second is every ranking, in an expander
     assert list(table["Emotion"]) == list(FER)
-    assert set(table["Network: knock-out"].str.split(", ").str[0]) == {"mouth"}
+    assert set(table["Network: knock-out (beyond a random region)"].str.split(", ").str[0]) \
+        == {"mouth"}
     sentences = [e.value for kind in ("success", "warning", "info") for e in getattr(people_app, kind)
                  if re.match(r"^[A-Z][a-z]+: (agreement|disagreement|too uncertain)", str(e.value))]
     assert len(sentences) == len(FER)

@@ -102,4 +102,4 @@ def test_the_command_adds_the_knockout_stage_and_names_each_emotions_most_needed
     assert main(common) == 0
     assert main(common + ["--stages", "knockout"]) == 0
     out = capsys.readouterr().out
-    assert "knock-out: " in out and "loses most without the " in out
+    assert "knock-out: " in out and "beyond a random region of its size" in out
