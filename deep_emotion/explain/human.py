@@ -177,9 +177,12 @@ def verdict(cell: dict) -> str:
 
 
 def _top(values: dict[str, float], k: int = 3) -> list[str]:
-    """The k regions with the largest finite values, largest first."""
+    """The k regions with the largest finite values, largest first, among those above the
+    lowest value (a FACS prototype's regions without an action unit are never "top", and a
+    constant ranking has none)."""
     finite = [(v, r) for r, v in values.items() if v is not None and np.isfinite(v)]
-    return [r for v, r in sorted(finite, key=lambda t: -t[0])[:k]]
+    floor = min((v for v, _ in finite), default=0.0)
+    return [r for v, r in sorted(finite, key=lambda t: -t[0]) if v > floor][:k]
 
 
 def network_rankings(result: dict, knock: dict, emotion: str) -> dict:

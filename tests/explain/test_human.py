@@ -75,3 +75,12 @@ def test_tiles_are_spread_over_the_regions_drawn_from_the_stimulus_landmarks():
     values = tile_regions(weights, landmarks)
     assert max(values, key=values.get) == "mouth"
     assert values["eyes"] == values["forehead"] == values["brows"] == 0.0
+
+
+def test_a_prototype_s_top_regions_are_only_those_with_action_units():
+    from deep_emotion.explain.human import _top
+
+    facs = load_references()["facs"].emotions
+    assert _top(facs["happiness"]) == ["cheeks", "mouth"]
+    assert _top(facs["neutral"]) == []
+    assert _top({"eyes": 0.3, "mouth": 0.5, "nose": 0.1, "chin": 0.2}) == ["mouth", "eyes", "chin"]
