@@ -39,7 +39,7 @@ from tests.dashboard import e2e
 
 ROOT = e2e.ROOT
 
-UPLOADER = '[data-testid="stFileUploaderDropzoneInput"]'
+UPLOADER = '[data-testid="stMain"] [data-testid="stFileUploaderDropzoneInput"]'
 
 
 def photos(n: int, folder: Path) -> list[Path]:

@@ -54,6 +54,11 @@ def main() -> None:
         st.Page(PAGES / "model_card.py", title="Model card", icon=":material/description:"),
         st.Page(PAGES / "glossary.py", title="Glossary", icon=":material/menu_book:"),
     ])
+    # Streamlit writes its own per-file cap under every uploader; ours sit above the limits that
+    # apply (so a refusal is our sentence on the page), and each uploader states its real
+    # limit in its own words: the cap's number would contradict it.
+    st.html("<style>[data-testid='stFileUploaderDropzoneInstructions'] "
+            "{display: none;}</style>")
     st.sidebar.title("Deep-Emotion Lab")
     _warm_up(widgets.checkpoint_picker())
     userdata_view.source_box()

@@ -15,7 +15,7 @@ from plotly.subplots import make_subplots
 
 from deep_emotion.model import DeepEmotionConfig, describe_stages
 
-__all__ = ["photo_with_faces", "probability_bars", "map_overlay", "stn_outline",
+__all__ = ["photo_with_faces", "probability_bars", "map_overlay",
            "confusion_matrix", "per_class_bars", "training_curves", "architecture_diagram",
            "region_bars", "class_mean_maps", "deletion_curves", "normalise_rows", "MAP_SCALE",
            "region_matrix", "region_layout", "quantile_bars", "sanity_curves", "stn_panels",
@@ -33,6 +33,10 @@ SIGNED_SCALE = "RdBu_r"    # for attributions with a sign (red: for, blue: again
 SIGNED_METHODS = ("occlusion", "ig", "guided-gradcam")
 COLORBAR_TITLES = {"occlusion": "logit drop"}
 _MARGIN = dict(l=10, r=10, t=40, b=10)
+# A legend under the plot, one entry per line: on a phone a legend beside the plot squeezes it
+# to a sliver, and one inside it covers the lines.
+LEGEND_BELOW = dict(orientation="h", x=0, xanchor="left", y=-0.18, yanchor="top",
+                    entrywidth=1, entrywidthmode="fraction")
 # What st.plotly_chart should pass as ``config``: no Plotly toolbar over the chart's title (the
 # dashboard's own element toolbar still offers full screen; zoom resets on double click).
 PLOTLY_CONFIG = {"displayModeBar": False, "displaylogo": False}
@@ -168,23 +172,6 @@ def map_overlay(face: np.ndarray, heat: np.ndarray, title: str = "", signed: boo
         hovertemplate="x %{x}, y %{y}: %{z:.3g}<extra></extra>")])
     fig.update_layout(title=title)
     return _square(fig)
-
-
-@_phone_ready
-def stn_outline(face: np.ndarray, outline: np.ndarray, title: str = "Where the STN samples") -> go.Figure:
-    """The face with the outline (K, 2 pixel x, y) of the region the spatial transformer reads."""
-    outline = np.asarray(outline, dtype=float)
-    closed = np.vstack([outline, outline[:1]])
-    fig = go.Figure([_gray(face), go.Scatter(
-        x=closed[:, 0], y=closed[:, 1], mode="lines", line=dict(color="#00e5ff", width=3),
-        name="sampling grid", hoverinfo="skip")])
-    fig.update_layout(title=title, showlegend=False)
-    fig = _square(fig)
-    side = np.asarray(face).shape
-    lo = min(-0.5, float(closed.min()) - 1)
-    fig.update_xaxes(range=[lo, max(side[1] - 0.5, float(closed[:, 0].max()) + 1)])
-    fig.update_yaxes(range=[max(side[0] - 0.5, float(closed[:, 1].max()) + 1), lo], autorange=False)
-    return fig
 
 
 def normalise_rows(matrix: np.ndarray) -> np.ndarray:
@@ -377,9 +364,10 @@ def deletion_curves(curves: Mapping[str, Sequence[float]], kind: str = "deletion
         auc = float(np.sum((ys[1:] + ys[:-1]) / 2 * np.diff(xs))) if len(ys) > 1 else float("nan")
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=f"{method} (area {auc:.3f})"))
     axis = {"deletion": "deleted", "insertion": "inserted"}.get(kind, "deleted / inserted")
-    fig.update_layout(title=title or f"{kind} curves", margin=_MARGIN, height=340,
+    fig.update_layout(title=title or f"{kind} curves", margin=_MARGIN, height=340 + 22 * len(curves),
                       xaxis=dict(title=f"fraction of pixels {axis}", tickformat=".0%"),
-                      yaxis=dict(title="probability of the class", range=[0, 1]))
+                      yaxis=dict(title="probability of the class", range=[0, 1]),
+                      legend=LEGEND_BELOW)
     return fig
 
 
@@ -455,7 +443,7 @@ def sanity_curves(methods: Mapping[str, Mapping], threshold: float = 0.5, verdic
     fig.add_hline(y=threshold, line_dash="dot", line_color="#9e9e9e",
                   annotation_text=f"pass below {threshold}")
     fig.update_layout(title="Sanity check: randomise the network from the output down",
-                      margin=_MARGIN, height=340,
+                      margin=_MARGIN, height=340 + 22 * len(methods), legend=LEGEND_BELOW,
                       xaxis=dict(title="layers randomised"),
                       yaxis=dict(title="rank correlation with the original map", range=[-0.2, 1.05]))
     return fig

@@ -16,13 +16,13 @@ import numpy as np
 from dashboard.figures import COLORBAR_TITLES, SIGNED_METHODS
 from deep_emotion.explain import AGREEMENT_TOP, FaceExplanation
 
-__all__ = ["stn_view", "headline", "report_json", "maps_npz", "maps_figure", "maps_png"]
+__all__ = ["stn_parts", "headline", "report_json", "maps_npz", "maps_figure", "maps_png"]
 
 SIGNED_CMAP = "RdBu_r"  # matplotlib's name for the page's Plotly scale ``figures.SIGNED_SCALE``
 
 
-def stn_view(result: FaceExplanation) -> dict[str, np.ndarray]:
-    """The STN's parts for drawing: ``theta`` (2, 3), ``warped`` (R, R) pixels 0..255 (the face
+def stn_parts(result: FaceExplanation) -> dict[str, np.ndarray]:
+    """The STN's parts, for the figures and downloads: ``theta`` (2, 3), ``warped`` (R, R) pixels 0..255 (the face
     as the classifier's frame shows it), ``outline`` (4, 2) (x, y) input pixels of the sampled
     frame's corners, ``heatmap`` (S, S) sampled points per pixel."""
     stn = result.maps["stn"]
@@ -47,7 +47,7 @@ def report_json(result: FaceExplanation, context: dict) -> str:
     trust = result.trust
     report = {**context, **headline(result),
               "probabilities": {c: round(float(p), 6) for c, p in zip(result.classes, result.probs)},
-              "stn_theta": np.round(stn_view(result)["theta"], 6).tolist(),
+              "stn_theta": np.round(stn_parts(result)["theta"], 6).tolist(),
               "methods": [m for m in result.maps if m != "stn"],
               "method_details": {m: {k: v for k, v in ex.meta.items()
                                      if k not in ("view", "grid_outline")}
@@ -65,7 +65,7 @@ def report_json(result: FaceExplanation, context: dict) -> str:
 def maps_npz(face: np.ndarray, result: FaceExplanation, context: dict) -> bytes:
     """The face, probabilities, STN parts and every map as an in-memory ``.npz``, with the
     class names, prediction, explained class and framing as string arrays."""
-    stn = stn_view(result)
+    stn = stn_parts(result)
     named = headline(result)
     arrays = {"face": face, "probs": result.probs, "classes": np.array(result.classes),
               "prediction": np.array(named["prediction"]),
@@ -98,7 +98,7 @@ def maps_figure(face: np.ndarray, result: FaceExplanation, context: dict,
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    stn = stn_view(result)
+    stn = stn_parts(result)
     panels = [("face", None), ("STN warped view", "warped"), ("STN attention", "stn")]
     panels += [((titles or {}).get(m, m), m) for m in result.maps if m != "stn"]
     # constrained layout and colour bars under each panel: no bar reaches the next picture

@@ -306,11 +306,8 @@ def analysis(name: str) -> tuple[dict | None, str | None]:
     Returns (analyses, None), or (None, a sentence saying what is missing and the command
     that makes it).
     """
-    try:
-        from deep_emotion.explain.analyze import analysis_path, load_analysis  # noqa: F401
-    except ImportError:
-        return None, ("The precomputed analyses need `deep_emotion.explain.analyze`, which this "
-                      "installation of deep_emotion does not have.")
+    from deep_emotion.explain.analyze import analysis_path
+
     try:
         path = analysis_path(_path(name))
     except CheckpointError as e:

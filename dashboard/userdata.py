@@ -60,7 +60,7 @@ class Job:
     """One checkpoint on one source, run in a background thread.
 
     stage/done/total: what it is doing now (for the progress bar).
-    data: the FaceDataset once read; cross: {tta: cross-dataset result} once evaluated;
+    data: the FaceDataset once read; evaluation: the cross-dataset result once evaluated;
     analyses: the analysis dict once computed; error: a sentence when a step failed.
     """
 
@@ -69,7 +69,7 @@ class Job:
     done: int = 0
     total: int = 0
     data: object = None
-    cross: dict = field(default_factory=dict)
+    evaluation: dict | None = None
     analyses: dict | None = None
     error: str | None = None
     finished: bool = False
@@ -132,7 +132,7 @@ def _run(job: Job, load, ckpt_name: str) -> None:
         job.data = load(job)
         ckpt = resources.checkpoint(ckpt_name)
         job.report("evaluating", 0, 1)
-        job.cross = _evaluate(ckpt_name, ckpt, job.data)
+        job.evaluation = _evaluate(ckpt_name, ckpt, job.data)
         job.report("regions", 0, len(job.data))
         job.analyses = _analyses(ckpt_name, ckpt, job)
     except _Stopped:
@@ -150,7 +150,7 @@ def _evaluate(ckpt_name: str, ckpt, data) -> dict:
     from deep_emotion.evaluate import cross_dataset
 
     with resources.model_lock(ckpt_name):
-        return {"none": cross_dataset(ckpt.model, ckpt.classes, ckpt.preprocessing, data)}
+        return cross_dataset(ckpt.model, ckpt.classes, ckpt.preprocessing, data)
 
 
 def _analyses(ckpt_name: str, ckpt, job: Job) -> dict:
@@ -186,10 +186,10 @@ def job_for_spec(ckpt_name: str, spec: str, aligned: bool = False) -> Job:
         job.report("reading and aligning the faces", 0, 0)
         return load_dataset(spec)
 
-    return _start((ckpt_name, _weights(ckpt_name), spec, _stamp(path)), spec, load, ckpt_name)
+    return _start((ckpt_name, _weights(ckpt_name), spec, _newest_change(path)), spec, load, ckpt_name)
 
 
-def _stamp(path: Path) -> float:
+def _newest_change(path: Path) -> float:
     """The newest modification time under a source, so an edited folder is read again."""
     try:
         if path.is_file():

@@ -35,7 +35,8 @@ def source_box() -> None:
     # and says why on the page (Streamlit would refuse silently).
     upload = box.file_uploader("or a zip of labelled faces", key="user_zip",
                                max_upload_size=zipfaces.ZipLimits().max_upload // 2**20 + 16,
-                               help="happy/001.png, sad/002.jpg, ...: one folder per emotion. "
+                               help="happy/001.png, sad/002.jpg, ...: one folder per emotion, "
+                                    f"up to {zipfaces.ZipLimits().max_upload // 2**20} MB. "
                                     "Opened in memory only.")
     box.checkbox("The images are face crops (no detection)", key="user_aligned")
     options = [SHIPPED] + userdata.server_sources(typed) + ([upload.name] if upload else [])
@@ -123,8 +124,8 @@ def confusion(ckpt_name: str) -> bool:
     if job is None:
         return False
     st.subheader(f"Your data: {job.label}")
-    _wait_for(job, lambda j: bool(j.cross))
-    cross, data = job.cross["none"], job.data
+    _wait_for(job, lambda j: j.evaluation is not None)
+    cross, data = job.evaluation, job.data
     classes, matrix = cross["classes"], np.asarray(cross["confusion"])
     left = [c for c in data.classes if c not in classes]
     st.metric("Accuracy on the shared classes", f"{cross['accuracy']:.1%}")
@@ -133,7 +134,7 @@ def confusion(ckpt_name: str) -> bool:
     _manifest_caption(data)
     st.plotly_chart(figures.confusion_matrix(matrix, classes, normalise=False,
                                              title=f"{ckpt_name} on {job.label}"),
-                    key="user_cm_fig")
+                    key="user_cm_fig", config=figures.PLOTLY_CONFIG)
     per_class = tables.per_class_from_confusion(matrix, classes)
     st.dataframe(tables.per_class_table(per_class))
     return True

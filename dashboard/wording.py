@@ -7,12 +7,14 @@ frame's sidebar can describe checkpoints before the model stack has loaded.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 from deep_emotion.catalog import DEFAULT_CHECKPOINT
 
 __all__ = ["DATASET_WORDS", "DATASET_LABELS", "TTA_LABELS", "GLOSSARY", "recommended",
            "dataset_label", "method_labels", "checkpoint_order", "checkpoint_line",
-           "checkpoint_group", "CHECKPOINT_HELP", "GROUPS",
+           "checkpoint_group", "CHECKPOINT_HELP", "GROUPS", "readable", "setting", "settings",
+           "describe",
            "checkpoint_description", "training_caution", "protocol_words"]
 
 
@@ -260,3 +262,84 @@ GLOSSARY = {
                                  "orders of seven regions); a small p means more agreement "
                                  "than chance.",
 }
+
+
+# --- a card's settings and a study's changes, in words -----------------------------------------
+
+# Readable names of the config keys a study can change (``readable``); unknown keys show as is.
+SETTING_LABELS = {
+    "dropout": "dropout", "channels": "filters per convolution", "hidden": "classifier units",
+    "num_classes": "classes", "use_stn": "attention branch", "layout": "attention warps",
+    "padding_mode": "warp padding", "input_norm": "input normalisation",
+    "augment.erase": "random erasing", "augment.flip": "mirroring",
+    "augment.rotate_deg": "rotation (degrees)", "augment.scale": "zoom",
+    "augment.shift_px": "shift (pixels)", "class_weighting": "class weights",
+    "label_smoothing": "label smoothing", "weight_decay": "weight decay", "lr": "learning rate",
+    "batch_size": "batch size", "optimizer": "optimizer", "schedule": "learning-rate schedule",
+    "epochs": "epochs", "ema_decay": "weight averaging (EMA)", "precision": "training precision",
+    "init": "fine-tuned from", "teacher": "distilled from", "seed": "training seed",
+    "dataset": "dataset", "soft_labels": "trained on vote shares",
+    "vote_share": "FER+ votes in the targets", "threads": "CPU threads",
+    "image_size": "input size (pixels)", "loc_channels": "attention branch filters",
+    "loc_kernels": "attention branch kernels", "loc_hidden": "attention branch units",
+    "augment.erase_area": "erased share of the face", "augment.erase_ratio": "erased box shape",
+    "warmup_frac": "warm-up share of the steps", "distill_weight": "teacher's share of the loss",
+    "distill_temperature": "distillation temperature", "protocol": "protocol",
+    "folds": "folds", "fold": "only fold", "split_seed": "split seed",
+    "channels_last": "channels-last memory layout", "eval_tta": "test-time augmentation reported",
+    "name": "framing", "size": "face size (pixels)", "mean": "pixel mean", "std": "pixel spread",
+    "backbone": "feature branch", "stem": "stem filters", "widths": "residual block filters",
+    "conv_weight_decay": "weight decay on conv kernels",
+}
+SETTING_VALUES = {
+    ("class_weighting", "sqrt"): "square root of inverse frequency",
+    ("class_weighting", "balanced"): "inverse frequency",
+    ("input_norm", "per_image"): "each face standardised",
+    ("input_norm", "dataset"): "dataset mean and spread",
+    ("layout", "input_warp"): "the input image", ("layout", "paper"): "the feature maps",
+    ("optimizer", "sgd"): "SGD with Nesterov momentum", ("optimizer", "adamw"): "AdamW",
+    ("precision", "bf16"): "bfloat16", ("precision", "fp32"): "float32",
+    ("schedule", "constant"): "constant", ("schedule", "onecycle"): "one cycle",
+    ("optimizer", "adam"): "Adam", ("padding_mode", "zeros"): "zeros",
+    ("name", "fer2013-crop"): "48x48 grayscale, framed like FER2013",
+    ("backbone", "residual"): "residual blocks", ("backbone", "paper"): "the paper's",
+}
+PROBABILITIES = ("augment.erase", "augment.flip")  # 0 reads "off", p reads "p of the faces"
+RANGES = ("augment.scale", "augment.erase_area", "augment.erase_ratio")  # [a, b] reads "a to b"
+def readable(key: str, value) -> str:
+    """One config change in words: ``("class_weighting", "sqrt")`` -> ``class weights: square
+    root of inverse frequency``; ``("augment.erase", 0)`` -> ``random erasing: off``."""
+    return ": ".join(setting(key, value))
+
+
+def settings(config: dict) -> list[tuple[str, str]]:
+    """Every field of a card's config section in words, ``(label, value)``, in the card's
+    order; a nested section (a training config's ``model`` and ``augment``) is spelled out
+    after the flat fields, augmentation keys as ``augment.KEY``."""
+    flat = [(k, v) for k, v in config.items() if not isinstance(v, dict)]
+    flat += [(k, v) for k, v in config.get("model", {}).items()]
+    flat += [(f"augment.{k}", v) for k, v in config.get("augment", {}).items()]
+    return [setting(k, v) for k, v in flat]
+
+
+def setting(key: str, value) -> tuple[str, str]:
+    """``readable`` as ``(label, value in words)``."""
+    label = SETTING_LABELS.get(key, key.replace("_", " "))
+    if isinstance(value, str) and (key, value) in SETTING_VALUES:
+        text = SETTING_VALUES[(key, value)]
+    elif isinstance(value, bool):
+        text = "on" if value else "off"
+    elif key in PROBABILITIES:
+        text = "off" if not value else f"{value:.0%} of the faces"
+    elif isinstance(value, (list, tuple)):
+        text = (" to " if key in RANGES else ", ").join(str(v) for v in value)
+    elif key in ("init", "teacher") and value:
+        text = Path(str(value)).name
+    else:
+        text = "none" if value is None else str(value)
+    return label, text
+
+
+def describe(diff: dict) -> str:
+    """A study row's changes in words, or ``— (baseline)`` when there are none."""
+    return ", ".join(readable(k, v) for k, v in diff.items()) or "— (baseline)"

@@ -17,8 +17,9 @@ import re
 import sys
 from pathlib import Path
 
-from dashboard.studies import (changes, describe, faces_right, read_cards, recipe_study,
-                               recipe_study_of, seed_study, selected_epoch)
+from dashboard.studies import (changes, faces_right, read_cards, recipe_study, recipe_study_of,
+                               seed_study, selected_epoch)
+from dashboard.wording import describe
 from dashboard.tables import PAPER_RESULTS
 from deep_emotion.catalog import checkpoint_dir, list_checkpoints
 from deep_emotion.checkpoints import read_card

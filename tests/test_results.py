@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.studies import readable, recipe_study, recipe_study_of, seed_study_of
+from dashboard.studies import recipe_study, recipe_study_of, seed_study_of
+from dashboard.wording import readable
 from scripts.report import ablation_markdown, documents, markers, render, seed_study_markdown
 
 

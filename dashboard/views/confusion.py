@@ -98,11 +98,11 @@ def _across(ckpt_name: str, trained_on: str | None, ds_name: str, column) -> tup
 
 def _draw(ckpt_name: str, ds_name: str, matrix: Matrix, normalise: bool) -> None:
     title = f"{ckpt_name} on {dataset_label(ds_name)} ({matrix.split})"
-    cm_key = _chart_key("cm_fig")
+    cm_key = widgets.chart_key("cm_fig")
     cm_fig = figures.confusion_matrix(matrix.confusion, matrix.classes, normalise=normalise,
                                       title=title)
     cm_fig.update_layout(selectionrevision=cm_key)  # a new key clears Plotly's own selection too
-    st.plotly_chart(cm_fig, key=cm_key, on_select=_cell_clicked("cm_fig", matrix.classes),
+    st.plotly_chart(cm_fig, key=cm_key, on_select=widgets.on_click("cm_fig", _cell_clicked(matrix.classes)),
                     selection_mode="points", config=figures.PLOTLY_CONFIG)
     left, right = st.columns([3, 2])
     with left:
@@ -133,9 +133,9 @@ def _confusion_cell(classes: list[str]) -> tuple[str, str]:
     """The (true, predicted) cell chosen by a click on the confusion chart or by the two
     select boxes it draws; one stored pair feeds both, so it survives leaving the page.
 
-    Every click counts, the same cell again included: ``_cell_clicked`` consumes the click and
-    gives the chart a fresh key, so the next click is a new selection, never a toggle of the
-    old one.
+    Every click counts, the same cell again included: ``widgets.on_click`` consumes the click
+    and gives the chart a fresh key, so the next click is a new selection, never a toggle of
+    the old one.
     """
     true, pred = st.session_state.get("cell") or (classes[0], classes[0])
     if true not in classes or pred not in classes:
@@ -152,24 +152,13 @@ def _confusion_cell(classes: list[str]) -> tuple[str, str]:
     return st.session_state["cell"]
 
 
-def _cell_clicked(chart_key: str, classes: list[str]):
-    """An ``on_select`` callback for the confusion chart: store the clicked cell and renew the
-    chart's key (see ``_confusion_cell``)."""
-    def callback() -> None:
-        event = st.session_state.get(st.session_state.get(chart_key + "_key", chart_key))
-        points = (event or {}).get("selection", {}).get("points", [])
+def _cell_clicked(classes: list[str]):
+    """The confusion chart's click handler: store the clicked cell (``_confusion_cell``)."""
+    def handle(points) -> None:
         cell = cell_from_selection(points, classes)
         if cell:
             st.session_state["cell"] = cell
-        st.session_state[chart_key + "_n"] = st.session_state.get(chart_key + "_n", 0) + 1
-    return callback
-
-
-def _chart_key(base: str) -> str:
-    """The current key of a chart whose selection is consumed on every click."""
-    key = f"{base}_{st.session_state.get(base + '_n', 0)}"
-    st.session_state[base + "_key"] = key
-    return key
+    return handle
 
 
 # --- the faces of a cell --------------------------------------------------------------------

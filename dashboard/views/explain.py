@@ -66,7 +66,7 @@ def _introduction(ckpt) -> None:
     st.markdown("**How the network reads a face:** a small localization branch predicts an "
                 "affine transform (the spatial transformer) that decides which part of the "
                 "feature maps the classifier sees; the maps below a prediction show where it looked.")
-    st.plotly_chart(figures.architecture_diagram(ckpt.card.get("config", {})), key="intro_fig")
+    st.plotly_chart(figures.architecture_diagram(ckpt.card.get("config", {})), key="intro_fig", config=figures.PLOTLY_CONFIG)
 
 
 # --- the photo --------------------------------------------------------------------------------
@@ -77,7 +77,8 @@ def _photo_source() -> Photo:
     if source == "Upload":
         # No ``type=`` filter: the decoder sniffs the content, so a JPEG named .heic is read as
         # the JPEG it is, and a refusal is our own visible message, not a tooltip on the chip.
-        up = st.file_uploader("Upload a photo with a face", key="upload",
+        up = st.file_uploader(f"Upload a photo with a face (up to {upload_limit_mb()} MB)",
+                              key="upload",
                               help="JPEG, PNG, WebP, BMP, GIF or TIFF, up to "
                                    f"{upload_limit_mb()} MB. Kept in memory only.")
         return Photo(up.getvalue(), up.name, up.name) if up is not None else Photo(None, "")
@@ -154,7 +155,7 @@ def _choose_face(photo, picked: Photo) -> tuple[np.ndarray, str, int | None]:
     from dashboard import figures, resources
 
     if not photo.detected:
-        st.plotly_chart(figures.photo_with_faces(photo.image.rgb, []), key="photo_fig")
+        st.plotly_chart(figures.photo_with_faces(photo.image.rgb, []), key="photo_fig", config=figures.PLOTLY_CONFIG)
         st.caption(f"{picked.label} · a dataset face, already aligned: used as it is "
                    "(no face detection)")
         return photo.crops[0], "dataset face (already aligned)", None
@@ -165,7 +166,7 @@ def _choose_face(photo, picked: Photo) -> tuple[np.ndarray, str, int | None]:
     st.plotly_chart(figures.photo_with_faces(
         photo.image.rgb, [photo.faces[i].box for i in shown],
         shown.index(index) if index is not None else None,
-        labels=[f"face {i + 1} · {score_text(scores[i])}" for i in shown]), key="photo_fig")
+        labels=[f"face {i + 1} · {score_text(scores[i])}" for i in shown]), key="photo_fig", config=figures.PLOTLY_CONFIG)
     hidden = len(photo.faces) - len(shown)
     found = f"{len(photo.faces)} face{'s' if len(photo.faces) != 1 else ''} found" + (
         f", {hidden} hidden below score {threshold:.2f}" if hidden else "")
@@ -298,7 +299,7 @@ def _prediction(ckpt_name: str, result, framing: str, number: int | None, faces:
     else:
         which = f" (face {number})" if number and faces > 1 else ""
         st.subheader(f"Prediction: {predicted}{which}")
-    st.plotly_chart(figures.probability_bars(result.classes, result.probs), key="probs_fig")
+    st.plotly_chart(figures.probability_bars(result.classes, result.probs), key="probs_fig", config=figures.PLOTLY_CONFIG)
     st.caption(f"Checkpoint **{ckpt_name}** · TTA: {wording.TTA_LABELS[tta]}")
 
 
@@ -310,9 +311,9 @@ def _maps(ckpt_name: str, face: np.ndarray, result, s: dict) -> None:
     if result.target != result.prediction:
         st.caption(f"The maps explain “{explained}” as chosen in the settings; the prediction "
                    f"is “{predicted}”.")
-    stn = reports.stn_view(result)
+    stn = reports.stn_parts(result)
     st.plotly_chart(figures.stn_panels(face, stn["warped"], stn["outline"], stn["heatmap"]),
-                    key="stn_fig")
+                    key="stn_fig", config=figures.PLOTLY_CONFIG)
     st.caption("The aligned face the network reads, with the region its spatial transformer "
                "samples; the warped view is that region as the classifier sees it.")
     o1, o2 = st.columns([1, 1])
@@ -320,7 +321,7 @@ def _maps(ckpt_name: str, face: np.ndarray, result, s: dict) -> None:
         st.plotly_chart(figures.map_overlay(
             face, result.maps["occlusion"].map,
             f"Occlusion ({s['window']}px window, stride {s['stride']}, {s['baseline']})",
-            signed=True, colorbar_title=figures.COLORBAR_TITLES["occlusion"]), key="occlusion_fig")
+            signed=True, colorbar_title=figures.COLORBAR_TITLES["occlusion"]), key="occlusion_fig", config=figures.PLOTLY_CONFIG)
     with o2:
         _trust(result.trust)
     others = {m: ex.map for m, ex in result.maps.items() if m not in ("stn", "occlusion")}
@@ -330,7 +331,7 @@ def _maps(ckpt_name: str, face: np.ndarray, result, s: dict) -> None:
             row = dict(list(others.items())[start:start + 3])
             st.plotly_chart(figures.method_grid(face, row, _method_titles(ckpt_name),
                                                 signed=figures.SIGNED_METHODS),
-                            key=f"methods_fig_{start}")
+                            key=f"methods_fig_{start}", config=figures.PLOTLY_CONFIG)
 
 
 def _trust(trust) -> None:
@@ -352,7 +353,7 @@ def _trust(trust) -> None:
               "insertion": trust.insertion.scores[0].numpy()}
     st.plotly_chart(figures.deletion_curves(curves, kind="faithfulness",
                                             title="Occlusion map: delete / insert its top pixels"),
-                    key="deletion_fig")
+                    key="deletion_fig", config=figures.PLOTLY_CONFIG)
 
 
 def _downloads(face: np.ndarray, result, context: dict) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import figures, resources, studies, tables, widgets, wording
+from dashboard import figures, resources, tables, widgets, wording
 
 __all__ = ["render"]
 
@@ -28,7 +28,7 @@ def render() -> None:
 
 def _settings_table(section: dict) -> pd.DataFrame:
     """A card's config section as a two-column table with readable names and values."""
-    return pd.DataFrame(studies.settings(section), columns=["setting", "value"])
+    return pd.DataFrame(wording.settings(section), columns=["setting", "value"])
 
 
 def _summary(ckpt_name: str, card: dict) -> None:
@@ -48,7 +48,7 @@ def _summary(ckpt_name: str, card: dict) -> None:
               help="What the spatial transformer's affine warp moves: the feature maps, as in "
                    "the paper, or the input image, a common variant.")
     st.subheader("Architecture")
-    st.plotly_chart(figures.architecture_diagram(config), key="arch_fig")
+    st.plotly_chart(figures.architecture_diagram(config), key="arch_fig", config=figures.PLOTLY_CONFIG)
     with st.expander("Network and preprocessing settings"):
         st.markdown("**Classes:** " + ", ".join(card.get("classes", [])))
         st.dataframe(_settings_table({**config, **(card.get("preprocessing") or {})}),
@@ -64,7 +64,7 @@ def _training(card: dict) -> None:
         st.caption(f"Best epoch of {fold}: {folds[fold].get('best_epoch', '?')}")
         history = folds[fold]["epochs"]
     if history:
-        st.plotly_chart(figures.training_curves(history), key="history_fig")
+        st.plotly_chart(figures.training_curves(history), key="history_fig", config=figures.PLOTLY_CONFIG)
     else:
         st.info("This card has no training history (per-epoch loss and accuracy).")
     training = card.get("training")

@@ -50,14 +50,16 @@ def render() -> None:
 
 
 def _timeline(ckpt_name: str, upload, rate: str):
-    """The clip's timeline at ``rate``, read once per clip, rate and checkpoint (kept in this
-    browser session)."""
+    """The clip's timeline at ``rate``, read once per clip, rate and checkpoint: every rate read
+    of the current clip is kept in this browser session, so going back to a rate already read
+    is instant."""
     from dashboard import resources, video
 
     data = upload.getvalue()
     key = (hashlib.sha1(data).hexdigest(), rate, ckpt_name)
-    if st.session_state.get("video_key") != key:
-        st.session_state.pop("video_timeline", None)
+    st.session_state["video_key"] = key  # the clip, rate and network shown now
+    kept = st.session_state.setdefault("video_timelines", {})
+    if key not in kept:
         ckpt = resources.checkpoint(ckpt_name)
         bar = st.progress(0.0, text="Reading the clip…")
 
@@ -76,29 +78,39 @@ def _timeline(ckpt_name: str, upload, rate: str):
             st.error(f"This clip cannot be used: {e}")
             st.stop()
         bar.empty()
-        st.session_state.update(video_key=key, video_timeline=timeline, video_pick=None)
-    return st.session_state["video_timeline"]
+        for old in [k for k in kept if k[0] != key[0] or k[2] != ckpt_name]:
+            del kept[old]  # another clip or network: let it go
+        kept[key] = timeline
+    return kept[key]
 
 
 def _moment_picker(timeline, track: int) -> float:
-    """The slider over the face's moments and the chart; a click on the chart picks a moment."""
-    from dashboard import video, video_figures
+    """The slider over the face's moments and the chart over the whole clip; any click on the
+    chart moves the slider to the nearest moment, the same moment again included."""
+    from dashboard import figures, video, video_figures
 
     times, frames, probs = video.track_series(timeline, track)
-    # A click on the chart picks the moment; it moves the slider once, then the slider rules.
-    pick = st.session_state.get("video_chart")
-    points = (pick or {}).get("selection", {}).get("points", []) if pick else []
-    if points and points[0].get("x") != st.session_state.get("video_pick"):
-        st.session_state["video_pick"] = points[0]["x"]
-        st.session_state["video_time"] = float(min(times, key=lambda t: abs(t - points[0]["x"])))
-    if st.session_state.get("video_time") not in set(times.tolist()):
+    options = times.tolist()
+    if st.session_state.get("video_time") not in set(options):
         st.session_state["video_time"] = float(times[0])
-    moment_time = st.select_slider("Moment (s)", options=times.tolist(), key="video_time",
+    moment_time = st.select_slider("Moment (s)", options=options, key="video_time",
                                    format_func=lambda t: f"{t:.2f}")
+
+    def picked(points) -> None:
+        nearest = video_figures.nearest_moment(options, points)
+        if nearest is not None:
+            st.session_state["video_time"] = nearest
+
+    span = (timeline.moments[0].time, timeline.moments[-1].time)
     st.plotly_chart(video_figures.emotion_timeline(times, frames, probs, timeline.classes,
                                                    f"Face {track}: probabilities over time",
-                                                   marker=moment_time),
-                    key="video_chart", on_select="rerun", selection_mode="points")
+                                                   marker=moment_time, span=span),
+                    key=widgets.chart_key("video_chart"),
+                    on_select=widgets.on_click("video_chart", picked), selection_mode="points", config=figures.PLOTLY_CONFIG)
+    absent = sum(1 for m in timeline.moments if not any(f.track == track for f in m.faces))
+    if absent:
+        st.caption(f"Face {track} is not in {absent} of the {len(timeline.moments)} frames read; "
+                   "the chart spans the whole clip.")
     return moment_time
 
 
@@ -113,22 +125,22 @@ def _moment(ckpt_name: str, timeline, track: int, moment_time: float) -> None:
         boxes = [[round(v * moment.scale) for v in f.face.box] for f in moment.faces]
         chosen = [f.track for f in moment.faces].index(track)
         st.plotly_chart(figures.photo_with_faces(moment.picture(), boxes, chosen),
-                        key="video_frame")
+                        key="video_frame", config=figures.PLOTLY_CONFIG)
         st.caption(f"Frame {moment.index} at {moment.time:.2f} s · boxes numbered in frame "
                    f"order; face {track} is drawn in green")
     result = resources.explanation(resources.checkpoint(ckpt_name), face.crop, ("stn", "occlusion"))
     with right:
         st.subheader(f"Face {track}: {result.classes[result.prediction]}")
-        st.plotly_chart(figures.probability_bars(result.classes, result.probs), key="video_probs")
-    stn = reports.stn_view(result)
+        st.plotly_chart(figures.probability_bars(result.classes, result.probs), key="video_probs", config=figures.PLOTLY_CONFIG)
+    stn = reports.stn_parts(result)
     st.plotly_chart(figures.stn_panels(face.crop, stn["warped"], stn["outline"], stn["heatmap"]),
-                    key="stn_fig")
+                    key="stn_fig", config=figures.PLOTLY_CONFIG)
     occlusion = result.maps["occlusion"]
     settings = occlusion.meta["params"]
     st.plotly_chart(figures.map_overlay(face.crop, occlusion.map,
                                         f"Occlusion ({settings['window']}px window, stride "
                                         f"{settings['stride']}, black)", signed=True,
-                                        colorbar_title="logit drop"), key="occlusion_fig")
+                                        colorbar_title="logit drop"), key="occlusion_fig", config=figures.PLOTLY_CONFIG)
     st.caption("As on the Explain page: the aligned face the network reads, the region its "
                "spatial transformer samples, and how much hiding each patch lowers the "
                "predicted class.")

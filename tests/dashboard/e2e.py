@@ -165,7 +165,7 @@ def chart_selector(key: str) -> str:
 def upload_and_wait(page, photo: Path, timeout_ms: float = 60_000) -> float:
     """Upload ``photo`` through the file uploader; seconds until every map in MAP_KEYS is drawn."""
     start = time.perf_counter()
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(photo))
+    page.locator('[data-testid="stMain"] [data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(photo))
     for key in MAP_KEYS:
         page.wait_for_selector(chart_selector(key), timeout=timeout_ms, state="attached")
     return time.perf_counter() - start
@@ -176,7 +176,7 @@ def tour(page, url: str, photo: Path, out: Path, *, click_cell: bool = True) -> 
     ``out/<page>.png``.  Returns timings and the errors found on each page."""
     started = time.perf_counter()
     page.goto(url)
-    page.wait_for_selector('[data-testid="stFileUploaderDropzoneInput"]', state="attached",
+    page.wait_for_selector('[data-testid="stMain"] [data-testid="stFileUploaderDropzoneInput"]', state="attached",
                            timeout=60_000)
     first_page = time.perf_counter() - started
     page.wait_for_selector(READY_SELECTOR, state="attached", timeout=60_000)

@@ -38,6 +38,11 @@ def test_upload_a_labelled_zip_and_see_its_confusion_matrix(server):
         e2e.wait_idle(page)
         body = page.locator('[data-testid="stMain"]').inner_text()
         errors = e2e.page_errors(page)
+        # the chosen dataset stays chosen on the next page, reached by the sidebar's link
+        page.locator("[data-testid='stSidebarNav'] a", has_text="Trust").first.click()
+        page.wait_for_selector("h1:has-text('Trust')", timeout=60_000)
+        page.wait_for_selector("text=Your data: faces.zip", timeout=60_000)
+        errors += e2e.page_errors(page)
         browser.close()
     assert "Your data: faces.zip" in body and "Accuracy on the shared classes" in body
     assert "12 faces from 12 image files" in body

@@ -63,16 +63,17 @@ def test_video_page_reads_a_clip_and_explains_any_moment(server, tmp_path):
         page = browser.new_page(viewport={"width": 1300, "height": 1000})
         outside = _outside_requests(page)
         page.goto(f"{server}/video")
-        uploader = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+        uploader = page.locator('[data-testid="stMain"] [data-testid="stFileUploaderDropzoneInput"]')
         uploader.wait_for(state="attached", timeout=60_000)
         uploader.set_input_files(str(clip))
-        for key in ("video_chart", "video_frame", "stn_fig", "occlusion_fig"):
-            page.wait_for_selector(e2e.chart_selector(key), state="attached", timeout=120_000)
+        for selector in (CHART, *(e2e.chart_selector(k) for k in ("video_frame", "stn_fig",
+                                                                  "occlusion_fig"))):
+            page.wait_for_selector(selector, state="attached", timeout=120_000)
         e2e.wait_idle(page)
         text = page.locator('[data-testid="stMain"]').inner_text()
         assert "10 frames read (5 frames per second of clip time)" in text and "1 face followed" in text
         assert "Frame 0 at 0.00 s" in text
-        assert page.locator(".st-key-video_chart .scatterlayer .trace").count() == 7
+        assert page.locator(f"{TIMELINE} .scatterlayer .trace").count() == 7
         assert page.get_by_text("Timeline (CSV)").count() == 1
 
         thumb = page.locator('.st-key-video_time input[type="range"], '
@@ -92,6 +93,22 @@ def test_video_page_reads_a_clip_and_explains_any_moment(server, tmp_path):
         e2e.wait_idle(page)
         assert page.locator(ERRORS).count() == 0
 
+        # A click on no point at all (high above the lines, just right of 1.2 s) goes to the
+        # nearest moment; after the slider moves, the same point again is a new click.
+        x, y = page.evaluate(AT_JS, [1.23, 0.97, "video_chart"])
+        page.mouse.click(x, y)
+        page.wait_for_selector("text=Frame 12 at 1.20 s", timeout=60_000)
+        e2e.wait_idle(page)
+        thumb.focus()
+        thumb.press("End")
+        page.wait_for_selector("text=Frame 18 at 1.80 s", timeout=60_000)
+        e2e.wait_idle(page)
+        x, y = page.evaluate(AT_JS, [1.23, 0.97, "video_chart"])
+        page.mouse.click(x, y)
+        page.wait_for_selector("text=Frame 12 at 1.20 s", timeout=60_000)
+        e2e.wait_idle(page)
+        assert page.locator(ERRORS).count() == 0
+
         (tmp_path / "notes.mp4").write_text("not a video at all\n" * 10)
         uploader.set_input_files(str(tmp_path / "notes.mp4"))
         page.wait_for_selector("text=This clip cannot be used", timeout=60_000)
@@ -101,13 +118,25 @@ def test_video_page_reads_a_clip_and_explains_any_moment(server, tmp_path):
         browser.close()
 
 
+# The timeline chart's element: its key is renewed after every click (video_chart_0, _1, ...).
+TIMELINE = "[class*='st-key-video_chart_']"
+CHART = f"{TIMELINE} .js-plotly-plot .main-svg"
+
 # Page coordinates of the happiness trace's point at time x in a Plotly chart (by its key).
 POINT_JS = """([x, key]) => {
-  const gd = document.querySelector(`.st-key-${key} .js-plotly-plot`);
+  const gd = document.querySelector(`[class*="st-key-${key}_"] .js-plotly-plot`);
   const trace = gd.data.findIndex(t => t.name === 'happiness');
   const point = gd.calcdata[trace].find(p => Math.abs(p.x - x) < 1e-6);
   const fl = gd._fullLayout, box = gd.getBoundingClientRect();
   return [box.left + fl._size.l + fl.xaxis.d2p(x), box.top + fl._size.t + fl.yaxis.d2p(point.y)];
+}"""
+
+
+# Page coordinates of data point (x, y) in a Plotly chart (by its key), on a line or not.
+AT_JS = """([x, y, key]) => {
+  const gd = document.querySelector(`[class*="st-key-${key}_"] .js-plotly-plot`);
+  const fl = gd._fullLayout, box = gd.getBoundingClientRect();
+  return [box.left + fl._size.l + fl.xaxis.d2p(x), box.top + fl._size.t + fl.yaxis.d2p(y)];
 }"""
 
 

@@ -69,13 +69,6 @@ def test_map_scale_starts_black():
     assert figures.MAP_SCALE[0][1] == "#000000"
 
 
-def test_stn_outline_is_closed_polygon():
-    outline = np.array([[5, 5], [40, 6], [41, 40], [6, 41]], float)
-    fig = figures.stn_outline(np.zeros((48, 48)), outline)
-    line = fig.data[1]
-    assert len(line.x) == 5 and line.x[0] == line.x[-1]
-
-
 def test_photo_with_faces_boxes_and_jpeg_source():
     rgb = np.zeros((100, 200, 3), np.uint8)
     fig = figures.photo_with_faces(rgb, [(10, 10, 30, 30), (100, 20, 40, 40)], chosen=1)
@@ -292,3 +285,11 @@ def test_long_titles_wrap_to_a_phone_width_and_leave_the_toolbar_room():
     assert fig.layout.title.xanchor == "left" and fig.layout.margin.t >= 14 + 18 * len(lines)
     assert fig.layout.modebar.orientation == "v"
     assert figures.PLOTLY_CONFIG["displayModeBar"] is False
+
+
+def test_trust_curves_keep_their_legend_under_the_plot_so_a_phone_shows_the_lines():
+    curves = figures.deletion_curves({"Integrated gradients": [1, 0.5, 0.1], "Grad-CAM": [1, 0.9, 0.8]})
+    sanity = figures.sanity_curves({"Grad-CAM": {"mean_spearman": [0.9, 0.4], "layers": ["a", "b"]}})
+    for fig in (curves, sanity):
+        assert fig.layout.legend.orientation == "h" and fig.layout.legend.y < 0
+        assert fig.layout.legend.entrywidthmode == "fraction"  # one method per line
