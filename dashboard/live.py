@@ -23,8 +23,10 @@ import cv2
 import numpy as np
 
 from deep_emotion.explain.face import explain_face
-from deep_emotion.faces import Face, align_face, alignment_matrix
+from deep_emotion.faces import align_face
 from deep_emotion.video import DETECT_EVERY, FaceTracker
+from deep_emotion.video.overlay import (TRACK_COLOURS, colour_of, colourise, draw_label,
+                                       draw_outline, paste_map)
 from deep_emotion.video.timeline import one_thread
 
 __all__ = ["LiveAnnotator", "paste_map", "draw_outline", "GRADIENT_METHOD", "GRADIENT_EVERY", "TRACK_COLOURS"]
@@ -32,73 +34,6 @@ __all__ = ["LiveAnnotator", "paste_map", "draw_outline", "GRADIENT_METHOD", "GRA
 GRADIENT_METHOD = "saliency"  # ~10 ms a face here; Grad-CAM's 6x6 map is too coarse at 48 px
 GRADIENT_EVERY = 5            # frames between gradient-map refreshes of a face
 INSET = 112                   # side of the gradient-map inset in pixels
-ATTENTION_ALPHA = 0.45
-# RGB box colours by track id, cycling; picked to stay readable over skin and the heat map.
-TRACK_COLOURS = ((0, 230, 118), (41, 182, 246), (255, 214, 0), (236, 64, 122), (171, 71, 188))
-
-
-def _stretch(heat: np.ndarray) -> np.ndarray:
-    """float (h, w) -> float32 in [0, 1], min to max (the STN's density is smooth: without the
-    stretch its peak would hardly stand out)."""
-    lo, hi = float(heat.min()), float(heat.max())
-    return ((heat - lo) / max(hi - lo, 1e-8)).astype(np.float32)
-
-
-def _colourise(heat: np.ndarray) -> np.ndarray:
-    """float (h, w) -> uint8 (h, w, 3) RGB through the inferno colour map, stretched."""
-    scaled = _stretch(heat)
-    bgr = cv2.applyColorMap((scaled * 255).astype(np.uint8), cv2.COLORMAP_INFERNO)
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-
-def paste_map(frame: np.ndarray, face: Face, heat: np.ndarray, alpha: float = ATTENTION_ALPHA
-              ) -> None:
-    """Blend a map of the aligned crop back onto the frame where the crop came from, in place.
-
-    Args:
-        frame: uint8 (H, W, 3) RGB, modified.
-        face: the face the crop was aligned from.
-        heat: float (S, S) map over the S x S aligned crop; shown stretched min to max, each
-            pixel blended in proportion to its value.
-
-    Only the crop's bounding rectangle is warped (a full-frame warp per face would cost more
-    than the network).
-    """
-    size = heat.shape[0]
-    inverse = cv2.invertAffineTransform(alignment_matrix(face, size))
-    corners = np.array([[-0.5, -0.5], [size - 0.5, -0.5], [size - 0.5, size - 0.5],
-                        [-0.5, size - 0.5]]) @ inverse[:, :2].T + inverse[:, 2]
-    h, w = frame.shape[:2]
-    x0, y0 = np.clip(np.floor(corners.min(0)).astype(int), 0, [w, h])
-    x1, y1 = np.clip(np.ceil(corners.max(0)).astype(int), 0, [w, h])
-    if x1 <= x0 or y1 <= y0:
-        return
-    to_roi = inverse.copy()
-    to_roi[:, 2] -= (x0, y0)
-    roi_size = (int(x1 - x0), int(y1 - y0))
-    colour = cv2.warpAffine(_colourise(heat), to_roi, roi_size, flags=cv2.INTER_LINEAR)
-    weight = cv2.warpAffine(_stretch(heat), to_roi, roi_size,
-                            flags=cv2.INTER_LINEAR)[..., None] * alpha
-    roi = frame[y0:y1, x0:x1].astype(np.float32)
-    frame[y0:y1, x0:x1] = (roi * (1 - weight) + colour * weight).astype(np.uint8)
-
-
-def draw_outline(frame: np.ndarray, face: Face, outline: np.ndarray, size: int,
-                 colour: tuple[int, int, int] = (255, 255, 255)) -> None:
-    """Draw, in place, the quadrilateral the STN samples: ``outline`` (k, 2) crop pixels
-    (the ``grid_outline`` of the STN explanation) mapped back into the frame."""
-    inverse = cv2.invertAffineTransform(alignment_matrix(face, size))
-    points = np.asarray(outline, np.float64) @ inverse[:, :2].T + inverse[:, 2]
-    cv2.polylines(frame, [np.round(points).astype(np.int32)], True, colour, 1, cv2.LINE_AA)
-
-
-def _label(frame: np.ndarray, text: str, x: int, y: int, colour: tuple[int, int, int]) -> None:
-    """Black text on a filled colour tab whose bottom-left corner is (x, y)."""
-    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.55, 1)
-    y = max(th + base + 2, y)
-    cv2.rectangle(frame, (x, y - th - base - 4), (x + tw + 6, y), colour, cv2.FILLED)
-    cv2.putText(frame, text, (x + 3, y - base - 2), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0), 1,
-                cv2.LINE_AA)
 
 
 class LiveAnnotator:
@@ -156,18 +91,18 @@ class LiveAnnotator:
         self.faces = [(t.id, label, p) for t, label, p, _ in faces]
         self._frame += 1
         self._stamps.append(time.perf_counter())
-        _label(out, f"{self.fps:.1f} frames/s", 4, 22, (255, 255, 255))
+        draw_label(out, f"{self.fps:.1f} frames/s", 4, 22, (255, 255, 255))
         return out
 
     def _draw_face(self, out: np.ndarray, track, label: str, confidence: float,
                    crop: np.ndarray) -> None:
-        colour = TRACK_COLOURS[(track.id - 1) % len(TRACK_COLOURS)]
+        colour = colour_of(track.id)
         x, y, w, h = track.face.box
         cv2.rectangle(out, (x, y), (x + w, y + h), colour, 2)
-        _label(out, f"{track.id}: {label} {confidence:.0%}", x, y - 2, colour)
+        draw_label(out, f"{track.id}: {label} {confidence:.0%}", x, y - 2, colour)
         if self.gradient and track.id in self._maps:
             inset = cv2.resize(np.repeat(crop[..., None], 3, axis=2), (INSET, INSET))
-            heat = cv2.resize(_colourise(self._maps[track.id]), (INSET, INSET))
+            heat = cv2.resize(colourise(self._maps[track.id]), (INSET, INSET))
             inset = cv2.addWeighted(inset, 0.5, heat, 0.5, 0)
             H, W = out.shape[:2]
             ix = min(max(0, x + w + 4), W - INSET) if W >= INSET else 0
