@@ -323,8 +323,8 @@ def region_bars(regions: Mapping[str, Mapping[str, float]], title: str = "") -> 
     for method, shares in regions.items():
         fig.add_trace(go.Bar(name=method, x=list(shares), y=list(shares.values()),
                              hovertemplate=f"{method} %{{x}}: %{{y:.1%}}<extra></extra>"))
-    fig.update_layout(barmode="group", title=title, margin=_MARGIN, height=320,
-                      yaxis=dict(tickformat=".0%", title="share of the map"))
+    fig.update_layout(barmode="group", title=title, margin=_MARGIN, height=320 + 22 * len(regions),
+                      yaxis=dict(tickformat=".0%", title="share of the map"), legend=LEGEND_BELOW)
     return fig
 
 

@@ -66,7 +66,8 @@ def _overlap(a: dict, b: dict, slack: float = 1.0) -> bool:
 
 def _check_charts(page, where: str) -> None:
     """On every Plotly chart: titles apart and inside the chart, no toolbar over a title, no
-    colour bar over any plot area."""
+    colour bar or legend over any plot area, and a plot with a legend at least half the chart
+    wide."""
     for chart in page.locator(".js-plotly-plot").all():
         frame = chart.bounding_box()
         if not frame or frame["width"] < 50:
@@ -82,6 +83,12 @@ def _check_charts(page, where: str) -> None:
         for bar in bars:
             for plot in plots:
                 assert not _overlap(bar, plot, slack=2.0), (where, "colour bar over a plot", bar, plot)
+        legends = [b for b in (e.bounding_box() for e in chart.locator(".legend").all()) if b]
+        for legend in legends:
+            for plot in plots:
+                assert not _overlap(legend, plot, slack=2.0), (where, "legend over a plot", legend, plot)
+        if legends and len(plots) == 1:  # the plot, not its legend, takes most of the width
+            assert plots[0]["width"] >= 0.5 * frame["width"], (where, "plot squeezed", plots[0], frame)
         chart.hover()
         for bar in [b for b in (e.bounding_box() for e in chart.locator(".modebar-container").all()) if b]:
             for title in titles:
