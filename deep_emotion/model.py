@@ -219,25 +219,27 @@ class ResidualBlock(nn.Module):
                 module.reset_parameters()
 
 
-def _paper_branches(config: DeepEmotionConfig) -> tuple[nn.Sequential, nn.Sequential]:
-    """The paper's feature branch (B, 1, 48, 48) -> (B, C, 9, 9) and its FC classifier."""
+def _paper_features(config: DeepEmotionConfig) -> nn.Sequential:
+    """The paper's feature branch: (B, 1, 48, 48) -> (B, C, 9, 9)."""
     c = config.channels
     # One nn.ReLU per site so Captum's guided backprop can hook each one.
-    features = nn.Sequential(
+    return nn.Sequential(
         nn.Conv2d(1, c, 3), nn.Conv2d(c, c, 3), nn.MaxPool2d(2), nn.ReLU(),
         nn.Conv2d(c, c, 3), nn.Conv2d(c, c, 3), nn.BatchNorm2d(c), nn.MaxPool2d(2), nn.ReLU(),
         nn.Dropout(config.dropout),
     )
-    classifier = nn.Sequential(
-        nn.Linear(c * config.feature_size ** 2, config.hidden), nn.ReLU(),
+
+
+def _paper_classifier(config: DeepEmotionConfig) -> nn.Sequential:
+    """The paper's classifier: FC (C * 9 * 9) -> hidden -> classes over the flattened maps."""
+    return nn.Sequential(
+        nn.Linear(config.channels * config.feature_size ** 2, config.hidden), nn.ReLU(),
         nn.Linear(config.hidden, config.num_classes),
     )
-    return features, classifier
 
 
-def _residual_branches(config: DeepEmotionConfig) -> tuple[nn.Sequential, nn.Sequential]:
-    """The residual family's feature branch (B, 1, 48, 48) -> (B, widths[-1], 6, 6) and its
-    pooled linear classifier (module docstring)."""
+def _residual_features(config: DeepEmotionConfig) -> nn.Sequential:
+    """The residual family's feature branch: (B, 1, 48, 48) -> (B, widths[-1], 6, 6)."""
     layers: list[nn.Module] = [nn.Conv2d(1, config.stem, 3, padding=1, bias=False),
                                nn.BatchNorm2d(config.stem), nn.ReLU(), nn.MaxPool2d(2)]
     c_in = config.stem
@@ -245,9 +247,13 @@ def _residual_branches(config: DeepEmotionConfig) -> tuple[nn.Sequential, nn.Seq
         layers.append(ResidualBlock(c_in, width, pool=i < len(config.widths) - 1))
         c_in = width
     layers.append(nn.Dropout(config.dropout))
-    classifier = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                               nn.Linear(c_in, config.num_classes))
-    return nn.Sequential(*layers), classifier
+    return nn.Sequential(*layers)
+
+
+def _residual_classifier(config: DeepEmotionConfig) -> nn.Sequential:
+    """Global average pooling, then one linear layer: (B, widths[-1], 6, 6) -> (B, classes)."""
+    return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Linear(config.widths[-1], config.num_classes))
 
 
 def describe_stages(config: dict) -> list[str]:
@@ -272,8 +278,8 @@ class DeepEmotion(nn.Module):
     def __init__(self, config: DeepEmotionConfig = DeepEmotionConfig()) -> None:
         super().__init__()
         self.config = config
-        build = _paper_branches if config.backbone == "paper" else _residual_branches
-        self.features, classifier = build(config)
+        paper = config.backbone == "paper"
+        self.features = _paper_features(config) if paper else _residual_features(config)
         if config.use_stn:
             l1, l2 = config.loc_channels
             k1, k2 = config.loc_kernels
@@ -285,9 +291,10 @@ class DeepEmotion(nn.Module):
                 nn.Linear(l2 * config.loc_size ** 2, config.loc_hidden), nn.ReLU(),
                 nn.Linear(config.loc_hidden, 6),
             )
-        # Registered after the localization branch, as before, so the paper network's
-        # parameter order (and the sanity check's randomisation order) is unchanged.
-        self.classifier = classifier
+        # Built after the localization branch, so a seeded paper network draws the same
+        # initial weights as it always has (and registration order, which the sanity check's
+        # randomisation order follows, stays features, localization, classifier).
+        self.classifier = _paper_classifier(config) if paper else _residual_classifier(config)
         self.reset_theta()
 
     def reset_theta(self) -> None:

@@ -100,7 +100,7 @@ def test_conv_kernels_decay_at_their_own_rate_and_batch_norm_never():
 
 def test_a_few_epochs_of_the_shared_loop_learn_a_separable_toy_problem():
     data = toy_faces(16)
-    cfg = TrainConfig(epochs=6, batch_size=16, lr=3e-3, threads=1, label_smoothing=0.0,
+    cfg = TrainConfig(epochs=12, batch_size=16, lr=3e-3, threads=1, label_smoothing=0.0,
                       model=RESIDUAL, augment={"erase": 0.0, "rotate_deg": 0.0, "flip": 0.0})
     result = fit(cfg, data, data, progress=False)
     assert result.model.config.backbone == "residual"
