@@ -42,7 +42,10 @@ def test_the_timeline_figure_has_one_line_per_class_with_the_frame_on_hover():
     fig = video_figures.emotion_timeline(np.array([0, 0.5]), np.array([0, 15]),
                                          np.array([[0.2, 0.8], [0.6, 0.4]]), ["anger", "happiness"],
                                          marker=0.5)
-    assert [t.name for t in fig.data] == ["anger", "happiness"]
-    assert list(fig.data[1].y) == [0.8, 0.4] and list(fig.data[0].customdata) == [0, 15]
-    assert "frame %{customdata}" in fig.data[0].hovertemplate
+    # first the invisible click columns (one per moment), then one line per class
+    assert [t.name for t in fig.data] == ["moments", "anger", "happiness"]
+    lines = fig.data[1:]
+    assert list(lines[1].y) == [0.8, 0.4] and list(lines[0].customdata) == [0, 15]
+    assert "frame %{customdata}" in lines[0].hovertemplate
+    assert len(fig.data[0].x) == 2 and fig.data[0].hoverinfo == "skip"
     assert fig.layout.shapes[0].x0 == 0.5
