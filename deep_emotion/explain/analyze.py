@@ -249,6 +249,17 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
             return {"rank": rank, "seconds": seconds}
     else:
         seconds = _run_stages(parts, ckpt, config, state, partial, digest, kept, progress)
+    result = _result(parts, ckpt, config, state, source, total, seconds, kept)
+    if data is not None:  # another dataset than the card's: say which, with its manifest
+        result["dataset"] = {"name": data.name, "sha256": data.sha256, "rows": len(data),
+                             **{k: v for k, v in data.meta.items() if k == "manifest"}}
+    return _write(result, out_path, partial)
+
+
+def _result(parts: list, ckpt: Checkpoint, config: AnalyzeConfig, state: State, source: str,
+            total: int, seconds: dict, kept: dict[str, dict]) -> dict:
+    """The analysis dict from the finished stages' ``state``, the stages ``kept`` from the
+    earlier analysis, and the knock-outs with their agreement with people."""
     sampled = {stage: sum(len(rows) for _, rows in sample_parts(parts, n, config.seed))
                for stage, n in (("faithfulness", config.faithfulness_faces),
                                 ("sanity", config.sanity_faces))}
@@ -259,10 +270,7 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
         if len(state.shares) == len(knock["labels"]):  # stage 1 ran here: per-face shares
             knock["occlusion_shares"] = np.asarray(state.shares).T
         result |= _knockout_results(knock, result, config)
-    if data is not None:  # another dataset than the card's: say which, with its manifest
-        result["dataset"] = {"name": data.name, "sha256": data.sha256, "rows": len(data),
-                             **{k: v for k, v in data.meta.items() if k == "manifest"}}
-    return _write(result, out_path, partial)
+    return result
 
 
 def _taken_over(path: Path, ckpt: Checkpoint, config: AnalyzeConfig, stages: Sequence[str],
