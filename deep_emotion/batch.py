@@ -85,7 +85,7 @@ def file_rows(path: Path, ckpt: Checkpoint, tta: str = "none", detect: bool = Tr
                           ckpt.preprocessing, tta=tta).numpy()
     rows = []
     for i, p in enumerate(probs):
-        face = photo.faces[i] if photo.detected else None
+        face = photo.faces[i] if photo.detection_ran else None
         box = face.box if face else (None,) * 4
         best = int(p.argmax())
         rows.append({KEY: str(path), "face": i, COUNT: len(probs), **dict(zip("xywh", box)),

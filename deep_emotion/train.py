@@ -78,7 +78,7 @@ class TrainConfig:
                                       # recipes set it, as mini-Xception decays its kernels
     schedule: str = "onecycle"        # onecycle; ablations: cosine, constant
     warmup_frac: float = 0.15         # onecycle: fraction of steps rising to the peak
-    label_smoothing: float = 0.1
+    label_smoothing: float = 0.1      # share of each one-hot target spread over all classes
     class_weighting: str = "none"     # none; ablations: balanced, sqrt (inverse frequency, or
                                       # its root)
     soft_labels: bool = False         # train on vote distributions (FER+) instead of majority
@@ -91,7 +91,7 @@ class TrainConfig:
     teacher: str | None = None        # checkpoint to distil from (same classes), or None;
                                       # "a+b+c" distils the mean logits of several
     distill_weight: float = 0.5       # share of the loss given to the teacher's soft targets
-    distill_temperature: float = 4.0
+    distill_temperature: float = 4.0  # divides teacher and student logits before matching
     model: dict = field(default_factory=dict)    # DeepEmotionConfig overrides; every shipped
                                       # recipe sets dropout (0.1-0.3, below the paper's 0.5)
     augment: dict = field(default_factory=dict)  # AugmentConfig overrides

@@ -52,7 +52,7 @@ def test_a_face_crop_is_read_whole_and_predict_only_skips_the_maps(astronaut_png
                                                                    random_checkpoint):
     reading = read_photo(astronaut_png, random_checkpoint, methods=(), detect=False)
     assert len(reading.faces) == 1 and reading.faces[0].face is None
-    assert reading.faces[0].maps == {} and not reading.photo.detected
+    assert reading.faces[0].maps == {} and not reading.photo.detection_ran
     assert reading.faces[0].crop.shape == (48, 48)
 
 

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> dict:
     photo = read_faces(args.image, size=size, detect=not args.no_detect)
     if not photo.crops:
         raise ValueError(f"{args.image}: no face found; --no-detect explains the whole image")
-    framing = "detected face (largest)" if photo.detected else "whole image"
+    framing = "detected face (largest)" if photo.detection_ran else "whole image"
     face = photo.crops[0]
     result = explain_face(ckpt, face, args.method or ["occlusion"], _target(args.target),
                           window=args.window, stride=args.stride, baseline=args.baseline)

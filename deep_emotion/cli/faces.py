@@ -28,7 +28,7 @@ def image_summary(path: Path, photo: FacePhoto) -> dict:
     image = photo.image
     summary = {"image": str(path), "format": image.format, "size": list(image.size),
                "notes": image.notes}
-    if photo.detected:
+    if photo.detection_ran:
         summary["faces_found"] = len(photo.faces)
         if not photo.faces:
             summary["message"] = NO_FACE

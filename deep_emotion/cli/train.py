@@ -6,7 +6,10 @@ Run it under ``torchrun --nproc_per_node N`` for data-parallel training; the com
 from __future__ import annotations
 
 import argparse
+import inspect
+import io
 import json
+import tokenize
 import typing
 from dataclasses import fields
 from pathlib import Path
@@ -49,6 +52,28 @@ def _key_values(items: list[str], what: str) -> dict:
     return out
 
 
+def field_comments(cls: type) -> dict[str, str]:
+    """The comment written beside each field of a dataclass, continuation lines joined.
+
+    ``TrainConfig`` documents its fields with trailing comments (as nanoGPT's config does), so
+    the source stays the one place they are written and ``--help`` reads them from there.
+    """
+    comments: dict[str, list[str]] = {}
+    current, line_start = None, True
+    for tok in tokenize.generate_tokens(io.StringIO(inspect.getsource(cls)).readline):
+        if tok.type == tokenize.NAME and line_start and tok.start[1] == 4 and tok.string not in (
+                "def", "class", "return", "if", "for"):
+            current = tok.string if tok.line[tok.end[1]:].lstrip().startswith(":") else None
+        elif tok.type == tokenize.COMMENT and current is not None:
+            comments.setdefault(current, []).append(tok.string.lstrip("#").strip())
+        elif tok.type == tokenize.OP and tok.string == "@":
+            current = None
+        if tok.type == tokenize.NL and not tok.line.strip():
+            current = None  # a blank line ends the field block
+        line_start = tok.type in (tokenize.NEWLINE, tokenize.NL, tokenize.INDENT, tokenize.DEDENT)
+    return {name: " ".join(parts) for name, parts in comments.items()}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_data_dir(parser)
     parser.add_argument("--out", required=True, type=Path,
@@ -57,14 +82,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="resume state and metrics.jsonl (default: runs/<out name>)")
     parser.add_argument("--config", type=Path,
                         help="JSON file of TrainConfig fields; flags override it")
-    hints = typing.get_type_hints(TrainConfig)
+    hints, comments = typing.get_type_hints(TrainConfig), field_comments(TrainConfig)
     for f in fields(TrainConfig):
         if f.name in ("model", "augment", "eval_tta"):
             continue
         flag = "--" + f.name.replace("_", "-")
         tp = hints[f.name]
         kind = _bool if tp is bool else _flag_type(tp)
-        parser.add_argument(flag, type=kind, default=None, help=f"(default: {f.default})")
+        note = comments.get(f.name, "").replace("%", "%%")  # argparse formats help with %
+        parser.add_argument(flag, type=kind, default=None,
+                            help=f"{note} (default: {f.default})".lstrip())
     parser.add_argument("--model", nargs="*", metavar="KEY=VALUE",
                         help="DeepEmotionConfig overrides, e.g. dropout=0.2 layout=input_warp")
     parser.add_argument("--augment", nargs="*", metavar="KEY=VALUE",

@@ -7,8 +7,8 @@ photos show head and shoulders, so every one goes through the same face path as 
 a photo without a detectable face is an error, not a silent whole-image fallback.  The aligned
 faces are cached by the files' content hash and the alignment's own signature.
 
-JAFFE has no published split.  Its protocols: leave-one-subject-out (10 folds,
-``loso_folds``) and a paper-style stratified split (``paper_split``: 120 train / 23 val /
+JAFFE has no published split.  Its protocols: leave-one-subject-out (10 folds, the
+``loso`` protocol of ``deep_emotion.experiment``) and a paper-style stratified split (``paper_split``: 120 train / 23 val /
 70 test with 10 test images per emotion; the paper's exact rows are not published), which
 ``load(root, split="train"|"val"|"test")`` returns with seed 0.
 """
@@ -29,7 +29,7 @@ from deep_emotion.faces import (ALIGNMENT_NAME, DETECTOR_NAME, FER2013_LANDMARKS
                                 FaceImageError, read_faces)
 
 __all__ = ["CLASSES", "CODES", "SPLITS", "PAPER_SPLIT", "load", "parse_name", "find_folder",
-           "paper_split", "loso_folds"]
+           "paper_split"]
 
 # Expression code -> canonical name; FER2013's class order, so label i means the same here.
 CODES = {"AN": "anger", "DI": "disgust", "FE": "fear", "HA": "happiness", "SA": "sadness",
@@ -140,8 +140,3 @@ def paper_split(dataset: FaceDataset, seed: int = 0) -> np.ndarray:
     """
     return protocols.stratified_split(dataset.labels.numpy(), PAPER_SPLIT, seed=seed,
                                       per_class_test=PAPER_TEST_PER_CLASS)
-
-
-def loso_folds(dataset: FaceDataset) -> np.ndarray:
-    """Leave-one-subject-out fold id per row (10 folds for the 10 subjects)."""
-    return protocols.leave_one_group_out(dataset.groups)

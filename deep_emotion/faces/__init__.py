@@ -10,7 +10,7 @@ Every problem with the bytes raises ``FaceImageError`` with a message meant for 
 who uploaded them.  Uploads stay in memory.
 """
 
-from deep_emotion.faces.align import ALIGNMENT_NAME, align_face, alignment_matrix, crop_corners
+from deep_emotion.faces.align import ALIGNMENT_NAME, align_face, alignment_matrix
 from deep_emotion.faces.decode import (MAX_BYTES, MAX_PIXELS, DecodedImage, FaceImageError,
                                        decode_image)
 from deep_emotion.faces.detect import DETECTOR_NAME, LANDMARKS, MIN_SCORE, Face, detect_faces
@@ -21,6 +21,6 @@ __all__ = [
     "read_faces", "FacePhoto",
     "FaceImageError", "DecodedImage", "decode_image", "MAX_BYTES", "MAX_PIXELS",
     "Face", "detect_faces", "LANDMARKS", "DETECTOR_NAME", "MIN_SCORE",
-    "align_face", "alignment_matrix", "crop_corners", "ALIGNMENT_NAME",
+    "align_face", "alignment_matrix", "ALIGNMENT_NAME",
     "FER2013_LANDMARKS", "FRAME",
 ]

@@ -21,7 +21,7 @@ import numpy as np
 from deep_emotion.faces.detect import LANDMARKS, Face
 from deep_emotion.faces.framing import FER2013_LANDMARKS, FRAME
 
-__all__ = ["ALIGNMENT_NAME", "align_face", "alignment_matrix", "crop_corners"]
+__all__ = ["ALIGNMENT_NAME", "align_face", "alignment_matrix"]
 
 # The preprocessing name checkpoint cards carry (``Preprocessing.name``): a face framed like
 # FER2013's crops, whether it comes from the dataset or from this alignment.
@@ -52,15 +52,6 @@ def alignment_matrix(face: Face, size: int = FRAME) -> np.ndarray:
     scale = ((p - p_mean) * (dst - q_mean)).sum() / max(((p - p_mean) ** 2).sum(), 1e-12)
     shift = q_mean - scale * p_mean
     return np.hstack([scale * rot, shift[:, None]])
-
-
-def crop_corners(face: Face, size: int = FRAME) -> np.ndarray:
-    """Where the aligned crop's corners lie in the image: float (4, 2) (x, y), clockwise from
-    top-left, for drawing the crop on the photo."""
-    inverse = cv2.invertAffineTransform(alignment_matrix(face, size))
-    corners = np.array([[-0.5, -0.5], [size - 0.5, -0.5], [size - 0.5, size - 0.5],
-                        [-0.5, size - 0.5]])
-    return corners @ inverse[:, :2].T + inverse[:, 2]
 
 
 def _gray(rgb: np.ndarray) -> np.ndarray:

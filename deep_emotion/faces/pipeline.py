@@ -30,14 +30,15 @@ class FacePhoto:
               ``faces[i]``; with detection off, one crop of the whole image; when no face was
               found, empty (the whole image is then an explicit choice: ``whole_image()``).
     size:     the crops' side in pixels.
-    detected: whether detection ran (False: the file was taken as a face crop).
+    detection_ran: whether detection ran (False: the file was taken as a face crop); see
+              ``faces`` for whether it found any.
     """
 
     image: DecodedImage
     faces: tuple[Face, ...]
     crops: tuple[np.ndarray, ...]
     size: int
-    detected: bool = True
+    detection_ran: bool = True
 
     def whole_image(self) -> np.ndarray:
         """uint8 (size, size): the largest centred square of the image, as if it were a face."""
@@ -95,6 +96,6 @@ def read_faces(source: bytes | Path, *, size: int, detect: bool = True, name: st
     data, name = _read(source, name, max_bytes)
     image = decode_image(data, name=name, max_bytes=max_bytes, max_pixels=max_pixels)
     if not detect:
-        return FacePhoto(image, (), (align_face(image.rgb, None, size),), size, detected=False)
+        return FacePhoto(image, (), (align_face(image.rgb, None, size),), size, detection_ran=False)
     faces = tuple(detect_faces(image.rgb, min_score=min_score))
     return FacePhoto(image, faces, tuple(align_face(image.rgb, f, size) for f in faces), size)

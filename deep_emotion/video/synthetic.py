@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-__all__ = ["Placement", "face_sprite", "render_frame", "scene", "write_clip", "write_y4m"]
+__all__ = ["Placement", "face_sprite", "render_frame", "scene", "write_clip"]
 
 # The head and shoulders in the 512x512 astronaut photo (x0, y0, x1, y1): the face box MTCNN
 # finds is about (182, 60, 84, 114), so the sprite leaves room around it for the detector.
@@ -120,16 +120,4 @@ def write_clip(path: str | Path, frames: Iterator[np.ndarray] | Sequence[np.ndar
             container.mux(stream.encode(frame))
         if stream is not None:
             container.mux(stream.encode(None))
-    return path
-
-
-def write_y4m(path: str | Path, frames: Sequence[np.ndarray], fps: int = 30) -> Path:
-    """Raw YUV 4:2:0 frames in the YUV4MPEG2 format Chromium's fake camera plays in a loop."""
-    path = Path(path)
-    h, w = frames[0].shape[:2]
-    with path.open("wb") as f:
-        f.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
-        for rgb in frames:
-            f.write(b"FRAME\n")
-            f.write(cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YUV_I420).tobytes())
     return path

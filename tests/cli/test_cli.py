@@ -66,3 +66,22 @@ def test_user_errors_exit_2_with_one_line_and_json_error(args, message):
     assert message in result.stderr and "Traceback" not in result.stderr
     as_json = cli(*args, "--json", check=False)
     assert message in json.loads(as_json.stdout)["error"]
+
+
+def test_train_help_shows_the_comment_written_beside_each_training_field():
+    from dataclasses import fields
+
+    from deep_emotion.cli.train import field_comments
+    from deep_emotion.train import TrainConfig
+
+    comments = field_comments(TrainConfig)
+    flags = [f.name for f in fields(TrainConfig) if f.name not in ("model", "augment", "eval_tta")]
+    assert [name for name in flags if not comments.get(name)] == []
+    # a comment spread over three lines is joined, and stops where the next field starts
+    assert comments["conv_weight_decay"] == (
+        "on convolution kernels (batch norm and biases never): 0 for the paper's recipe; the "
+        "residual family's recipes set it, as mini-Xception decays its kernels")
+    assert comments["precision"].endswith("weights, optimizer, evaluation stay fp32")
+    text = " ".join(cli("train", "--help").stdout.split())
+    assert "--conv-weight-decay CONV_WEIGHT_DECAY on convolution kernels (batch norm" in text
+    assert "shipped: 0.99-0.999 (fewer steps, lower decay), or 0 (default: 0.0)" in text

@@ -16,11 +16,15 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
+
+import cv2
+import numpy as np
 
 __all__ = ["ROOT", "chromium_path", "free_port", "serve", "launch", "sample_photo",
            "upload_and_wait", "wait_idle", "IDLE_JS", "READY_SELECTOR", "full_screenshot", "page_errors", "tour", "compress_png",
-           "MAP_KEYS", "PAGES"]
+           "MAP_KEYS", "PAGES", "write_y4m"]
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -253,3 +257,15 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def write_y4m(path: str | Path, frames: Sequence[np.ndarray], fps: int = 30) -> Path:
+    """Raw YUV 4:2:0 frames in the YUV4MPEG2 format Chromium's fake camera plays in a loop."""
+    path = Path(path)
+    h, w = frames[0].shape[:2]
+    with path.open("wb") as f:
+        f.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for rgb in frames:
+            f.write(b"FRAME\n")
+            f.write(cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YUV_I420).tobytes())
+    return path

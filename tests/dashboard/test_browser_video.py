@@ -18,7 +18,7 @@ import pytest
 from tests.dashboard import e2e
 from dashboard.live import TRACK_COLOURS
 from deep_emotion.catalog import list_checkpoints
-from deep_emotion.video.synthetic import render_frame, scene, write_clip, write_y4m
+from deep_emotion.video.synthetic import render_frame, scene, write_clip
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SHIPPED = Path(__file__).resolve().parents[2] / "checkpoints"
@@ -162,7 +162,7 @@ def test_live_page_boxes_and_labels_the_face_from_the_camera(server, tmp_path):
     from playwright.sync_api import sync_playwright
 
     there = _frames("one", (640, 480), 30)
-    camera = write_y4m(tmp_path / "camera.y4m", there + there[::-1])  # loops without a jump
+    camera = e2e.write_y4m(tmp_path / "camera.y4m", there + there[::-1])  # loops without a jump
     with sync_playwright() as p:
         browser = _browser(p, "--use-fake-device-for-media-stream",
                            "--use-fake-ui-for-media-stream",

@@ -33,7 +33,7 @@ def test_photo_finds_the_astronaut_through_the_face_path(astronaut_jpeg):
     from dashboard import resources
 
     photo = resources.photo(astronaut_jpeg, "astronaut.jpg", 48)
-    assert photo.image.rgb.shape == (512, 512, 3) and photo.detected
+    assert photo.image.rgb.shape == (512, 512, 3) and photo.detection_ran
     assert len(photo.faces) == 1
     x, y, w, h = photo.faces[0].box
     assert 150 < x < 230 and 50 < y < 130 and 50 < w < 130  # her face, not the flag
@@ -50,7 +50,7 @@ def test_dataset_face_is_used_as_is():
     buf = io.BytesIO()
     Image.fromarray(gray).save(buf, format="PNG")
     photo = resources.photo(buf.getvalue(), "FER2013 test face: anger", 48, aligned=True)
-    assert not photo.detected and photo.faces == ()
+    assert not photo.detection_ran and photo.faces == ()
     np.testing.assert_array_equal(photo.crops[0], gray)
 
 

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from deep_emotion.data import DatasetError, load_dataset
+from deep_emotion import protocols
 from deep_emotion.data import jaffe
 
 skimage_data = pytest.importorskip("skimage.data")
@@ -127,7 +128,7 @@ def test_all_213_jaffe_faces_are_found_and_aligned(data_root):
 @pytest.mark.realdata
 def test_jaffe_protocols_leave_one_subject_out_and_paper_style_split(data_root):
     ds = jaffe.load(data_root)
-    folds = jaffe.loso_folds(ds)
+    folds = protocols.leave_one_group_out(ds.groups)
     assert len(set(folds.tolist())) == 10
     for f in range(10):
         assert len(set(ds.groups[folds == f].tolist())) == 1

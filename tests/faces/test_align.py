@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from deep_emotion.faces import (ALIGNMENT_NAME, FER2013_LANDMARKS, LANDMARKS, Face,
-                                FaceImageError, align_face, alignment_matrix, crop_corners,
+                                FaceImageError, align_face, alignment_matrix,
                                 detect_faces, read_faces)
 from deep_emotion.preprocess import DEFAULT_PREPROCESSING
+from tests.faces.corners import crop_corners
 
 
 def dots_face(angle_deg: float, scale: float, centre=(300.0, 260.0),
@@ -130,7 +131,7 @@ def _png(rgb) -> bytes:
 
 def test_read_faces_runs_the_whole_path_at_the_size_asked(astronaut):
     photo = read_faces(_png(astronaut), name="astronaut.png", size=48)
-    assert photo.image.format == "PNG" and len(photo.faces) == 1 and photo.detected
+    assert photo.image.format == "PNG" and len(photo.faces) == 1 and photo.detection_ran
     assert photo.crops[0].shape == (48, 48) and photo.crops[0].dtype == np.uint8
     np.testing.assert_array_equal(photo.crops[0], align_face(astronaut, photo.faces[0], 48))
     assert read_faces(_png(astronaut), size=64).crops[0].shape == (64, 64)
@@ -139,7 +140,7 @@ def test_read_faces_runs_the_whole_path_at_the_size_asked(astronaut):
 def test_read_faces_without_detection_takes_the_whole_image():
     face48 = np.arange(48 * 48, dtype=np.uint8).reshape(48, 48)
     photo = read_faces(_png(face48), size=48, detect=False)
-    assert not photo.detected and photo.faces == ()
+    assert not photo.detection_ran and photo.faces == ()
     np.testing.assert_array_equal(photo.crops[0], face48)  # an aligned crop is used as it is
 
 

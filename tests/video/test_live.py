@@ -7,8 +7,9 @@ import pytest
 
 from dashboard.live import TRACK_COLOURS, LiveAnnotator, paste_map
 from deep_emotion.checkpoints import load_checkpoint
-from deep_emotion.faces import Face, crop_corners
+from deep_emotion.faces import Face
 from deep_emotion.video.synthetic import render_frame, scene
+from tests.faces.corners import crop_corners
 
 
 def _colour_pixels(frame: np.ndarray, colour) -> int:
