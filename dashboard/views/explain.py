@@ -154,7 +154,7 @@ def _choose_face(photo, picked: Photo) -> tuple[np.ndarray, str, int | None]:
     """The photo with its faces drawn, and the face to explain: (crop, framing, number)."""
     from dashboard import figures, resources
 
-    if not photo.detected:
+    if not photo.detection_ran:
         st.plotly_chart(figures.photo_with_faces(photo.image.rgb, []), key="photo_fig", config=figures.PLOTLY_CONFIG)
         st.caption(f"{picked.label} · a dataset face, already aligned: used as it is "
                    "(no face detection)")
