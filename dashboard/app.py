@@ -1,4 +1,4 @@
-"""The dashboard frame: page config, the shared sidebar, and navigation over ``pages/*.py``.
+"""The dashboard frame: page config, the shared sidebar, and navigation over ``page_scripts/*.py``.
 
 Run from the repository root: ``streamlit run dashboard/app.py``.
 """
@@ -11,7 +11,7 @@ import streamlit as st
 
 from dashboard import userdata_view, widgets
 
-PAGES = Path(__file__).resolve().parent.parent / "pages"
+PAGES = Path(__file__).resolve().parent / "page_scripts"
 
 
 @st.cache_resource(show_spinner=False)

@@ -127,8 +127,8 @@ def on_click(base: str, handle):
 
 
 def page_path(name: str) -> str:
-    """The script of page ``name`` as ``st.switch_page`` wants it (``pages/NAME.py``)."""
-    return str(Path(__file__).resolve().parent.parent / "pages" / f"{name}.py")
+    """The script of page ``name`` as ``st.switch_page`` wants it (``page_scripts/NAME.py``)."""
+    return str(Path(__file__).resolve().parent / "page_scripts" / f"{name}.py")
 
 
 def hand_over_face(face: np.ndarray, label: str) -> None:

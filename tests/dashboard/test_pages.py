@@ -24,7 +24,7 @@ needs_data = pytest.mark.skipif(not os.environ.get("DEEP_EMOTION_DATA"),
 
 
 def go(at: AppTest, page: str) -> AppTest:
-    at.switch_page(f"../pages/{page}.py")
+    at.switch_page(f"page_scripts/{page}.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
