@@ -6,7 +6,9 @@ path), and a zip uploaded in the browser (``zipfaces``, in memory only).  A chec
 source is one background ``Job``: read and align the faces, evaluate over the shared classes
 (the confusion matrix, first), then the region and trust analyses.  Jobs are kept per
 process and keyed by content (the zip's hash, or the spec and the files' hash), so a second
-visit, or a second session with the same data, finds the finished result at once.
+visit, or a second session with the same data, finds the finished result at once.  They live
+in memory only, the analyses included (nothing of an upload is written to disk), and the
+least recently used finished job goes once more than ``MAX_JOBS`` are kept.
 """
 
 from __future__ import annotations
@@ -16,15 +18,19 @@ import hashlib
 import os
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import streamlit as st
 
-__all__ = ["USER_DATA_ENV", "Job", "server_sources", "as_spec", "job_for_spec", "job_for_zip",
-           "analysis_config"]
+__all__ = ["USER_DATA_ENV", "MAX_JOBS", "Job", "server_sources", "as_spec", "job_for_spec",
+           "job_for_zip", "analysis_config"]
 
 USER_DATA_ENV = "DEEP_EMOTION_USER_DATA"
+# Finished jobs kept per process: each holds its faces and analyses (a few MB for a zip at the
+# upload limit), and a classroom uploads a handful of datasets, not hundreds.
+MAX_JOBS = 8
 
 
 def analysis_config():
@@ -87,8 +93,25 @@ class Job:
 
 
 @st.cache_resource
-def _jobs() -> dict[tuple, Job]:
-    return {}
+def _jobs() -> OrderedDict[tuple, Job]:
+    """Every job of this process, least recently used first."""
+    return OrderedDict()
+
+
+def _kept(key: tuple) -> Job | None:
+    """The job for ``key`` if it is kept, marked as just used."""
+    with _guard:
+        job = _jobs().get(key)
+        if job is not None:
+            _jobs().move_to_end(key)
+        return job
+
+
+def _forget_least_used() -> None:
+    """Drop the least recently used finished jobs beyond ``MAX_JOBS`` (running ones stay)."""
+    jobs = _jobs()
+    for key in [k for k, j in jobs.items() if j.finished][:max(0, len(jobs) - MAX_JOBS)]:
+        del jobs[key]
 
 
 _guard = threading.Lock()
@@ -114,8 +137,10 @@ def _start(key: tuple, label: str, load, ckpt_name: str) -> Job:
     with _guard:
         job = _jobs().get(key)
         if job is not None:
+            _jobs().move_to_end(key)
             return job
         job = _jobs()[key] = Job(label)
+        _forget_least_used()
     thread = threading.Thread(target=_run, args=(job, load, ckpt_name), daemon=True,
                               name=f"user-data {label}")
     _threads.append(thread)
@@ -154,18 +179,13 @@ def _evaluate(ckpt_name: str, ckpt, data) -> dict:
 
 
 def _analyses(ckpt_name: str, ckpt, job: Job) -> dict:
-    """The analyses from the cache when this checkpoint met these faces before, else computed."""
-    import json
-
+    """The analyses of the job's faces, computed in memory (no partial state, no file)."""
     from dashboard import resources
     from deep_emotion.explain import analyze
-    from deep_emotion.explain.analyze import data_analysis_path
 
-    path = data_analysis_path(ckpt, job.data)
-    if path.is_file():
-        return json.loads(path.read_text())
     with resources.model_lock(ckpt_name):
-        return analyze(ckpt, data=job.data, config=analysis_config(), progress=job.report)
+        return analyze(ckpt, data=job.data, config=analysis_config(), progress=job.report,
+                       write=False)
 
 
 def _weights(ckpt_name: str) -> str:
@@ -206,8 +226,8 @@ def job_for_zip(ckpt_name: str, name: str, data: bytes, aligned: bool = False) -
 
     digest = hashlib.sha256(data).hexdigest()
     key = (ckpt_name, _weights(ckpt_name), "zip", digest, aligned)
-    if key in _jobs():
-        return _jobs()[key]
+    if (job := _kept(key)) is not None:
+        return job
     members = open_zip(data)  # refuses before any thread starts
 
     def load(job: Job):

@@ -175,7 +175,7 @@ def _write(result: dict, out_path: Path, partial: Path) -> dict:
 
 
 def _inputs(ckpt: Checkpoint, data_dir, data: FaceDataset | None,
-            out) -> tuple[list[Part], str, Path]:
+            out, write: bool) -> tuple[list[Part], str, Path]:
     """The faces to explain per network, their description, and where the result goes."""
     if data is None:
         parts, source = _test_parts(ckpt, data_dir)
@@ -183,7 +183,8 @@ def _inputs(ckpt: Checkpoint, data_dir, data: FaceDataset | None,
     else:
         parts, source = _data_parts(ckpt, data)
         out_path = Path(out) if out else data_analysis_path(ckpt, data)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
+    if write:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
     return parts, source, out_path
 
 
@@ -199,7 +200,8 @@ def _test_parts(ckpt: Checkpoint, data_dir) -> tuple[list[Part], str]:
 def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None = None,
             config: AnalyzeConfig = AnalyzeConfig(), progress: bool | Callable = True,
             resume: bool = True, reuse_regions: bool = True, data: FaceDataset | None = None,
-            out: str | Path | None = None, stages: Sequence[str] = STAGES) -> dict:
+            out: str | Path | None = None, stages: Sequence[str] = STAGES,
+            write: bool = True) -> dict:
     """Compute the analyses of a checkpoint and write them to ``analysis_path(checkpoint)``.
 
     Args:
@@ -217,6 +219,8 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
         out: write the analyses here instead.
         stages: the stages to compute (``STAGES``); each one left out is taken over as it is
             from the analysis already written for the same weights (an error if there is none).
+        write: False keeps everything in memory: no partial state, no file, nothing resumed
+            or taken over (the dashboard's analyses of an upload, which must not touch disk).
 
     Returns:
         The analysis dict, with keys ``format``, ``checkpoint``, ``faces``, ``classes``,
@@ -232,28 +236,40 @@ def analyze(checkpoint: str | Path | Checkpoint, *, data_dir: str | Path | None 
         ``seconds`` per stage.
     """
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
-    parts, source, out_path = _inputs(ckpt, data_dir, data, out)
+    parts, source, out_path = _inputs(ckpt, data_dir, data, out, write)
     partial = out_path.with_name(out_path.name.removesuffix(".json") + ".partial.npz")
     digest = config.digest() + ckpt.card.get("weights_sha256", "")[:16] + \
         (data.sha256[:16] if data is not None else "")
-    state = State.load(partial, digest) if resume else State()
+    state = State.load(partial, digest) if resume and write else State()
     total = sum(len(p.data) for p in parts)
-    kept = _taken_over(out_path, ckpt, config, stages, reuse_regions and data is None)
-    rank, world = distributed_env()
-    if world > 1:
-        from deep_emotion.explain.shards import run_sharded
-
-        state, seconds = run_sharded(parts, ckpt, config, partial, digest, rank, world, progress,
-                                     skip=set(kept))
-        if state is None:  # a rank other than 0: rank 0 merges its shard and writes the file
-            return {"rank": rank, "seconds": seconds}
-    else:
-        seconds = _run_stages(parts, ckpt, config, state, partial, digest, kept, progress)
+    kept = _taken_over(out_path, ckpt, config, stages, reuse_regions and data is None) \
+        if write else {}
+    state, seconds = _compute(parts, ckpt, config, state, partial, digest, kept, progress, write)
+    if state is None:  # a rank other than 0: rank 0 merges its shard and writes the file
+        return {"rank": distributed_env()[0], "seconds": seconds}
     result = _result(parts, ckpt, config, state, source, total, seconds, kept)
     if data is not None:  # another dataset than the card's: say which, with its manifest
         result["dataset"] = {"name": data.name, "sha256": data.sha256, "rows": len(data),
                              **{k: v for k, v in data.meta.items() if k == "manifest"}}
+    if not write:
+        return json.loads(json.dumps(result, allow_nan=False))  # the same types as a file's
     return _write(result, out_path, partial)
+
+
+def _compute(parts, ckpt, config, state, partial, digest, kept, progress,
+             write: bool) -> tuple[State | None, dict]:
+    """Run the stages here, or this rank's shard under torchrun; (state, seconds per stage),
+    with state None on a rank other than 0."""
+    rank, world = distributed_env()
+    if world == 1:
+        save = (lambda: state.save(partial, digest)) if write else (lambda: None)
+        return state, _run_stages(parts, ckpt, config, state, save, kept, progress)
+    if not write:
+        raise ValueError("an analysis kept in memory runs in one process (its shards are files)")
+    from deep_emotion.explain.shards import run_sharded
+
+    return run_sharded(parts, ckpt, config, partial, digest, rank, world, progress,
+                       skip=set(kept))
 
 
 def _result(parts: list, ckpt: Checkpoint, config: AnalyzeConfig, state: State, source: str,
@@ -331,24 +347,23 @@ def _knockout_results(knock: dict, result: dict, config: AnalyzeConfig) -> dict:
             "human_references": references_about()}
 
 
-def _run_stages(parts, ckpt, config, state, partial, digest, kept, progress) -> dict:
-    """Every stage not in ``kept`` in this process; seconds per stage computed."""
+def _run_stages(parts, ckpt, config, state, save, kept, progress) -> dict:
+    """Every stage not in ``kept`` in this process, calling ``save()`` after each unit of
+    work; seconds per stage computed."""
     started, total = time.perf_counter(), sum(len(p.data) for p in parts)
     seconds = {}
     if "regions" not in kept:
         if state.counts is None or state.done < total:
-            _regions_stage(parts, ckpt, config, state, partial, digest, total, progress)
+            _regions_stage(parts, ckpt, config, state, save, total, progress)
         seconds["regions"] = round(time.perf_counter() - started, 1)
     if "trust" not in kept:
-        seconds.update(trust_stages(parts, ckpt, config, state.trust,
-                                    lambda: state.save(partial, digest), progress))
+        seconds.update(trust_stages(parts, ckpt, config, state.trust, save, progress))
     if "knockout" not in kept:
-        seconds["knockout"] = knockout_stage(parts, ckpt, config, state.knock,
-                                             lambda: state.save(partial, digest), progress)
+        seconds["knockout"] = knockout_stage(parts, ckpt, config, state.knock, save, progress)
     return seconds
 
 
-def _regions_stage(parts, ckpt, config, state, partial, digest, total, progress) -> None:
+def _regions_stage(parts, ckpt, config, state, save, total, progress) -> None:
     pre, c = ckpt.preprocessing, len(ckpt.classes)
     if state.counts is None:
         fresh = empty_state(config, c, pre.size)
@@ -364,7 +379,7 @@ def _regions_stage(parts, ckpt, config, state, partial, digest, total, progress)
             explainers = {i: {m: make_explainer(m, parts[i].model, pre, **config.params(m))
                               for m in config.region_methods}}
         add_chunk(state, chunk_result(explainers[i], parts[i], lo, hi, pre, c))
-        state.save(partial, digest)
+        save()
         bar.update(hi - lo)
         if callable(progress):
             progress("regions", state.done, total)

@@ -78,6 +78,30 @@ def test_analyze_on_a_folder_writes_to_the_cache_with_the_manifest(faces, random
     assert np.isfinite(np.asarray(result["class_mean_maps"]["stn"]["anger"])).all()
 
 
+def test_an_analysis_kept_in_memory_writes_nothing_and_equals_the_written_one(
+        faces, random_checkpoint, tmp_path, monkeypatch):
+    """The dashboard analyses an upload with ``write=False``: not a file, not a partial state."""
+    from deep_emotion.explain import AnalyzeConfig, analyze
+    from deep_emotion.explain.analyze import data_analysis_path
+
+    monkeypatch.setenv("DEEP_EMOTION_CACHE", str(tmp_path / "cache"))
+    data = load_dataset(make_spec("folder", faces, aligned=True))  # may cache the aligned faces
+    ckpt = load_checkpoint(random_checkpoint)
+    config = AnalyzeConfig(trust_methods=("stn",), faithfulness_faces=4, sanity_faces=2, chunk=8)
+
+    def files() -> set:
+        return {p for p in (tmp_path / "cache").rglob("*") if p.is_file()}
+
+    before = files()
+    kept = analyze(ckpt, data=data, config=config, progress=False, write=False)
+    assert files() == before
+    written = analyze(ckpt, data=data, config=config, progress=False)
+    assert files() == before | {data_analysis_path(ckpt, data)}
+    volatile = ("seconds", "date", "code_commit")
+    assert {k: v for k, v in kept.items() if k not in volatile} == \
+        {k: v for k, v in written.items() if k not in volatile}
+
+
 def torchrun() -> str:
     import os
     import sys

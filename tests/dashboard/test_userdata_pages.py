@@ -72,6 +72,46 @@ def test_a_server_folder_from_the_environment_on_every_analysis_page(app_env, tm
     assert "Faithfulness" in texts(at)
 
 
+def test_an_uploaded_zip_and_its_analyses_never_touch_the_disk(app, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setenv("DEEP_EMOTION_CACHE", str(cache))
+    # faces no other test uploads, so no finished job of this process answers for them
+    zipped = make_zip({f"mine/{folder}/{i}.png": png(500 + 10 * k + i)
+                       for k, folder in enumerate(["happy", "sad"]) for i in range(3)})
+    go(app, "confusion")
+    app.checkbox(key="user_aligned").check()
+    app.file_uploader(key="user_zip").set_value(("mine.zip", zipped, "application/zip"))
+    app.run()
+    until(app, shows_matrix)
+    go(app, "regions")
+    until(app, lambda a: "Class-mean maps" in texts(a), seconds=600)
+    assert charts(app) >= 3
+    assert [p for p in cache.rglob("*")] == []
+
+
+def test_finished_jobs_beyond_the_limit_go_least_recently_used_first(monkeypatch):
+    from dashboard import userdata
+
+    monkeypatch.setattr(userdata, "MAX_JOBS", 2)
+    jobs = userdata._jobs()
+    saved = dict(jobs)
+    jobs.clear()
+    try:
+        for name in ("a", "b"):
+            jobs[(name,)] = userdata.Job(name, finished=True)
+        userdata._forget_least_used()
+        assert list(jobs) == [("a",), ("b",)]  # at the limit: all kept
+        assert userdata._kept(("a",)).label == "a"  # "a" is now the most recently used
+        jobs[("c",)] = userdata.Job("c", finished=True)
+        jobs[("running",)] = userdata.Job("running")
+        userdata._forget_least_used()
+        assert list(jobs) == [("c",), ("running",)]  # "b" then "a" went; a running job stays
+    finally:
+        jobs.clear()
+        jobs.update(saved)
+
+
 @pytest.mark.parametrize("page", ["confusion", "regions", "trust"])
 def test_shipped_datasets_stay_the_default(app, page):
     go(app, page)
