@@ -100,6 +100,14 @@ def dataset_picker(label: str, key: str, trained_on: str | None) -> str:
                              "photos are on this server (compared over the emotions both share).")
 
 
+def dataset_missing(problem: str, name: str, what_else: str) -> None:
+    """Say that a dataset's photos are missing and what the page shows instead; folded away
+    below, for whoever runs the server, where the files go and which variable to set."""
+    st.info(f"{problem} {what_else}")
+    with st.expander("Running this server? Where the photos go"):
+        st.markdown(wording.dataset_setup(name))
+
+
 def tta_picker(key: str = "tta") -> str:
     from deep_emotion.predict import TTA_MODES
 

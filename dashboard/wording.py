@@ -35,6 +35,20 @@ def dataset_label(name: str) -> str:
     return DATASET_LABELS.get(name, name)
 
 
+def dataset_setup(name: str) -> str:
+    """For whoever runs the server: where a dataset's files go and which variable names the
+    folder (markdown).  Pages fold it away, as it is not for the person at the browser."""
+    from deep_emotion.data import DATA_ENV, LAYOUTS
+
+    layout = LAYOUTS.get(name, f"{name}/")
+    return (f"Put the {dataset_label(name)} files in one datasets folder, laid out as "
+            f"`{layout}`, and start the dashboard with that folder in `{DATA_ENV}`:\n\n"
+            f"```\n{DATA_ENV}=/path/to/datasets deep-emotion dashboard\n```\n\n"
+            "(in a clone: `streamlit run dashboard/app.py` after the same variable). "
+            "docs/GUIDE.md, *Datasets*, says where each dataset comes from. Labelled faces of "
+            "your own need none of this: choose **Your data** in the sidebar.")
+
+
 def method_labels() -> dict[str, str]:
     """Each explanation method's label, from its explainer class (``Explainer.label``), and the
     random map the trust checks compare against.  Imports the explainers (torch) when called."""

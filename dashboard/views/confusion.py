@@ -75,7 +75,8 @@ def _across(ckpt_name: str, trained_on: str | None, ds_name: str, column) -> tup
                 f"evaluated here on {dataset_label(ds_name)}, over the classes both share.")
     problem = resources.dataset_status(ds_name)
     if problem:
-        st.info(f"{problem} Pick the checkpoint's own dataset above to see its numbers.")
+        widgets.dataset_missing(problem, ds_name,
+                                "Pick the checkpoint's own dataset above to see its numbers.")
         st.stop()
     with column:
         tta = widgets.tta_picker(key="cm_tta")
@@ -169,8 +170,8 @@ def _cell_faces(ckpt_name: str, ds_name: str, matrix: Matrix, own: bool, tta: st
     true_c, pred_c = _confusion_cell(matrix.classes)
     problem = resources.dataset_status(ds_name)
     if problem:
-        st.info(f"{problem} The numbers above come from the checkpoint's card; example faces "
-                "need the photos themselves.")
+        widgets.dataset_missing(problem, ds_name, "The numbers above come from the checkpoint's "
+                                "card; example faces need the photos themselves.")
         st.stop()
     classes = matrix.classes
     if own:

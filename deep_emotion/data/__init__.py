@@ -15,10 +15,19 @@ from pathlib import Path
 
 from deep_emotion.data.base import DatasetError, FaceDataset
 
-__all__ = ["FaceDataset", "DatasetError", "DATASETS", "register", "load_dataset", "data_root",
-           "DATA_ENV"]
+__all__ = ["FaceDataset", "DatasetError", "DATASETS", "LAYOUTS", "register", "load_dataset",
+           "data_root", "DATA_ENV"]
 
 DATA_ENV = "DEEP_EMOTION_DATA"
+# Where each shipped loader looks under the datasets root (each module's docstring has detail),
+# for messages that tell whoever runs a server where to put the files.
+LAYOUTS = {
+    "fer2013": "fer2013/fer2013.csv",
+    "ferplus": "ferplus/fer2013new.csv, beside fer2013/fer2013.csv",
+    "ckplus": "ckplus/CK+48/<emotion>/<image>.png",
+    "jaffe": "jaffe/images/<subject>.<code>.<n>.tiff",
+    "ferg": "ferg/FERG_DB_256/<character>/<character>_<expression>/<image>.png",
+}
 
 Loader = Callable[..., FaceDataset]
 DATASETS: dict[str, Loader] = {}

@@ -30,12 +30,23 @@ def go(at: AppTest, page: str) -> AppTest:
     return at
 
 
-def texts(at: AppTest) -> str:
-    parts = []
-    for kind in ("title", "subheader", "markdown", "caption", "info", "error", "warning"):
-        parts += [str(e.value) for e in getattr(at, kind)]
-    parts += [str(m.value) for m in at.metric]
+TEXT_KINDS = ("title", "subheader", "markdown", "caption", "info", "error", "warning", "metric")
+
+
+def texts(at: AppTest, folded: bool = True) -> str:
+    """Every text on the page; with ``folded=False``, only what is not inside an expander
+    (what a person reads without opening anything)."""
+    inside = [] if folded else [e for ex in at.expander for kind in TEXT_KINDS
+                                for e in getattr(ex, kind)]
+    parts = [str(e.value) for kind in TEXT_KINDS for e in getattr(at, kind)
+             if not any(e is i for i in inside)]
     return "\n".join(parts)
+
+
+def folded_away(at: AppTest, label: str) -> str:
+    """The texts inside the expander labelled ``label``."""
+    box = next(ex for ex in at.expander if ex.label == label)
+    return "\n".join(str(e.value) for kind in TEXT_KINDS for e in getattr(box, kind))
 
 
 def charts(at: AppTest) -> int:
@@ -328,10 +339,13 @@ def test_confusion_without_datasets_offers_only_the_card_and_speaks_plainly(app,
     monkeypatch.delenv("DEEP_EMOTION_DATA", raising=False)
     go(app, "confusion")
     assert app.selectbox(key="cm_dataset").options == ["FER2013"]  # the card's own numbers
-    shown = texts(app)
+    shown = texts(app, folded=False)
     assert "photos are not on this server" in shown
     for developer_text in ("DEEP_EMOTION_DATA", "--data-dir", "deep-emotion "):
         assert developer_text not in shown
+    # whoever runs the server finds where the files go and which variable names the folder
+    setup = folded_away(app, "Running this server? Where the photos go")
+    assert "`fer2013/fer2013.csv`" in setup and "DEEP_EMOTION_DATA=/path/to/datasets" in setup
 
 
 @needs_data
