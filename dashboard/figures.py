@@ -67,9 +67,12 @@ def _phone_ready(build):
             # subplot titles sit just above their panels, inside the top margin: leave them a row
             below = 22 if fig.layout.annotations else 0
             top = max(fig.layout.margin.t or 0, 14 + 18 * lines + below)
+            # Plotly anchors a title of several lines about 10 px too high at the top
+            # (measured with plotly.js 3.8 in Chromium), so theirs is pushed down further.
+            pad = 6 if lines == 1 else 16
             fig.update_layout(title=dict(text=wrap_title(title), x=0.01, xanchor="left",
-                                         yref="container", y=1, yanchor="top", pad=dict(t=6),
-                                         font=dict(size=14)), margin=dict(t=top))
+                                         yref="container", y=1, yanchor="top", pad=dict(t=pad),
+                                         font=dict(size=14)), margin=dict(t=top + pad - 6))
         fig.update_layout(modebar=dict(orientation="v"))
         # plain decimals on colour bars: Plotly's default SI ticks write 0.0002 as "200μ"
         fig.update_traces(colorbar_tickformat=".2~g", selector=dict(type="heatmap"))
@@ -275,6 +278,21 @@ def _diagram_rows(cfg: DeepEmotionConfig) -> tuple[list[tuple[str, str]], list[s
     return [(first, "#bbdefb"), warp, *stages, *head], loc, 1
 
 
+DIAGRAM_FONT = 10   # px, the diagram's box labels
+DIAGRAM_LINE = 14   # characters per label line: ~0.6 em each, a line fits its box on an 800 px
+                    # wide chart even with the residual family's eight boxes in a row
+DIAGRAM_WIDTH = 900  # px, the width pages draw the diagram at
+
+
+def _box_label(text: str) -> str:
+    """A diagram label with each ``<br>`` line re-wrapped at ``DIAGRAM_LINE`` characters, so a
+    label never spills over its box into the next one."""
+    import textwrap
+
+    return "<br>".join(line for part in text.split("<br>")
+                       for line in textwrap.wrap(part, DIAGRAM_LINE, break_long_words=False))
+
+
 @_phone_ready
 def architecture_diagram(config: Mapping) -> go.Figure:
     """Boxes and arrows of the two branches, the warp and the classifier, sized from ``config``
@@ -288,7 +306,8 @@ def architecture_diagram(config: Mapping) -> go.Figure:
     def box(x: float, y: float, text: str, colour: str) -> None:
         fig.add_shape(type="rect", x0=x - 0.7, x1=x + 0.7, y0=y - 0.5, y1=y + 0.5,
                       fillcolor=colour, line=dict(color="#455a64"))
-        fig.add_annotation(x=x, y=y, text=text, showarrow=False, font=dict(size=10))
+        fig.add_annotation(x=x, y=y, text=_box_label(text), showarrow=False,
+                           font=dict(size=DIAGRAM_FONT))
 
     def arrow(x0: float, y0: float, x1: float, y1: float) -> None:
         fig.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y",

@@ -48,7 +48,13 @@ def _summary(ckpt_name: str, card: dict) -> None:
               help="What the spatial transformer's affine warp moves: the feature maps, as in "
                    "the paper, or the input image, a common variant.")
     st.subheader("Architecture")
-    st.plotly_chart(figures.architecture_diagram(config), key="arch_fig", config=figures.PLOTLY_CONFIG)
+    # Drawn at a fixed width where every box's label fits (figures.DIAGRAM_LINE); a narrower
+    # screen scrolls it sideways instead of piling the labels on one another.
+    st.html(f"<style>.st-key-arch_box {{overflow-x: auto;}} .st-key-arch_box .stElementContainer "
+            f"{{min-width: {figures.DIAGRAM_WIDTH}px;}}</style>")
+    with st.container(key="arch_box"):
+        st.plotly_chart(figures.architecture_diagram(config), key="arch_fig",
+                        width=figures.DIAGRAM_WIDTH, config=figures.PLOTLY_CONFIG)
     with st.expander("Network and preprocessing settings"):
         st.markdown("**Classes:** " + ", ".join(card.get("classes", [])))
         st.dataframe(_settings_table({**config, **(card.get("preprocessing") or {})}),

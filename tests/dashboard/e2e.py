@@ -24,7 +24,7 @@ import numpy as np
 
 __all__ = ["ROOT", "chromium_path", "free_port", "serve", "launch", "sample_photo",
            "upload_and_wait", "wait_idle", "IDLE_JS", "READY_SELECTOR", "full_screenshot", "page_errors", "tour", "compress_png",
-           "MAP_KEYS", "PAGES", "write_y4m"]
+           "MAP_KEYS", "PAGES", "write_y4m", "cut_titles"]
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -142,6 +142,19 @@ def wait_idle(page, timeout_ms: float = 60_000, settle_ms: int = 900) -> None:
     raise TimeoutError(f"the app was still running after {timeout_ms / 1000:.0f} s")
 
 
+CUT_TITLES_JS = (
+    "() => Array.from(document.querySelectorAll('.js-plotly-plot')).flatMap(p => {"
+    " const svg = p.querySelector('.main-svg'), t = p.querySelector('.gtitle');"
+    " if (!svg || !t) return [];"
+    " return t.getBoundingClientRect().top < svg.getBoundingClientRect().top - 0.5"
+    " ? [t.textContent] : []; })")
+
+
+def cut_titles(page) -> list[str]:
+    """The chart titles drawn partly above their chart's top edge, where nobody sees them."""
+    return page.evaluate(CUT_TITLES_JS)
+
+
 def full_screenshot(page, path: Path, width: int = 1400, max_height: int = 6000) -> Path:
     """Screenshot the whole page: Streamlit scrolls inside its main block, so the viewport is
     grown to the content's height first (``full_page`` alone would stop at the fold)."""
@@ -188,7 +201,7 @@ def tour(page, url: str, photo: Path, out: Path, *, click_cell: bool = True) -> 
     upload_to_maps = upload_and_wait(page, photo)
     wait_idle(page)
     shots = {"explain": full_screenshot(page, out / "explain.png")}
-    errors = {"explain": page_errors(page)}
+    errors = {"explain": page_errors(page) + cut_titles(page)}
     body = {"explain": page.locator('[data-testid="stMain"]').inner_text()}
     for path, title in PAGES.items():
         if not path:
@@ -204,7 +217,7 @@ def tour(page, url: str, photo: Path, out: Path, *, click_cell: bool = True) -> 
                                  cells["y"] + cells["height"] * 3.5 / 7)
                 page.wait_for_timeout(500)
                 wait_idle(page)
-        errors[path] = page_errors(page)
+        errors[path] = page_errors(page) + cut_titles(page)  # a cut title is an error too
         body[path] = page.locator('[data-testid="stMain"]').inner_text()
         shots[path] = full_screenshot(page, out / f"{path}.png")
     return {"first_page_ready_after_goto_s": first_page, "upload_to_maps_s": upload_to_maps,

@@ -65,9 +65,11 @@ def _overlap(a: dict, b: dict, slack: float = 1.0) -> bool:
 
 
 def _check_charts(page, where: str) -> None:
-    """On every Plotly chart: titles apart and inside the chart, no toolbar over a title, no
+    """On every Plotly chart: titles and labels apart and inside the chart (a wide diagram
+    scrolls in its own box; the page never scrolls sideways), no toolbar over a title, no
     colour bar or legend over any plot area, and a plot with a legend at least half the chart
     wide."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"], where
     for chart in page.locator(".js-plotly-plot").all():
         frame = chart.bounding_box()
         if not frame or frame["width"] < 50:
@@ -76,6 +78,7 @@ def _check_charts(page, where: str) -> None:
         for i, a in enumerate(titles):
             assert a["x"] >= frame["x"] - 1 and a["x"] + a["width"] <= frame["x"] + frame["width"] + 1, \
                 (where, "title clipped", a, frame)
+            assert a["y"] >= frame["y"] - 1, (where, "title cut at the top", a, frame)
             for b in titles[i + 1:]:
                 assert not _overlap(a, b), (where, "titles overlap", a, b)
         bars = [b for b in (e.bounding_box() for e in chart.locator(".colorbar").all()) if b]
@@ -104,7 +107,8 @@ def test_the_layout_holds_on_a_phone(server, browser, tmp_path):
     e2e.wait_idle(page)
     _check_charts(page, "explain")
     e2e.full_screenshot(page, ARTIFACTS / "phone-explain.png", width=PHONE["width"])
-    for path, title in (("regions", "Face regions by emotion"), ("trust", "Trust")):
+    for path, title in (("regions", "Face regions by emotion"), ("trust", "Trust"),
+                        ("model_card", "Model card")):
         page.set_viewport_size(PHONE)
         _open(page, server, path, title)
         _check_charts(page, path)

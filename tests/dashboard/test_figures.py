@@ -96,7 +96,7 @@ def test_training_curves_from_history():
     {"input_norm": "per_image"}])
 def test_architecture_diagram_follows_config(config):
     fig = figures.architecture_diagram(config)
-    text = " ".join(a.text for a in fig.layout.annotations)
+    text = " ".join(a.text.replace("<br>", " ") for a in fig.layout.annotations)
     assert ("standardised" in text) == (config.get("input_norm") == "per_image")
     assert f"FC ->{config.get('num_classes', 7)}" in text
     assert ("warp: shift, scale, turn" in text) == config.get("use_stn", True)  # no bare "theta"
@@ -113,13 +113,28 @@ def test_the_residual_familys_diagram_warps_the_input_and_names_every_block():
     fig = figures.architecture_diagram(config)
     boxes = [a for a in fig.layout.annotations if a.text]
     main = sorted((a for a in boxes if a.y == 0), key=lambda a: a.x)
-    assert [a.text.split("<br>")[0] for a in main] == [
-        "input", "affine warp", "conv 3x3 (16)", "residual block (24)", "residual block (48)",
-        "residual block (72)", "dropout", "FC ->7"]
-    assert "FC 1000->16->6" in " ".join(a.text for a in boxes)
-    assert "FC 810->50" not in " ".join(a.text for a in boxes)  # no paper head
+    assert [a.text.replace("<br>", " ") for a in main] == [
+        "input 1x48x48", "affine warp grid_sample", "conv 3x3 (16) BN, ReLU, pool",
+        "residual block (24) pool", "residual block (48) pool", "residual block (72)",
+        "dropout average 72x6x6", "FC ->7 classes"]
+    text = " ".join(a.text.replace("<br>", " ") for a in boxes)
+    assert "FC 1000->16->6" in text
+    assert "FC 810->50" not in text  # no paper head
     shapes = [(sh.x0 + sh.x1) / 2 for sh in fig.layout.shapes]
     assert len(shapes) == len(set((round(x, 2), sh.y0) for x, sh in zip(shapes, fig.layout.shapes)))
+
+
+@pytest.mark.parametrize("config", [
+    {}, {"backbone": "residual", "layout": "input_warp", "widths": [24, 48, 72], "loc_hidden": 16}])
+def test_every_diagram_label_fits_inside_its_box_on_an_800_px_chart(config):
+    """Labels of about 0.6 em per character; each line within its box's width in pixels."""
+    fig = figures.architecture_diagram(config)
+    x0, x1 = fig.layout.xaxis.range
+    box = {round((s.x0 + s.x1) / 2, 3): (s.x1 - s.x0) * 800 / (x1 - x0) for s in fig.layout.shapes}
+    for a in fig.layout.annotations:
+        if a.text:
+            widest = max(len(line) for line in a.text.split("<br>")) * 0.6 * a.font.size
+            assert widest <= box[round(a.x, 3)], (a.text, widest, box[round(a.x, 3)])
 
 
 def test_region_figures():
