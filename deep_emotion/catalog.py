@@ -17,7 +17,7 @@ __all__ = ["CHECKPOINTS_ENV", "DEFAULT_CHECKPOINT", "CARD_FORMAT", "CheckpointEr
 CHECKPOINTS_ENV = "DEEP_EMOTION_CHECKPOINTS"
 # The network every command and page uses when none is named: the most accurate shipped
 # 7-class network for everyday photos (docs/RESULTS.md says how it was chosen).
-DEFAULT_CHECKPOINT = "fer2013_res"
+DEFAULT_CHECKPOINT = "fer2013_res_sqrt"
 # The checkpoints' folder inside an installed package (written by setup.py's build step).
 PACKAGED_DIR = "networks"
 CARD_FORMAT = "deep-emotion-card/1"
