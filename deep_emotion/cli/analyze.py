@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from deep_emotion.catalog import DEFAULT_CHECKPOINT
 from deep_emotion.cli import add_data_dir
 from deep_emotion.cli.sources import add_data_source, data_spec
 from deep_emotion.checkpoints import load_checkpoint
@@ -20,7 +21,8 @@ HELP = "precompute region, faithfulness, sanity and knock-out analyses of a chec
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", required=True, help="name or path")
+    parser.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT,
+                        help=f"name or path (default: {DEFAULT_CHECKPOINT})")
     add_data_dir(parser)
     defaults = AnalyzeConfig()
     parser.add_argument("--window", type=int, default=defaults.window,

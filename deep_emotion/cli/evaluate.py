@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from deep_emotion.catalog import DEFAULT_CHECKPOINT
 from deep_emotion.checkpoints import load_checkpoint
 from deep_emotion.cli import add_data_dir
 from deep_emotion.cli.sources import add_data_source, data_spec
@@ -15,7 +16,8 @@ HELP = "re-evaluate a checkpoint on its protocol's test split(s) and compare wit
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_data_dir(parser)
-    parser.add_argument("--checkpoint", required=True, help="name in checkpoints/ or a path")
+    parser.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT,
+                        help=f"name in checkpoints/ or a path (default: {DEFAULT_CHECKPOINT})")
     parser.add_argument("--tta", nargs="+", choices=TTA_MODES, default=list(TTA_MODES),
                         help="test-time augmentation modes (default: all)")
     add_data_source(parser, "evaluate on this dataset instead of the card's test split: a "

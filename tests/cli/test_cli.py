@@ -85,3 +85,13 @@ def test_train_help_shows_the_comment_written_beside_each_training_field():
     text = " ".join(cli("train", "--help").stdout.split())
     assert "--conv-weight-decay CONV_WEIGHT_DECAY on convolution kernels (batch norm" in text
     assert "shipped: 0.99-0.999 (fewer steps, lower decay), or 0 (default: 0.0)" in text
+
+
+@pytest.mark.parametrize("command", ["evaluate", "analyze", "predict", "explain", "export"])
+def test_every_command_without_a_checkpoint_uses_the_default_network(command):
+    from deep_emotion.catalog import DEFAULT_CHECKPOINT
+    from deep_emotion.cli import build_parser
+
+    needs = {"predict": ["photo.jpg"], "explain": ["photo.jpg"], "export": ["--out", "m.onnx"]}
+    args = build_parser().parse_args([command, *needs.get(command, [])])
+    assert args.checkpoint == DEFAULT_CHECKPOINT
