@@ -46,7 +46,8 @@ def emotion_timeline(times: np.ndarray, frames: np.ndarray, probs: np.ndarray,
     if len(times):
         centres, widths = click_columns(times, span)
         fig.add_trace(go.Bar(x=centres, y=np.ones(len(times)), width=widths,
-                             marker=dict(color="rgba(0,0,0,0)"), hoverinfo="skip",
+                             # "none" hides the hover label; "skip" would drop the clicks too
+                             marker=dict(color="rgba(0,0,0,0)"), hoverinfo="none",
                              showlegend=False, name="moments"))
     for c, name in enumerate(classes):
         fig.add_trace(go.Scatter(

@@ -47,5 +47,6 @@ def test_the_timeline_figure_has_one_line_per_class_with_the_frame_on_hover():
     lines = fig.data[1:]
     assert list(lines[1].y) == [0.8, 0.4] and list(lines[0].customdata) == [0, 15]
     assert "frame %{customdata}" in lines[0].hovertemplate
-    assert len(fig.data[0].x) == 2 and fig.data[0].hoverinfo == "skip"
+    # "none", not "skip": a skipped trace gets no hover and so no click either
+    assert len(fig.data[0].x) == 2 and fig.data[0].hoverinfo == "none"
     assert fig.layout.shapes[0].x0 == 0.5
