@@ -98,13 +98,17 @@ def _jobs() -> OrderedDict[tuple, Job]:
     return OrderedDict()
 
 
+def _touched(key: tuple) -> Job | None:
+    """The job for ``key`` if it is kept, marked as just used (the caller holds ``_guard``)."""
+    job = _jobs().get(key)
+    if job is not None:
+        _jobs().move_to_end(key)
+    return job
+
+
 def _kept(key: tuple) -> Job | None:
-    """The job for ``key`` if it is kept, marked as just used."""
     with _guard:
-        job = _jobs().get(key)
-        if job is not None:
-            _jobs().move_to_end(key)
-        return job
+        return _touched(key)
 
 
 def _forget_least_used() -> None:
@@ -135,9 +139,7 @@ def _stop_jobs() -> None:
 def _start(key: tuple, label: str, load, ckpt_name: str) -> Job:
     """The job for ``key``, started once per process; ``load(job)`` returns the dataset."""
     with _guard:
-        job = _jobs().get(key)
-        if job is not None:
-            _jobs().move_to_end(key)
+        if (job := _touched(key)) is not None:
             return job
         job = _jobs()[key] = Job(label)
         _forget_least_used()

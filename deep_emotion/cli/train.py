@@ -58,17 +58,15 @@ def field_comments(cls: type) -> dict[str, str]:
     ``TrainConfig`` documents its fields with trailing comments (as nanoGPT's config does), so
     the source stays the one place they are written and ``--help`` reads them from there.
     """
+    names = {f.name for f in fields(cls)}
     comments: dict[str, list[str]] = {}
     current, line_start = None, True
     for tok in tokenize.generate_tokens(io.StringIO(inspect.getsource(cls)).readline):
-        if tok.type == tokenize.NAME and line_start and tok.start[1] == 4 and tok.string not in (
-                "def", "class", "return", "if", "for"):
-            current = tok.string if tok.line[tok.end[1]:].lstrip().startswith(":") else None
+        if tok.type == tokenize.NAME and line_start and tok.start[1] == 4:
+            current = tok.string if tok.string in names else None  # a field, or a def
         elif tok.type == tokenize.COMMENT and current is not None:
             comments.setdefault(current, []).append(tok.string.lstrip("#").strip())
-        elif tok.type == tokenize.OP and tok.string == "@":
-            current = None
-        if tok.type == tokenize.NL and not tok.line.strip():
+        elif tok.type == tokenize.NL and not tok.line.strip():
             current = None  # a blank line ends the field block
         line_start = tok.type in (tokenize.NEWLINE, tokenize.NL, tokenize.INDENT, tokenize.DEDENT)
     return {name: " ".join(parts) for name, parts in comments.items()}
